@@ -1,0 +1,65 @@
+package detect
+
+import (
+	"math"
+	"strconv"
+	"time"
+)
+
+// Alert is a change of an alert's level (or a repeat of it), with everything
+// a person or a machine needs to act on it.
+type Alert struct {
+	Time     time.Time // time of the value whose arrival completed the judged window
+	Severity Level
+	Previous Level
+	Repeat   bool // a reminder of an unchanged WARNING or FAILURE
+
+	Rule  string // the rule's name
+	Kind  string // the rule's type
+	Host  string // the host judged; empty when the rule aggregates hosts
+	Group string // the group label captured by a selector, if any
+	// Series describes what the rule reads (its selectors).
+	Series string
+
+	Observed  float64
+	Threshold float64
+	Baseline  float64
+	Window    time.Duration
+	Message   string
+}
+
+// Subject names what the alert is about: the rule, and its group if any.
+func (a *Alert) Subject() string {
+	if a.Group == "" {
+		return a.Rule
+	}
+	return a.Rule + "[" + a.Group + "]"
+}
+
+// formatNumber prints a number compactly for messages (up to 4 significant digits).
+func formatNumber(x float64) string {
+	if math.IsNaN(x) {
+		return "n/a"
+	}
+	return strconv.FormatFloat(x, 'g', 4, 64)
+}
+
+// formatPercent prints a share in percent.
+func formatPercent(x float64) string {
+	if math.IsNaN(x) {
+		return "n/a"
+	}
+	return strconv.FormatFloat(100*x, 'g', 3, 64) + "%"
+}
+
+// Sink receives what the engine produces. Implementations must be safe for
+// concurrent use: the engine calls them from collectd's write threads.
+type Sink interface {
+	Alert(Alert)
+}
+
+// SinkFunc adapts a function to Sink.
+type SinkFunc func(Alert)
+
+// Alert calls f.
+func (f SinkFunc) Alert(a Alert) { f(a) }

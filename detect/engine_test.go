@@ -1,0 +1,317 @@
+package detect
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// recorder is a Sink that keeps what it gets.
+type recorder struct {
+	mu     sync.Mutex
+	alerts []Alert
+}
+
+func (r *recorder) Alert(a Alert) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.alerts = append(r.alerts, a)
+}
+
+func (r *recorder) severities() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, a := range r.alerts {
+		out = append(out, a.Severity.String())
+	}
+	return out
+}
+
+var t0 = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+
+func gaugeList(host, series string, t time.Time, v float64) *ValueList {
+	id, err := ParseIdentifier(series)
+	if err != nil {
+		panic(err)
+	}
+	id.Host = host
+	return &ValueList{Identifier: id, Time: t, Interval: 10 * time.Second, Values: []Value{GaugeValue(v)}}
+}
+
+func failedShareRule(t *testing.T, mutate ...func(*RuleSpec)) *RatioRule {
+	spec := RuleSpec{Name: "failed", Lifecycle: Lifecycle{Hits: 1}}
+	for _, m := range mutate {
+		m(&spec)
+	}
+	th := Unbounded()
+	th.FailureMax, th.Hysteresis = 0.10, 0.02
+	r, err := NewRatioRule(spec,
+		[]Selector{MustSelector("web/gauge-errors")},
+		[]Selector{MustSelector("web/gauge-requests")},
+		time.Minute, th, 10)
+	require.NoError(t, err)
+	return r
+}
+
+// feed sends one interval of requests and errors for host.
+func feed(e *Engine, host string, step int, requests, errors float64) {
+	t := t0.Add(time.Duration(step) * 10 * time.Second)
+	e.Observe(gaugeList(host, "web/gauge-requests", t, requests))
+	e.Observe(gaugeList(host, "web/gauge-errors", t, errors))
+}
+
+func TestRatioRuleFiresOnceAndRecoversOnce(t *testing.T) {
+	rec := &recorder{}
+	e, err := NewEngine([]Rule{failedShareRule(t)}, Options{Sink: rec})
+	require.NoError(t, err)
+	step := 0
+	for ; step < 30; step++ {
+		feed(e, "h1", step, 100, 1)
+	}
+	assert.Empty(t, rec.severities(), "1% is fine")
+	for ; step < 60; step++ {
+		feed(e, "h1", step, 100, 30)
+	}
+	require.Equal(t, []string{"FAILURE"}, rec.severities())
+	a := rec.alerts[0]
+	assert.Equal(t, "h1", a.Host)
+	assert.Equal(t, "failed", a.Rule)
+	assert.Equal(t, "ratio", a.Kind)
+	assert.InDelta(t, 0.10, a.Threshold, 1e-12)
+	assert.Greater(t, a.Observed, 0.10)
+	assert.Contains(t, a.Message, "above the threshold 10%")
+	assert.Equal(t, time.Minute, a.Window)
+	for ; step < 90; step++ {
+		feed(e, "h1", step, 100, 1)
+	}
+	require.Equal(t, []string{"FAILURE", "OKAY"}, rec.severities())
+	assert.Contains(t, rec.alerts[1].Message, "back within")
+	assert.InDelta(t, 0.08, rec.alerts[1].Threshold, 1e-12, "recovery is judged with hysteresis")
+}
+
+// The alert fires on the first window whose share crosses the threshold: the
+// detection delay is bounded by the arithmetic of the window, not a guess.
+func TestRatioRuleDetectionDelay(t *testing.T) {
+	rec := &recorder{}
+	e, err := NewEngine([]Rule{failedShareRule(t)}, Options{Sink: rec})
+	require.NoError(t, err)
+	for step := 0; step < 12; step++ {
+		feed(e, "h1", step, 100, 0)
+	}
+	// From step 12 on 50% fail: the 6-slot window crosses 10% once it holds
+	// two bad slots (100 of 600 = 16.7%; one bad slot is 50/600 = 8.3%). Slot
+	// 13 is judged when step 14 arrives.
+	for step := 12; step < 20; step++ {
+		feed(e, "h1", step, 100, 50)
+		if step == 13 {
+			assert.Empty(t, rec.severities())
+		}
+	}
+	require.NotEmpty(t, rec.alerts)
+	assert.Equal(t, t0.Add(140*time.Second), rec.alerts[0].Time, "carries the time of the value that completed the window")
+}
+
+func TestRatioRuleWaitsForAFullWindowAndEnoughEvents(t *testing.T) {
+	rec := &recorder{}
+	e, err := NewEngine([]Rule{failedShareRule(t)}, Options{Sink: rec})
+	require.NoError(t, err)
+	for step := 0; step < 6; step++ {
+		feed(e, "h1", step, 100, 100) // 100%, but slots 0..4 make no full window
+	}
+	assert.Empty(t, rec.severities())
+	feed(e, "h1", 6, 100, 100) // completes slot 5: six slots, a full window
+	assert.Equal(t, []string{"FAILURE"}, rec.severities())
+
+	rec = &recorder{}
+	e, err = NewEngine([]Rule{failedShareRule(t)}, Options{Sink: rec})
+	require.NoError(t, err)
+	for step := 0; step < 40; step++ {
+		feed(e, "h1", step, 1, 1) // 100% of 6 requests per window: below MinDenominator 10
+	}
+	assert.Empty(t, rec.severities())
+}
+
+func TestRulesJudgeEachHostUnlessAggregated(t *testing.T) {
+	rec := &recorder{}
+	e, err := NewEngine([]Rule{failedShareRule(t)}, Options{Sink: rec})
+	require.NoError(t, err)
+	for step := 0; step < 20; step++ {
+		feed(e, "bad", step, 100, 50)
+		feed(e, "good", step, 100, 0)
+	}
+	require.Equal(t, []string{"FAILURE"}, rec.severities())
+	assert.Equal(t, "bad", rec.alerts[0].Host)
+
+	rec = &recorder{}
+	agg := failedShareRule(t, func(s *RuleSpec) { s.AggregateHosts = true })
+	e, err = NewEngine([]Rule{agg}, Options{Sink: rec})
+	require.NoError(t, err)
+	for step := 0; step < 20; step++ {
+		feed(e, "bad", step, 100, 15)
+		feed(e, "good", step, 100, 0)
+	}
+	assert.Empty(t, rec.severities(), "7.5% across both hosts")
+}
+
+func TestSelectorCaptureGroupsSeparateState(t *testing.T) {
+	th := Unbounded()
+	th.FailureMax = 0.10
+	r, err := NewRatioRule(RuleSpec{Name: "class", Lifecycle: Lifecycle{Hits: 1}},
+		[]Selector{MustSelector(`/^web\/gauge-(?P<group>page|asset)-(400|500)$/`)},
+		[]Selector{MustSelector(`/^web\/gauge-(page|asset)-total$/`)},
+		time.Minute, th, 1)
+	require.NoError(t, err)
+	rec := &recorder{}
+	e, err := NewEngine([]Rule{r}, Options{Sink: rec})
+	require.NoError(t, err)
+	for step := 0; step < 20; step++ {
+		ts := t0.Add(time.Duration(step) * 10 * time.Second)
+		e.Observe(gaugeList("h", "web/gauge-page-total", ts, 10))
+		e.Observe(gaugeList("h", "web/gauge-page-400", ts, 1))
+		e.Observe(gaugeList("h", "web/gauge-page-500", ts, 1)) // pages fail 20%
+		e.Observe(gaugeList("h", "web/gauge-asset-total", ts, 1000))
+		e.Observe(gaugeList("h", "web/gauge-asset-400", ts, 1))
+	}
+	require.Equal(t, []string{"FAILURE"}, rec.severities())
+	assert.Equal(t, "page", rec.alerts[0].Group)
+	assert.Contains(t, rec.alerts[0].Message, "class[page]")
+}
+
+func TestStaleNaNAndMalformedValuesAreCountedNotUsed(t *testing.T) {
+	e, err := NewEngine([]Rule{failedShareRule(t)}, Options{})
+	require.NoError(t, err)
+	e.Observe(gaugeList("h", "web/gauge-requests", t0, 1))
+	e.Observe(gaugeList("h", "web/gauge-requests", t0, 1))                  // repeated
+	e.Observe(gaugeList("h", "web/gauge-requests", t0.Add(-time.Second), 1)) // out of order
+	e.Observe(gaugeList("h", "web/gauge-requests", t0.Add(time.Second), nan()))
+	bad := gaugeList("h", "web/gauge-requests", t0.Add(2*time.Second), 1)
+	bad.Values = append(bad.Values, GaugeValue(2))
+	e.Observe(bad)
+	s := e.Stats()
+	assert.Equal(t, uint64(2), s.Stale)
+	assert.Equal(t, uint64(1), s.NaN)
+	assert.Equal(t, uint64(1), s.Malformed)
+	assert.Equal(t, uint64(5), s.ValueLists)
+}
+
+func TestMaxSeriesBoundsMemory(t *testing.T) {
+	e, err := NewEngine([]Rule{failedShareRule(t)}, Options{MaxSeries: 3})
+	require.NoError(t, err)
+	for i := 0; i < 5; i++ {
+		e.Observe(gaugeList(string(rune('a'+i)), "web/gauge-requests", t0, 1))
+	}
+	s := e.Stats()
+	assert.Equal(t, 3, s.Series)
+	assert.Equal(t, uint64(2), s.SeriesDropped)
+}
+
+// Counters become per-interval increments; a reset counts from zero.
+func TestCountersBecomeIncrements(t *testing.T) {
+	rec := &recorder{}
+	e, err := NewEngine([]Rule{failedShareRule(t)}, Options{Sink: rec})
+	require.NoError(t, err)
+	var req, errs uint64
+	for step := 0; step < 40; step++ {
+		ts := t0.Add(time.Duration(step) * 10 * time.Second)
+		req += 100
+		if step >= 20 {
+			errs += 50
+		}
+		if step == 25 { // the application restarts: both counters start again
+			req, errs = 100, 50
+		}
+		for _, s := range []struct {
+			name string
+			v    uint64
+		}{{"web/counter-requests", req}, {"web/counter-errors", errs}} {
+			id, _ := ParseIdentifier(s.name)
+			id.Host = "h"
+			e.Observe(&ValueList{Identifier: id, Time: ts, Interval: 10 * time.Second, Values: []Value{CounterValue(s.v)}})
+		}
+	}
+	assert.Empty(t, rec.severities(), "the rule selects gauge-*, not counter-*")
+
+	th := Unbounded()
+	th.FailureMax = 0.10
+	r, err := NewRatioRule(RuleSpec{Name: "c", Lifecycle: Lifecycle{Hits: 1}},
+		[]Selector{MustSelector("web/counter-errors")}, []Selector{MustSelector("web/counter-requests")}, time.Minute, th, 10)
+	require.NoError(t, err)
+	e, err = NewEngine([]Rule{r}, Options{Sink: rec})
+	require.NoError(t, err)
+	req, errs = 0, 0
+	for step := 0; step < 40; step++ {
+		ts := t0.Add(time.Duration(step) * 10 * time.Second)
+		req += 100
+		if step >= 20 {
+			errs += 50
+		}
+		id, _ := ParseIdentifier("web/counter-requests")
+		id.Host = "h"
+		e.Observe(&ValueList{Identifier: id, Time: ts, Interval: 10 * time.Second, Values: []Value{CounterValue(req)}})
+		id, _ = ParseIdentifier("web/counter-errors")
+		id.Host = "h"
+		e.Observe(&ValueList{Identifier: id, Time: ts, Interval: 10 * time.Second, Values: []Value{CounterValue(errs)}})
+	}
+	require.Equal(t, []string{"FAILURE"}, rec.severities())
+	// the first window over 10% holds two slots of 50 errors in 6 x 100 requests
+	assert.InDelta(t, 100.0/600, rec.alerts[0].Observed, 1e-9)
+}
+
+func TestIncrement(t *testing.T) {
+	assert.Equal(t, 5.0, increment(Counter, CounterValue(10), CounterValue(15)))
+	assert.Equal(t, 7.0, increment(Counter, CounterValue(10), CounterValue(7)), "reset: the new value is the increase")
+	assert.Equal(t, 16.0, increment(Counter, CounterValue(4294967290), CounterValue(10)), "32-bit wrap")
+	assert.Equal(t, 3.0, increment(Derive, DeriveValue(-5), DeriveValue(-2)))
+	assert.Equal(t, 4.0, increment(Derive, DeriveValue(100), DeriveValue(4)), "reset")
+}
+
+func TestTickJudgesSilentGroups(t *testing.T) {
+	rec := &recorder{}
+	e, err := NewEngine([]Rule{failedShareRule(t)}, Options{Sink: rec})
+	require.NoError(t, err)
+	for step := 0; step < 20; step++ {
+		feed(e, "h1", step, 100, 50)
+	}
+	// The last slot (19) is open until a later value or a Tick closes it.
+	n := len(rec.severities())
+	e.Tick(t0.Add(19 * 10 * time.Second))
+	assert.Len(t, rec.severities(), n, "the open slot may still receive late values")
+	assert.NotPanics(t, func() { e.Tick(t0.Add(time.Hour)) })
+}
+
+func TestEngineRejectsDuplicateNames(t *testing.T) {
+	_, err := NewEngine([]Rule{failedShareRule(t), failedShareRule(t)}, Options{})
+	assert.ErrorContains(t, err, `two rules are named "failed"`)
+}
+
+// Several write threads at once: the race detector watches this test.
+func TestEngineConcurrentWriters(t *testing.T) {
+	rec := &recorder{}
+	e, err := NewEngine([]Rule{failedShareRule(t)}, Options{Sink: rec})
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	for w := 0; w < 5; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			host := string(rune('a' + w%2))
+			for step := 0; step < 200; step++ {
+				feed(e, host, step+w, 100, 50)
+			}
+		}(w)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 50; i++ {
+				e.Tick(t0.Add(time.Duration(i) * 10 * time.Second))
+				_ = e.Stats()
+			}
+		}()
+	}
+	wg.Wait()
+	assert.NotEmpty(t, rec.severities())
+}

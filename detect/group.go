@@ -1,0 +1,120 @@
+package detect
+
+import (
+	"sync"
+	"time"
+)
+
+// defaultStep is the slot width when neither the rule nor the value list says.
+const defaultStep = 10 * time.Second
+
+// group is one rule's state for one host (and label): the slot clock, the
+// rule's windows and the alert's lifecycle.
+//
+// Slots are numbered from the group's first value, whose time sits in the
+// middle of slot 0: collectd stamps the values of one read a few microseconds
+// apart, and centring keeps them in one slot rather than straddling a border.
+type group struct {
+	mu          sync.Mutex
+	rule        Rule
+	host, label string
+
+	started  bool
+	step     int64 // slot width, ns
+	origin   int64 // start of slot 0, ns since the epoch
+	lastSlot int64 // the open slot: every slot before it has been judged
+	state    RuleState
+	alert    alertState
+}
+
+func (g *group) slotOf(t time.Time) int64 {
+	d := t.UnixNano() - g.origin
+	s := d / g.step
+	if d < 0 && d%g.step != 0 {
+		s--
+	}
+	return s
+}
+
+func (g *group) start(t time.Time, interval time.Duration) {
+	step := g.rule.Spec().Resolution
+	if step <= 0 {
+		step = interval
+	}
+	if step <= 0 {
+		step = defaultStep
+	}
+	g.started = true
+	g.step = int64(step)
+	g.origin = t.UnixNano() - g.step/2
+	g.state = g.rule.NewState(step)
+}
+
+func (g *group) observe(sink Sink, input int, t time.Time, interval time.Duration, v float64) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.started {
+		g.start(t, interval)
+	}
+	s := g.slotOf(t)
+	if s > g.lastSlot {
+		g.judgeUpTo(sink, s, t)
+	}
+	g.state.Add(input, s, v)
+}
+
+func (g *group) tick(sink Sink, now time.Time) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.started {
+		return
+	}
+	// The slot before now's may still receive values that are a little late.
+	if s := g.slotOf(now) - 1; s > g.lastSlot {
+		g.judgeUpTo(sink, s, now)
+	}
+}
+
+// judgeUpTo evaluates every slot from the open one up to (not including)
+// slot, which becomes the open one. After a long gap only the last Span slots
+// matter: older ones left every window already.
+func (g *group) judgeUpTo(sink Sink, slot int64, t time.Time) {
+	from := g.lastSlot
+	if span := g.state.Span() + 1; slot-from > span {
+		from = slot - span
+	}
+	for c := from; c < slot; c++ {
+		g.judge(sink, c, t)
+	}
+	g.lastSlot = slot
+}
+
+func (g *group) judge(sink Sink, slot int64, t time.Time) {
+	v := g.state.Evaluate(slot, g.alert.level)
+	if !v.Decided {
+		return
+	}
+	prev := g.alert.level
+	spec := g.rule.Spec()
+	tr := g.alert.step(v.Level, t, &spec.Lifecycle)
+	if tr == stay {
+		return
+	}
+	a := Alert{
+		Time:      t,
+		Severity:  g.alert.level,
+		Previous:  prev,
+		Repeat:    tr == repeat,
+		Rule:      spec.Name,
+		Kind:      g.rule.Kind(),
+		Host:      g.host,
+		Group:     g.label,
+		Series:    spec.Describe(),
+		Observed:  v.Observed,
+		Threshold: v.Threshold,
+		Baseline:  v.Baseline,
+		Window:    v.Window,
+	}
+	a.Message = g.rule.Message(&a, &v)
+	sink.Alert(a)
+}

@@ -1,0 +1,105 @@
+package detect
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// RatioRule judges the share sum(numerator) / sum(denominator) over a moving
+// window against thresholds, for example failed requests over all requests
+// in any 5 minutes. It judges a window only when the window is full (no
+// verdicts on the first minutes of data) and holds at least MinDenominator
+// events, because a share of three requests says nothing.
+type RatioRule struct {
+	RuleSpec
+	Window         time.Duration
+	Thresholds     Thresholds
+	MinDenominator float64
+}
+
+// NewRatioRule builds a ratio rule; Inputs[0] is the numerator, Inputs[1] the denominator.
+func NewRatioRule(spec RuleSpec, numerator, denominator []Selector, window time.Duration, th Thresholds, minDenominator float64) (*RatioRule, error) {
+	spec.Inputs = []Input{{Name: "Numerator", Selectors: numerator}, {Name: "Denominator", Selectors: denominator}}
+	r := &RatioRule{RuleSpec: spec, Window: window, Thresholds: th, MinDenominator: minDenominator}
+	if err := spec.Validate(); err != nil {
+		return nil, err
+	}
+	if window <= 0 {
+		return nil, fmt.Errorf("rule %q: Window must be positive", spec.Name)
+	}
+	if !th.Any() {
+		return nil, fmt.Errorf("rule %q: set at least one of WarningMin, WarningMax, FailureMin, FailureMax", spec.Name)
+	}
+	if math.IsNaN(minDenominator) || minDenominator < 0 {
+		return nil, fmt.Errorf("rule %q: MinDenominator must not be negative", spec.Name)
+	}
+	return r, nil
+}
+
+// Kind implements Rule.
+func (r *RatioRule) Kind() string { return "ratio" }
+
+// NewState implements Rule.
+func (r *RatioRule) NewState(step time.Duration) RuleState {
+	n := slotsFor(r.Window, step)
+	return &ratioState{rule: r, num: NewMovingWindow(n), den: NewMovingWindow(n), window: time.Duration(n) * step}
+}
+
+// Message implements Rule.
+func (r *RatioRule) Message(a *Alert, v *Verdict) string {
+	var verb string
+	switch {
+	case a.Severity == OK:
+		verb = "is back within"
+	case v.Observed > v.Threshold:
+		verb = "is above"
+	default:
+		verb = "is below"
+	}
+	return fmt.Sprintf("%s: %s of %s: %s (%s of %s) over %s %s the threshold %s",
+		a.Severity, a.Subject(), hostOrAll(a.Host), formatPercent(v.Observed),
+		formatNumber(v.Numerator), formatNumber(v.Denominator), v.Window, verb, formatPercent(v.Threshold))
+}
+
+func hostOrAll(host string) string {
+	if host == "" {
+		return "all hosts"
+	}
+	return host
+}
+
+type ratioState struct {
+	rule     *RatioRule
+	num, den *MovingWindow
+	window   time.Duration
+}
+
+func (s *ratioState) Add(input int, slot int64, v float64) {
+	if input == 0 {
+		s.num.Add(slot, v)
+	} else {
+		s.den.Add(slot, v)
+	}
+}
+
+func (s *ratioState) Span() int64 { return int64(s.den.Len()) }
+
+func (s *ratioState) Evaluate(slot int64, current Level) Verdict {
+	s.num.Advance(slot)
+	s.den.Advance(slot)
+	v := undecided()
+	if !s.den.Full() {
+		return v
+	}
+	num, den := s.num.Total().Sum, s.den.Total().Sum
+	if den <= 0 || den < s.rule.MinDenominator {
+		return v
+	}
+	v.Decided = true
+	v.Observed = num / den
+	v.Numerator, v.Denominator = num, den
+	v.Level, v.Threshold = s.rule.Thresholds.Level(v.Observed, current)
+	v.Window = s.window
+	return v
+}

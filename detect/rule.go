@@ -1,0 +1,122 @@
+package detect
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+)
+
+// Input is one named set of series a rule reads, such as a ratio's numerator.
+// A series that matches several selectors of one input counts once.
+type Input struct {
+	Name      string
+	Selectors []Selector
+}
+
+// RuleSpec is what every rule has in common: its name, what it reads, how it
+// groups series, and its alert lifecycle.
+type RuleSpec struct {
+	Name   string
+	Inputs []Input
+	// Hosts restricts the rule to matching hosts (default all).
+	Hosts HostMatcher
+	// AggregateHosts puts every host's series into one group instead of
+	// judging each host on its own (the default, for a central collectd).
+	AggregateHosts bool
+	// DataSource names the data source read from multi-valued value lists;
+	// empty reads the first.
+	DataSource string
+	// Resolution is the width of a window slot; zero takes the interval of
+	// the first value list a group receives.
+	Resolution time.Duration
+	Lifecycle  Lifecycle
+}
+
+// Spec returns the spec itself, so that rule types embedding a RuleSpec
+// satisfy most of Rule.
+func (s *RuleSpec) Spec() *RuleSpec { return s }
+
+// Describe lists the selectors of each input, for messages and meta data.
+func (s *RuleSpec) Describe() string {
+	parts := make([]string, 0, len(s.Inputs))
+	for _, in := range s.Inputs {
+		sels := make([]string, len(in.Selectors))
+		for i, sel := range in.Selectors {
+			sels[i] = sel.String()
+		}
+		parts = append(parts, strings.Join(sels, " + "))
+	}
+	return strings.Join(parts, " / ")
+}
+
+// Validate checks what every rule needs.
+func (s *RuleSpec) Validate() error {
+	if s.Name == "" {
+		return fmt.Errorf("rule without a name")
+	}
+	for _, in := range s.Inputs {
+		if len(in.Selectors) == 0 {
+			return fmt.Errorf("rule %q: no series for %s", s.Name, in.Name)
+		}
+	}
+	if s.Lifecycle.Hits < 0 || s.Lifecycle.MinDuration < 0 || s.Lifecycle.Repeat < 0 || s.Resolution < 0 {
+		return fmt.Errorf("rule %q: Hits, MinDuration, Repeat and Resolution must not be negative", s.Name)
+	}
+	return nil
+}
+
+// Rule is a configured detector. The engine keeps one RuleState per group of
+// the series the rule's inputs select.
+type Rule interface {
+	Spec() *RuleSpec
+	// Kind names the rule type ("ratio", ...), for notifications.
+	Kind() string
+	// NewState returns empty state for one group whose slots are step wide.
+	NewState(step time.Duration) RuleState
+	// Message words a verdict for the person on call.
+	Message(a *Alert, v *Verdict) string
+}
+
+// RuleState is a rule's memory for one group.
+type RuleState interface {
+	// Add accounts for value v of the given input in slot.
+	Add(input int, slot int64, v float64)
+	// Evaluate judges the window that ends with slot, which is complete,
+	// given the alert's current level (for hysteresis). Slots are evaluated
+	// once each, in order.
+	Evaluate(slot int64, current Level) Verdict
+	// Span is how many slots back the state looks, which bounds the work of
+	// catching up after a gap.
+	Span() int64
+}
+
+// Verdict is a rule's judgement of one window.
+type Verdict struct {
+	// Decided is false when the window holds too little to judge (warming
+	// up, too few events); the alert then stays as it is.
+	Decided   bool
+	Level     Level
+	Observed  float64 // the value judged (a ratio, a count, a stddev...)
+	Threshold float64 // the bound it was compared with, NaN if none
+	Baseline  float64 // what it was compared against, NaN if none
+	// Numerator and Denominator are the raw quantities behind Observed where
+	// it is a ratio, for the message; NaN otherwise.
+	Numerator, Denominator float64
+	// Window is the span the verdict covers.
+	Window time.Duration
+}
+
+func undecided() Verdict {
+	nan := math.NaN()
+	return Verdict{Observed: nan, Threshold: nan, Baseline: nan, Numerator: nan, Denominator: nan}
+}
+
+// slotsFor is how many slots of width step cover d (at least one).
+func slotsFor(d, step time.Duration) int {
+	if step <= 0 {
+		return 1
+	}
+	n := int((d + step - 1) / step)
+	return max(n, 1)
+}

@@ -1,0 +1,67 @@
+package detect
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestMovingWindowSlides(t *testing.T) {
+	w := NewMovingWindow(3)
+	assert.False(t, w.Full())
+	w.Add(10, 1)
+	w.Add(11, 2)
+	assert.False(t, w.Full(), "two of three slots")
+	w.Add(12, 3)
+	assert.True(t, w.Full())
+	assert.Equal(t, 6.0, w.Total().Sum)
+	w.Add(13, 4) // slot 10 leaves
+	assert.Equal(t, 9.0, w.Total().Sum)
+	assert.Equal(t, 3.0, w.Total().N)
+	assert.False(t, w.Add(10, 100), "a slot that left the window is refused")
+	assert.True(t, w.Add(11, 5), "a late value inside the window is kept")
+	assert.Equal(t, 14.0, w.Total().Sum)
+}
+
+func TestMovingWindowGapEmptiesIt(t *testing.T) {
+	w := NewMovingWindow(4)
+	for s := int64(0); s < 4; s++ {
+		w.Add(s, 1)
+	}
+	w.Advance(6)
+	assert.Equal(t, 1.0, w.Total().Sum, "only slot 3 is within 3..6")
+	w.Advance(100)
+	assert.Equal(t, 0.0, w.Total().Sum)
+	assert.Equal(t, 0.0, w.Total().N)
+	assert.True(t, w.Full())
+}
+
+func TestMovingWindowFeedsItsBaseline(t *testing.T) {
+	base := NewMovingWindow(5)
+	w := NewMovingWindow(2)
+	w.OnExpire(func(slot int64, s *Summary) { base.Merge(slot, s) })
+	for s := int64(0); s < 10; s++ {
+		w.Add(s, float64(s))
+	}
+	// w holds slots 8, 9; base the five before: 3..7
+	assert.Equal(t, 17.0, w.Total().Sum)
+	assert.Equal(t, 3.0+4+5+6+7, base.Total().Sum)
+	assert.Equal(t, int64(7), base.Newest())
+}
+
+// Rebuilding the total when the ring turns must agree with the running total;
+// a long run with awkward values checks that the drift stays negligible.
+func TestMovingWindowTotalDoesNotDrift(t *testing.T) {
+	w := NewMovingWindow(7)
+	for s := int64(0); s < 100_000; s++ {
+		w.Add(s, 0.1+float64(s%13)*1e7)
+	}
+	var exact Summary
+	for s := int64(100_000 - 7); s < 100_000; s++ {
+		exact.Add(0.1 + float64(s%13)*1e7)
+	}
+	require.Equal(t, exact.N, w.Total().N)
+	assert.InEpsilon(t, exact.Sum, w.Total().Sum, 1e-12)
+	assert.InEpsilon(t, exact.StdDev(), w.Total().StdDev(), 1e-9)
+}
