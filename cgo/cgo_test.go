@@ -1,0 +1,144 @@
+package cgo
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/collectd-anomaly/collectd-anomaly/detect"
+)
+
+func TestNotifyFillsEveryField(t *testing.T) {
+	fake := InstallFakeDaemon()
+	defer fake.Uninstall()
+	when := time.Date(2026, 11, 27, 12, 30, 15, 500_000_000, time.UTC)
+	err := Collectd{}.Notify(&Notification{
+		Severity: Failure, Time: when,
+		Host: "shop-1", Plugin: "anomaly", PluginInstance: "page", Type: "ratio", TypeInstance: "web-failed-requests",
+		Message: "FAILURE: failed share 14% above 10%",
+		Meta: []Meta{{"rule", "web-failed-requests"}, {"observed", 0.14}, {"window_seconds", int64(300)}},
+	})
+	require.NoError(t, err)
+	got := fake.Dispatched()
+	require.Len(t, got, 1)
+	n := got[0]
+	assert.Equal(t, Failure, n.Severity)
+	assert.WithinDuration(t, when, n.Time, time.Microsecond)
+	assert.Equal(t, "shop-1", n.Host)
+	assert.Equal(t, "anomaly", n.Plugin)
+	assert.Equal(t, "page", n.PluginInstance)
+	assert.Equal(t, "ratio", n.Type)
+	assert.Equal(t, "web-failed-requests", n.TypeInstance)
+	assert.Equal(t, "FAILURE: failed share 14% above 10%", n.Message)
+	assert.Equal(t, []Meta{{"rule", "web-failed-requests"}, {"observed", 0.14}, {"window_seconds", int64(300)}}, n.Meta)
+}
+
+func TestNotifyTruncatesLongFields(t *testing.T) {
+	fake := InstallFakeDaemon()
+	defer fake.Uninstall()
+	long := make([]byte, 1000)
+	for i := range long {
+		long[i] = 'x'
+	}
+	require.NoError(t, Collectd{}.Notify(&Notification{Severity: Okay, Host: string(long), Message: string(long)}))
+	n := fake.Dispatched()[0]
+	assert.Len(t, n.Host, 127)
+	assert.Len(t, n.Message, 255)
+}
+
+func TestNotifyRejectsUnsupportedMeta(t *testing.T) {
+	fake := InstallFakeDaemon()
+	defer fake.Uninstall()
+	err := Collectd{}.Notify(&Notification{Severity: Okay, Meta: []Meta{{"x", []int{1}}}})
+	assert.ErrorContains(t, err, `meta "x"`)
+	assert.Empty(t, fake.Dispatched())
+}
+
+func TestNotifyOutsideCollectdIsAnError(t *testing.T) {
+	err := Collectd{}.Notify(&Notification{Severity: Okay})
+	assert.ErrorContains(t, err, "not running inside collectd")
+}
+
+func TestWriteConvertsValueLists(t *testing.T) {
+	var got detect.ValueList
+	var values []detect.Value
+	var names []string
+	SetWriteFunc(func(vl *detect.ValueList) error {
+		// vl's strings are borrowed from C memory: copy what outlives the call.
+		got = *vl
+		got.Identifier = detect.Identifier{Host: strings.Clone(vl.Host), Plugin: strings.Clone(vl.Plugin),
+			PluginInstance: strings.Clone(vl.PluginInstance), Type: strings.Clone(vl.Type), TypeInstance: strings.Clone(vl.TypeInstance)}
+		values = append([]detect.Value(nil), vl.Values...)
+		for _, n := range vl.DSNames {
+			names = append(names, strings.Clone(n))
+		}
+		return nil
+	})
+	defer SetWriteFunc(nil)
+	id := detect.Identifier{Host: "h", Plugin: "interface", PluginInstance: "eth0", Type: "if_octets", TypeInstance: ""}
+	when := time.Unix(1_800_000_000, 250_000_000)
+	rc := FakeWrite(id, when, 10*time.Second,
+		FakeValue{"rx", detect.DeriveValue(-7)}, FakeValue{"tx", detect.CounterValue(math.MaxUint64)},
+		FakeValue{"g", detect.GaugeValue(1.5)}, FakeValue{"a", detect.AbsoluteValue(9)})
+	require.Equal(t, 0, rc)
+	assert.Equal(t, id, got.Identifier)
+	assert.WithinDuration(t, when, got.Time, time.Microsecond)
+	assert.Equal(t, 10*time.Second, got.Interval)
+	assert.Equal(t, []detect.Value{detect.DeriveValue(-7), detect.CounterValue(math.MaxUint64), detect.GaugeValue(1.5), detect.AbsoluteValue(9)}, values)
+	assert.Equal(t, []string{"rx", "tx", "g", "a"}, names)
+}
+
+// A panic or an error in the Go callback costs the value list and a log line,
+// never the daemon.
+func TestWriteRecoversPanicsAndLogsErrors(t *testing.T) {
+	var logged []string
+	Logf = func(f string, a ...any) { logged = append(logged, fmt.Sprintf(f, a...)) }
+	defer func() { Logf = func(string, ...any) {} }()
+	SetWriteFunc(func(vl *detect.ValueList) error { panic("boom") })
+	defer SetWriteFunc(nil)
+	id := detect.Identifier{Host: "h", Plugin: "p", Type: "gauge"}
+	assert.Equal(t, -1, FakeWrite(id, time.Now(), time.Second, FakeValue{"value", detect.GaugeValue(1)}))
+	require.NotEmpty(t, logged)
+	assert.Contains(t, logged[0], "panicked: boom")
+
+	logged = nil
+	SetWriteFunc(func(vl *detect.ValueList) error { return fmt.Errorf("bad %s", vl.Type) })
+	assert.Equal(t, -1, FakeWrite(id, time.Now(), time.Second, FakeValue{"value", detect.GaugeValue(1)}))
+	assert.Equal(t, -1, FakeWrite(id, time.Now(), time.Second, FakeValue{"value", detect.Value{Kind: 42}}))
+	require.NotEmpty(t, logged)
+	assert.Contains(t, logged[0], "bad gauge")
+}
+
+func TestWriteAllocatesNothing(t *testing.T) {
+	sum := 0.0
+	SetWriteFunc(func(vl *detect.ValueList) error { sum += vl.Values[0].Gauge; return nil })
+	defer SetWriteFunc(nil)
+	ds, vl := fakeCValueList()
+	defer freeFakeCValueList(ds, vl)
+	allocs := testing.AllocsPerRun(1000, func() { callWrite(ds, vl) })
+	assert.Zero(t, allocs)
+	assert.Positive(t, sum)
+}
+
+func TestCdtimeRoundTrip(t *testing.T) {
+	for _, ts := range []time.Time{time.Unix(0, 0), time.Unix(1_800_000_000, 999_999_999), time.Unix(1_234_567_890, 1)} {
+		assert.WithinDuration(t, ts, cdtimeToTime(timeToCdtime(ts)), 2*time.Nanosecond)
+	}
+	assert.Equal(t, 10*time.Second, cdtimeToDuration(10<<30))
+}
+
+func TestLogLimitedBacksOff(t *testing.T) {
+	n := 0
+	Logf = func(string, ...any) { n++ }
+	defer func() { Logf = func(string, ...any) {} }()
+	var l logLimited
+	for i := 0; i < 1000; i++ {
+		l.logf("x")
+	}
+	assert.Equal(t, 10, n, "1, 2, 4, ... 512")
+}

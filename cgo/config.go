@@ -1,0 +1,75 @@
+package cgo
+
+// #include "shim.h"
+// #include <stdlib.h>
+import "C"
+
+import (
+	"fmt"
+	"unsafe"
+
+	"collectd.org/config"
+)
+
+// ConfigFunc receives the plugin's configuration block. An error stops the
+// plugin from loading: collectd logs it and refuses to start.
+type ConfigFunc func(config.Block) error
+
+var configFunc ConfigFunc
+
+// RegisterConfig registers f for <Plugin name> blocks. collectd.org's
+// RegisterConfig defers configuration to an init callback whose errors only
+// get logged, so a mistyped option would leave the plugin running
+// half-configured; a complex config callback's error reaches the daemon.
+func RegisterConfig(name string, f ConfigFunc) error {
+	configFunc = f
+	cname := C.CString(name)
+	defer C.free(unsafe.Pointer(cname))
+	return status(C.anomaly_register_complex_config(cname), "plugin_register_complex_config")
+}
+
+//export goConfig
+func goConfig(ci *C.oconfig_item_t) (rc C.int) {
+	defer func() {
+		if r := recover(); r != nil {
+			Logf("anomaly plugin: configuration panicked: %v", r)
+			rc = -1
+		}
+	}()
+	if configFunc == nil {
+		return -1
+	}
+	block, err := convertConfig(ci)
+	if err == nil {
+		err = configFunc(block)
+	}
+	if err != nil {
+		Logf("anomaly plugin: configuration error: %v", err)
+		return -1
+	}
+	return 0
+}
+
+func convertConfig(ci *C.oconfig_item_t) (config.Block, error) {
+	b := config.Block{Key: C.GoString(ci.key)}
+	for i := 0; i < int(ci.values_num); i++ {
+		switch C.anomaly_config_value_type(ci, C.int(i)) {
+		case C.OCONFIG_TYPE_STRING:
+			b.Values = append(b.Values, config.String(C.GoString(C.anomaly_config_value_string(ci, C.int(i)))))
+		case C.OCONFIG_TYPE_NUMBER:
+			b.Values = append(b.Values, config.Float64(float64(C.anomaly_config_value_number(ci, C.int(i)))))
+		case C.OCONFIG_TYPE_BOOLEAN:
+			b.Values = append(b.Values, config.Bool(C.anomaly_config_value_boolean(ci, C.int(i)) != 0))
+		default:
+			return b, fmt.Errorf("%s: value of unknown type", b.Key)
+		}
+	}
+	for i := 0; i < int(ci.children_num); i++ {
+		child, err := convertConfig(C.anomaly_config_child(ci, C.int(i)))
+		if err != nil {
+			return b, err
+		}
+		b.Children = append(b.Children, child)
+	}
+	return b, nil
+}

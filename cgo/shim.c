@@ -1,0 +1,216 @@
+#include "shim.h"
+#include "_cgo_export.h"
+
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Resolved once; collectd never unloads a plugin while it runs. */
+#define RESOLVE(var, sym)                                                      \
+  do {                                                                         \
+    if (var == NULL) {                                                         \
+      void *hnd = dlopen(NULL, RTLD_LAZY);                                     \
+      if (hnd != NULL) {                                                       \
+        *(void **)(&var) = dlsym(hnd, sym);                                    \
+        dlclose(hnd);                                                          \
+      }                                                                        \
+    }                                                                          \
+    if (var == NULL)                                                           \
+      return -2;                                                               \
+  } while (0)
+
+static int (*register_write_fn)(const char *, plugin_write_cb, user_data_t const *);
+static int (*register_complex_config_fn)(const char *, int (*)(oconfig_item_t *));
+static int (*dispatch_notification_fn)(const notification_t *);
+static int (*meta_add_string_fn)(notification_t *, const char *, const char *);
+static int (*meta_add_double_fn)(notification_t *, const char *, double);
+static int (*meta_add_signed_int_fn)(notification_t *, const char *, int64_t);
+static int (*meta_free_fn)(notification_meta_t *);
+
+static int write_cb(const data_set_t *ds, const value_list_t *vl, user_data_t *ud) {
+  (void)ud;
+  return goWrite((data_set_t *)ds, (value_list_t *)vl);
+}
+
+static int config_cb(oconfig_item_t *ci) { return goConfig(ci); }
+
+int anomaly_register_write(const char *name) {
+  RESOLVE(register_write_fn, "plugin_register_write");
+  user_data_t ud = {.data = NULL, .free_func = NULL};
+  return register_write_fn(name, write_cb, &ud);
+}
+
+int anomaly_register_complex_config(const char *name) {
+  RESOLVE(register_complex_config_fn, "plugin_register_complex_config");
+  return register_complex_config_fn(name, config_cb);
+}
+
+int anomaly_meta_add_string(notification_t *n, const char *key, const char *value) {
+  RESOLVE(meta_add_string_fn, "plugin_notification_meta_add_string");
+  return meta_add_string_fn(n, key, value);
+}
+
+int anomaly_meta_add_double(notification_t *n, const char *key, double value) {
+  RESOLVE(meta_add_double_fn, "plugin_notification_meta_add_double");
+  return meta_add_double_fn(n, key, value);
+}
+
+int anomaly_meta_add_signed_int(notification_t *n, const char *key, int64_t value) {
+  RESOLVE(meta_add_signed_int_fn, "plugin_notification_meta_add_signed_int");
+  return meta_add_signed_int_fn(n, key, value);
+}
+
+int anomaly_dispatch_notification(notification_t *n) {
+  RESOLVE(dispatch_notification_fn, "plugin_dispatch_notification");
+  return dispatch_notification_fn(n);
+}
+
+void anomaly_meta_free(notification_t *n) {
+  if (n->meta == NULL)
+    return;
+  if (meta_free_fn == NULL) {
+    void *hnd = dlopen(NULL, RTLD_LAZY);
+    if (hnd != NULL) {
+      *(void **)(&meta_free_fn) = dlsym(hnd, "plugin_notification_meta_free");
+      dlclose(hnd);
+    }
+  }
+  if (meta_free_fn != NULL)
+    meta_free_fn(n->meta);
+  n->meta = NULL;
+}
+
+int anomaly_ds_type(const data_set_t *ds, size_t i) { return ds->ds[i].type; }
+const char *anomaly_ds_name(const data_set_t *ds, size_t i) { return ds->ds[i].name; }
+size_t anomaly_ds_num(const data_set_t *ds) { return ds->ds_num; }
+
+int anomaly_config_value_type(const oconfig_item_t *ci, int i) { return ci->values[i].type; }
+const char *anomaly_config_value_string(const oconfig_item_t *ci, int i) {
+  return ci->values[i].value.string;
+}
+double anomaly_config_value_number(const oconfig_item_t *ci, int i) {
+  return ci->values[i].value.number;
+}
+int anomaly_config_value_boolean(const oconfig_item_t *ci, int i) {
+  return ci->values[i].value.boolean;
+}
+const oconfig_item_t *anomaly_config_child(const oconfig_item_t *ci, int i) {
+  return &ci->children[i];
+}
+
+/* ---- fakes ----------------------------------------------------------- */
+
+#define FAKE_MAX 64
+static notification_t fake_store[FAKE_MAX];
+static int fake_n;
+
+static int fake_meta_add(notification_t *n, const char *key, int type) {
+  notification_meta_t *m = calloc(1, sizeof(*m));
+  if (m == NULL)
+    return -1;
+  strncpy(m->name, key, sizeof(m->name) - 1);
+  m->type = type;
+  notification_meta_t **tail = &n->meta;
+  while (*tail != NULL)
+    tail = &(*tail)->next;
+  *tail = m;
+  return 0;
+}
+
+static int fake_meta_add_string(notification_t *n, const char *key, const char *value) {
+  if (fake_meta_add(n, key, NM_TYPE_STRING) != 0)
+    return -1;
+  notification_meta_t *m = n->meta;
+  while (m->next != NULL)
+    m = m->next;
+  m->nm_value.nm_string = strdup(value);
+  return 0;
+}
+
+static int fake_meta_add_double(notification_t *n, const char *key, double value) {
+  if (fake_meta_add(n, key, NM_TYPE_DOUBLE) != 0)
+    return -1;
+  notification_meta_t *m = n->meta;
+  while (m->next != NULL)
+    m = m->next;
+  m->nm_value.nm_double = value;
+  return 0;
+}
+
+static int fake_meta_add_signed_int(notification_t *n, const char *key, int64_t value) {
+  if (fake_meta_add(n, key, NM_TYPE_SIGNED_INT) != 0)
+    return -1;
+  notification_meta_t *m = n->meta;
+  while (m->next != NULL)
+    m = m->next;
+  m->nm_value.nm_signed_int = value;
+  return 0;
+}
+
+static int fake_meta_free(notification_meta_t *m) {
+  while (m != NULL) {
+    notification_meta_t *next = m->next;
+    if (m->type == NM_TYPE_STRING)
+      free((void *)m->nm_value.nm_string);
+    free(m);
+    m = next;
+  }
+  return 0;
+}
+
+/* Like the daemon, the fake copies what it is given (meta data included), so
+ * the caller may free its notification right after dispatching it. */
+static int fake_dispatch(const notification_t *n) {
+  if (fake_n >= FAKE_MAX)
+    return -1;
+  notification_t *c = &fake_store[fake_n++];
+  *c = *n;
+  c->meta = NULL;
+  for (notification_meta_t *m = n->meta; m != NULL; m = m->next) {
+    switch (m->type) {
+    case NM_TYPE_STRING:
+      fake_meta_add_string(c, m->name, m->nm_value.nm_string);
+      break;
+    case NM_TYPE_DOUBLE:
+      fake_meta_add_double(c, m->name, m->nm_value.nm_double);
+      break;
+    case NM_TYPE_SIGNED_INT:
+      fake_meta_add_signed_int(c, m->name, m->nm_value.nm_signed_int);
+      break;
+    default:
+      break;
+    }
+  }
+  return 0;
+}
+
+void anomaly_fake_reset(void) {
+  for (int i = 0; i < fake_n; i++)
+    fake_meta_free(fake_store[i].meta);
+  fake_n = 0;
+}
+
+void anomaly_fake_install(void) {
+  anomaly_fake_reset();
+  dispatch_notification_fn = fake_dispatch;
+  meta_add_string_fn = fake_meta_add_string;
+  meta_add_double_fn = fake_meta_add_double;
+  meta_add_signed_int_fn = fake_meta_add_signed_int;
+  meta_free_fn = fake_meta_free;
+}
+
+void anomaly_fake_uninstall(void) {
+  anomaly_fake_reset();
+  dispatch_notification_fn = NULL;
+  meta_add_string_fn = NULL;
+  meta_add_double_fn = NULL;
+  meta_add_signed_int_fn = NULL;
+  meta_free_fn = NULL;
+}
+
+int anomaly_fake_count(void) { return fake_n; }
+const notification_t *anomaly_fake_get(int i) { return &fake_store[i]; }
+
+int anomaly_fake_call_write(const data_set_t *ds, const value_list_t *vl) {
+  return write_cb(ds, vl, NULL);
+}

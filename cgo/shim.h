@@ -1,0 +1,39 @@
+/* The C half of package cgo: what collectd.org/plugin does not offer.
+ *
+ * Every daemon function is looked up with dlsym at run time, as collectd.org
+ * does for its own calls, so that the package links (and its tests run)
+ * without the daemon; a missing symbol is reported, never called. */
+#ifndef ANOMALY_SHIM_H
+#define ANOMALY_SHIM_H
+
+#include "plugin.h"
+
+int anomaly_register_write(const char *name);
+int anomaly_register_complex_config(const char *name);
+
+/* Builds and frees a notification's meta data list and dispatches it. */
+int anomaly_meta_add_string(notification_t *n, const char *key, const char *value);
+int anomaly_meta_add_double(notification_t *n, const char *key, double value);
+int anomaly_meta_add_signed_int(notification_t *n, const char *key, int64_t value);
+int anomaly_dispatch_notification(notification_t *n);
+void anomaly_meta_free(notification_t *n);
+
+/* Accessors cgo cannot express itself (a field named "type", unions). */
+int anomaly_ds_type(const data_set_t *ds, size_t i);
+const char *anomaly_ds_name(const data_set_t *ds, size_t i);
+size_t anomaly_ds_num(const data_set_t *ds);
+int anomaly_config_value_type(const oconfig_item_t *ci, int i);
+const char *anomaly_config_value_string(const oconfig_item_t *ci, int i);
+double anomaly_config_value_number(const oconfig_item_t *ci, int i);
+int anomaly_config_value_boolean(const oconfig_item_t *ci, int i);
+const oconfig_item_t *anomaly_config_child(const oconfig_item_t *ci, int i);
+
+/* Fakes for tests: replace the daemon's functions with ones that record. */
+void anomaly_fake_install(void);
+void anomaly_fake_uninstall(void);
+int anomaly_fake_count(void);
+const notification_t *anomaly_fake_get(int i);
+void anomaly_fake_reset(void);
+int anomaly_fake_call_write(const data_set_t *ds, const value_list_t *vl);
+
+#endif
