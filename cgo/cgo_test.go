@@ -21,7 +21,7 @@ func TestNotifyFillsEveryField(t *testing.T) {
 		Severity: Failure, Time: when,
 		Host: "shop-1", Plugin: "anomaly", PluginInstance: "page", Type: "ratio", TypeInstance: "web-failed-requests",
 		Message: "FAILURE: failed share 14% above 10%",
-		Meta: []Meta{{"rule", "web-failed-requests"}, {"observed", 0.14}, {"window_seconds", int64(300)}},
+		Meta:    []Meta{{"rule", "web-failed-requests"}, {"observed", 0.14}, {"window_seconds", int64(300)}},
 	})
 	require.NoError(t, err)
 	got := fake.Dispatched()

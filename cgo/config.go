@@ -6,6 +6,7 @@ import "C"
 
 import (
 	"fmt"
+	"time"
 	"unsafe"
 
 	"collectd.org/config"
@@ -72,4 +73,12 @@ func convertConfig(ci *C.oconfig_item_t) (config.Block, error) {
 		b.Children = append(b.Children, child)
 	}
 	return b, nil
+}
+
+// DefaultInterval is collectd's global Interval. A Go plugin registers its
+// callbacks when the shared object is loaded, before collectd has set up the
+// plugin's context, so collectd cannot tell the read callback's interval by
+// itself; the plugin passes this one explicitly. Zero outside collectd.
+func DefaultInterval() time.Duration {
+	return cdtimeToDuration(C.anomaly_default_interval())
 }

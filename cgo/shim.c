@@ -45,6 +45,18 @@ int anomaly_register_complex_config(const char *name) {
   return register_complex_config_fn(name, config_cb);
 }
 
+cdtime_t anomaly_default_interval(void) {
+  static cdtime_t (*fn)(void);
+  if (fn == NULL) {
+    void *hnd = dlopen(NULL, RTLD_LAZY);
+    if (hnd != NULL) {
+      *(void **)(&fn) = dlsym(hnd, "cf_get_default_interval");
+      dlclose(hnd);
+    }
+  }
+  return fn == NULL ? 0 : fn();
+}
+
 int anomaly_meta_add_string(notification_t *n, const char *key, const char *value) {
   RESOLVE(meta_add_string_fn, "plugin_notification_meta_add_string");
   return meta_add_string_fn(n, key, value);
