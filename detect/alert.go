@@ -52,14 +52,25 @@ func formatPercent(x float64) string {
 	return strconv.FormatFloat(100*x, 'g', 3, 64) + "%"
 }
 
-// Sink receives what the engine produces. Implementations must be safe for
-// concurrent use: the engine calls them from collectd's write threads.
-type Sink interface {
-	Alert(Alert)
+// DerivedValue is a value computed by a rule (see Emitter), to be dispatched
+// as plugin "anomaly", type "gauge", plugin instance Group, type instance Name.
+type DerivedValue struct {
+	Host, Group, Name string
+	Time              time.Time
+	Interval          time.Duration
+	Value             float64
 }
 
-// SinkFunc adapts a function to Sink.
-type SinkFunc func(Alert)
+// Sink receives what the engine produces. Implementations must be safe for
+// concurrent use and must not block: the engine calls them from collectd's
+// write threads with a group's lock held.
+type Sink interface {
+	Alert(Alert)
+	Value(DerivedValue)
+}
 
-// Alert calls f.
-func (f SinkFunc) Alert(a Alert) { f(a) }
+// discard is the Sink of an engine given none.
+type discard struct{}
+
+func (discard) Alert(Alert)        {}
+func (discard) Value(DerivedValue) {}

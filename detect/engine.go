@@ -61,7 +61,7 @@ func NewEngine(rules []Rule, opt Options) (*Engine, error) {
 		names[spec.Name] = true
 	}
 	if opt.Sink == nil {
-		opt.Sink = SinkFunc(func(Alert) {})
+		opt.Sink = discard{}
 	}
 	if opt.MaxSeries <= 0 {
 		opt.MaxSeries = DefaultMaxSeries
@@ -163,7 +163,7 @@ func (e *Engine) addRoute(vl *ValueList) *route {
 			continue
 		}
 		ds := dataSourceIndex(spec.DataSource, vl)
-		if ds < 0 {
+		if ds < 0 || producedBy(rule, id) {
 			continue
 		}
 		for ii, in := range spec.Inputs {
@@ -176,6 +176,9 @@ func (e *Engine) addRoute(vl *ValueList) *route {
 				if spec.AggregateHosts {
 					host = ""
 				}
+				if spec.PerSeries {
+					label = series
+				}
 				r.targets = append(r.targets, target{g: e.group(ri, host, label), input: ii, ds: ds})
 				break
 			}
@@ -183,6 +186,12 @@ func (e *Engine) addRoute(vl *ValueList) *route {
 	}
 	e.routes[id] = r
 	return r
+}
+
+// producedBy reports whether id is the derived series rule dispatches.
+func producedBy(rule Rule, id Identifier) bool {
+	e, ok := rule.(Emitter)
+	return ok && id.Plugin == "anomaly" && id.Type == "gauge" && id.TypeInstance == e.OutputName()
 }
 
 func dataSourceIndex(name string, vl *ValueList) int {

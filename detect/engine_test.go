@@ -13,12 +13,19 @@ import (
 type recorder struct {
 	mu     sync.Mutex
 	alerts []Alert
+	values []DerivedValue
 }
 
 func (r *recorder) Alert(a Alert) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.alerts = append(r.alerts, a)
+}
+
+func (r *recorder) Value(v DerivedValue) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.values = append(r.values, v)
 }
 
 func (r *recorder) severities() []string {
@@ -185,7 +192,7 @@ func TestStaleNaNAndMalformedValuesAreCountedNotUsed(t *testing.T) {
 	e, err := NewEngine([]Rule{failedShareRule(t)}, Options{})
 	require.NoError(t, err)
 	e.Observe(gaugeList("h", "web/gauge-requests", t0, 1))
-	e.Observe(gaugeList("h", "web/gauge-requests", t0, 1))                  // repeated
+	e.Observe(gaugeList("h", "web/gauge-requests", t0, 1))                   // repeated
 	e.Observe(gaugeList("h", "web/gauge-requests", t0.Add(-time.Second), 1)) // out of order
 	e.Observe(gaugeList("h", "web/gauge-requests", t0.Add(time.Second), nan()))
 	bad := gaugeList("h", "web/gauge-requests", t0.Add(2*time.Second), 1)

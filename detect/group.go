@@ -20,21 +20,13 @@ type group struct {
 	host, label string
 
 	started  bool
-	step     int64 // slot width, ns
-	origin   int64 // start of slot 0, ns since the epoch
+	clock    SlotClock
 	lastSlot int64 // the open slot: every slot before it has been judged
 	state    RuleState
 	alert    alertState
 }
 
-func (g *group) slotOf(t time.Time) int64 {
-	d := t.UnixNano() - g.origin
-	s := d / g.step
-	if d < 0 && d%g.step != 0 {
-		s--
-	}
-	return s
-}
+func (g *group) slotOf(t time.Time) int64 { return g.clock.Of(t) }
 
 func (g *group) start(t time.Time, interval time.Duration) {
 	step := g.rule.Spec().Resolution
@@ -45,9 +37,8 @@ func (g *group) start(t time.Time, interval time.Duration) {
 		step = defaultStep
 	}
 	g.started = true
-	g.step = int64(step)
-	g.origin = t.UnixNano() - g.step/2
-	g.state = g.rule.NewState(step)
+	g.clock = SlotClock{Origin: t.Add(-step / 2), Step: step}
+	g.state = g.rule.NewState(g.clock)
 }
 
 func (g *group) observe(sink Sink, input int, t time.Time, interval time.Duration, v float64) {
@@ -91,12 +82,22 @@ func (g *group) judgeUpTo(sink Sink, slot int64, t time.Time) {
 
 func (g *group) judge(sink Sink, slot int64, t time.Time) {
 	v := g.state.Evaluate(slot, g.alert.level)
+	if v.Emit {
+		sink.Value(DerivedValue{
+			Host: g.host, Group: g.label, Name: g.rule.(Emitter).OutputName(),
+			Time: t, Interval: g.clock.Step, Value: v.Value,
+		})
+	}
 	if !v.Decided {
 		return
 	}
 	prev := g.alert.level
 	spec := g.rule.Spec()
 	tr := g.alert.step(v.Level, t, &spec.Lifecycle)
+	if v.Periodic {
+		tr = change
+		g.alert.level = v.Level
+	}
 	if tr == stay {
 		return
 	}

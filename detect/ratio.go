@@ -41,9 +41,9 @@ func NewRatioRule(spec RuleSpec, numerator, denominator []Selector, window time.
 func (r *RatioRule) Kind() string { return "ratio" }
 
 // NewState implements Rule.
-func (r *RatioRule) NewState(step time.Duration) RuleState {
-	n := slotsFor(r.Window, step)
-	return &ratioState{rule: r, num: NewMovingWindow(n), den: NewMovingWindow(n), window: time.Duration(n) * step}
+func (r *RatioRule) NewState(clock SlotClock) RuleState {
+	n := slotsFor(r.Window, clock.Step)
+	return &ratioState{rule: r, num: NewMovingWindow(n), den: NewMovingWindow(n), window: time.Duration(n) * clock.Step}
 }
 
 // Message implements Rule.

@@ -30,7 +30,10 @@ type RuleSpec struct {
 	// Resolution is the width of a window slot; zero takes the interval of
 	// the first value list a group receives.
 	Resolution time.Duration
-	Lifecycle  Lifecycle
+	// PerSeries keeps one state for each series (per host) instead of one for
+	// all the series the rule selects; the series names the group.
+	PerSeries bool
+	Lifecycle Lifecycle
 }
 
 // Spec returns the spec itself, so that rule types embedding a RuleSpec
@@ -72,8 +75,8 @@ type Rule interface {
 	Spec() *RuleSpec
 	// Kind names the rule type ("ratio", ...), for notifications.
 	Kind() string
-	// NewState returns empty state for one group whose slots are step wide.
-	NewState(step time.Duration) RuleState
+	// NewState returns empty state for one group, whose slots clock describes.
+	NewState(clock SlotClock) RuleState
 	// Message words a verdict for the person on call.
 	Message(a *Alert, v *Verdict) string
 }
@@ -105,6 +108,42 @@ type Verdict struct {
 	Numerator, Denominator float64
 	// Window is the span the verdict covers.
 	Window time.Duration
+
+	// Periodic asks for a notification of Level whatever the lifecycle says:
+	// a rule that reports on a schedule (health) rather than on change.
+	Periodic bool
+	// Emit asks for Value to be dispatched as a derived series (see Emitter),
+	// whether or not the verdict is Decided.
+	Emit  bool
+	Value float64
+}
+
+// Emitter is a rule that dispatches a derived series: its values go back
+// into collectd as plugin "anomaly", type "gauge", type instance OutputName,
+// plugin instance the group label. The engine never routes that series into
+// the rule that produced it, so a derived value cannot feed itself.
+type Emitter interface {
+	OutputName() string
+}
+
+// SlotClock maps a group's slots to time: slot s spans
+// [Origin + s*Step, Origin + (s+1)*Step).
+type SlotClock struct {
+	Origin time.Time
+	Step   time.Duration
+}
+
+// Start is when slot s begins.
+func (c SlotClock) Start(s int64) time.Time { return c.Origin.Add(time.Duration(s) * c.Step) }
+
+// Of is the slot that holds t.
+func (c SlotClock) Of(t time.Time) int64 {
+	d := t.Sub(c.Origin)
+	s := int64(d / c.Step)
+	if d < 0 && d%c.Step != 0 {
+		s--
+	}
+	return s
 }
 
 func undecided() Verdict {
