@@ -1,0 +1,58 @@
+# collectd-anomaly: build, test and demo. Run `make help` for the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+GO        ?= go
+export CGO_ENABLED  := 1
+export CGO_CPPFLAGS := -I/usr/include/collectd/core/daemon -I/usr/include/collectd/core -I/usr/include/collectd
+# Tools installed with `go install` land here; a fresh machine has no GOPATH/bin on PATH.
+export GOBIN        := $(CURDIR)/build/bin
+
+PLUGIN      := build/anomaly.so
+PLUGIN_DIR  ?= /usr/lib/collectd
+CONF_DIR    ?= /etc/collectd/collectd.conf.d
+GO_SOURCES  := $(shell find . -name '*.go' -not -path './build/*') $(wildcard cgo/*.c cgo/*.h) go.mod go.sum
+
+.PHONY: help build test demo install deps unit e2e vet fmt-check bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+deps: ## install the Debian packages the build and the tests need (as root)
+	@./scripts/deps.sh
+
+build: deps $(PLUGIN) ## build build/anomaly.so, the collectd plugin
+
+$(PLUGIN): $(GO_SOURCES)
+	@mkdir -p build
+	$(GO) build -buildmode=c-shared -trimpath -o $@ ./plugin
+	@rm -f build/anomaly.h
+
+demo: build ## run collectd in the foreground with the plugin: simulated traffic, an incident, its alert and recovery
+	@./scripts/demo.sh $(PLUGIN)
+
+install: build ## install the plugin into collectd's PluginDir and the rule pack into collectd.conf.d
+	install -m 0644 $(PLUGIN) $(PLUGIN_DIR)/anomaly.so
+	install -d $(CONF_DIR)
+	install -m 0644 collectd.conf.d/anomaly.conf $(CONF_DIR)/anomaly.conf
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt would change: $$out"; exit 1; fi
+
+vet: deps
+	$(GO) vet ./...
+
+unit: deps ## unit tests with the race detector
+	$(GO) test -race -count=1 ./detect/... ./simulate/... ./conf/... ./cgo/... ./plugin/...
+
+e2e: build ## end-to-end tests against a real collectd
+	$(GO) test -count=1 -timeout 15m ./e2e/...
+
+test: fmt-check vet unit e2e ## everything: gofmt, go vet, unit tests (race), end-to-end tests
+
+bench: deps ## benchmarks of the hot path (allocations and ns per value list)
+	$(GO) test -run '^$$' -bench . -benchmem ./detect/... ./cgo/... ./simulate/...
+
+clean:
+	rm -rf build

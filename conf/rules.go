@@ -1,0 +1,173 @@
+package conf
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"collectd.org/config"
+
+	"github.com/collectd-anomaly/collectd-anomaly/detect"
+)
+
+// ruleBuilder collects one rule kind's own options and builds the rule.
+type ruleBuilder interface {
+	// option reads c if it is one of the kind's options.
+	option(c config.Block) (handled bool, err error)
+	build(spec detect.RuleSpec) (detect.Rule, error)
+}
+
+// ruleKinds maps block names to the rule kinds they configure.
+var ruleKinds = map[string]func() ruleBuilder{
+	"ratio": func() ruleBuilder { return &ratioBuilder{th: detect.Unbounded()} },
+}
+
+func ruleKindList() string {
+	var names []string
+	for k := range ruleKinds {
+		names = append(names, "<"+strings.ToUpper(k[:1])+k[1:]+">")
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
+}
+
+func parseRule(b config.Block, newBuilder func() ruleBuilder) (detect.Rule, error) {
+	name, err := blockName(b)
+	if err != nil {
+		return nil, err
+	}
+	spec := detect.RuleSpec{Name: name, Lifecycle: detect.Lifecycle{Hits: 1}}
+	rb := newBuilder()
+	for _, c := range b.Children {
+		handled, err := commonOption(&spec, c)
+		if !handled && err == nil {
+			handled, err = rb.option(c)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", where(b), err)
+		}
+		if !handled {
+			return nil, fmt.Errorf("%s: unknown option %q", where(b), c.Key)
+		}
+	}
+	r, err := rb.build(spec)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", where(b), err)
+	}
+	return r, nil
+}
+
+// commonOption reads the options every rule has.
+func commonOption(spec *detect.RuleSpec, c config.Block) (bool, error) {
+	var err error
+	switch {
+	case is(c, "Host"):
+		var s string
+		if s, err = oneString(c); err == nil {
+			if spec.Hosts, err = detect.ParseHostMatcher(s); err != nil {
+				err = optionError(c, "%v", err)
+			}
+		}
+	case is(c, "AggregateHosts"):
+		spec.AggregateHosts, err = oneBool(c)
+	case is(c, "DataSource"):
+		spec.DataSource, err = oneString(c)
+	case is(c, "Resolution"):
+		spec.Resolution, err = positiveDuration(c)
+	case is(c, "Hits"):
+		spec.Lifecycle.Hits, err = oneInt(c, 1)
+	case is(c, "MinDuration"):
+		spec.Lifecycle.MinDuration, err = duration(c)
+	case is(c, "Repeat"):
+		spec.Lifecycle.Repeat, err = duration(c)
+	default:
+		return false, nil
+	}
+	return true, err
+}
+
+// selectors reads a repeatable series option (each value one selector).
+func selectors(c config.Block, into *[]detect.Selector) error {
+	if err := noChildren(c); err != nil {
+		return err
+	}
+	if len(c.Values) == 0 {
+		return optionError(c, "want one or more series in quotes")
+	}
+	for _, v := range c.Values {
+		if !v.IsString() {
+			return optionError(c, "want series in quotes")
+		}
+		sel, err := detect.ParseSelector(v.String())
+		if err != nil {
+			return optionError(c, "%v", err)
+		}
+		*into = append(*into, sel)
+	}
+	return nil
+}
+
+// thresholdOption reads collectd's threshold options into th.
+func thresholdOption(th *detect.Thresholds, c config.Block) (bool, error) {
+	var target *float64
+	switch {
+	case is(c, "WarningMin"):
+		target = &th.WarningMin
+	case is(c, "WarningMax"):
+		target = &th.WarningMax
+	case is(c, "FailureMin"):
+		target = &th.FailureMin
+	case is(c, "FailureMax"):
+		target = &th.FailureMax
+	case is(c, "Hysteresis"):
+		target = &th.Hysteresis
+	default:
+		return false, nil
+	}
+	f, err := oneNumber(c)
+	if err == nil {
+		*target = f
+		if is(c, "Hysteresis") && f < 0 {
+			err = optionError(c, "must not be negative")
+		}
+	}
+	return true, err
+}
+
+type ratioBuilder struct {
+	num, den []detect.Selector
+	window   time.Duration
+	th       detect.Thresholds
+	minDen   float64
+}
+
+func (rb *ratioBuilder) option(c config.Block) (bool, error) {
+	if ok, err := thresholdOption(&rb.th, c); ok {
+		return true, err
+	}
+	var err error
+	switch {
+	case is(c, "Numerator"):
+		err = selectors(c, &rb.num)
+	case is(c, "Denominator"):
+		err = selectors(c, &rb.den)
+	case is(c, "Window"):
+		rb.window, err = positiveDuration(c)
+	case is(c, "MinDenominator"):
+		rb.minDen, err = nonNegative(c)
+	default:
+		return false, nil
+	}
+	return true, err
+}
+
+func (rb *ratioBuilder) build(spec detect.RuleSpec) (detect.Rule, error) {
+	if len(rb.num) == 0 || len(rb.den) == 0 {
+		return nil, fmt.Errorf("a ratio needs Numerator and Denominator series")
+	}
+	if rb.window == 0 {
+		rb.window = 5 * time.Minute
+	}
+	return detect.NewRatioRule(spec, rb.num, rb.den, rb.window, rb.th, rb.minDen)
+}

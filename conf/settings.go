@@ -1,0 +1,69 @@
+package conf
+
+import (
+	"fmt"
+	"strings"
+
+	"collectd.org/config"
+
+	"github.com/collectd-anomaly/collectd-anomaly/detect"
+)
+
+// Settings is everything <Plugin anomaly> configures.
+type Settings struct {
+	Rules []detect.Rule
+	// MaxSeries bounds the series the engine tracks (detect.Options).
+	MaxSeries int
+	// Hostname is put on notifications of rules that aggregate hosts; empty
+	// lets collectd use its own Hostname.
+	Hostname string
+	// Simulation is set when a <Simulation> block asks for simulated traffic.
+	Simulation *Simulation
+}
+
+// Parse reads one or more <Plugin anomaly> blocks (collectd allows several;
+// they add up). Each block may be the Plugin block itself or just its
+// children wrapped in any block.
+func Parse(blocks ...config.Block) (*Settings, error) {
+	s := &Settings{MaxSeries: detect.DefaultMaxSeries}
+	names := map[string]bool{}
+	for _, b := range blocks {
+		for _, c := range b.Children {
+			if err := s.option(c, names); err != nil {
+				return nil, fmt.Errorf("<Plugin anomaly>: %w", err)
+			}
+		}
+	}
+	return s, nil
+}
+
+func (s *Settings) option(c config.Block, names map[string]bool) error {
+	if kind, ok := ruleKinds[strings.ToLower(c.Key)]; ok {
+		r, err := parseRule(c, kind)
+		if err != nil {
+			return err
+		}
+		name := r.Spec().Name
+		if names[name] {
+			return fmt.Errorf("%s: another rule has the name %q", where(c), name)
+		}
+		names[name] = true
+		s.Rules = append(s.Rules, r)
+		return nil
+	}
+	var err error
+	switch {
+	case is(c, "MaxSeries"):
+		s.MaxSeries, err = oneInt(c, 1)
+	case is(c, "Hostname"):
+		s.Hostname, err = oneString(c)
+	case is(c, "Simulation"):
+		if s.Simulation != nil {
+			return fmt.Errorf("%s: only one <Simulation> block is allowed", where(c))
+		}
+		s.Simulation, err = parseSimulation(c)
+	default:
+		return fmt.Errorf("unknown option %q (rules are %s; other options: MaxSeries, Hostname, <Simulation>)", c.Key, ruleKindList())
+	}
+	return err
+}

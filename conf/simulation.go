@@ -1,0 +1,174 @@
+package conf
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"collectd.org/config"
+
+	"github.com/collectd-anomaly/collectd-anomaly/simulate"
+)
+
+// Simulation configures the simulated e-commerce traffic of the read callback.
+type Simulation struct {
+	Config simulate.Config
+	// SeedSet is false when no Seed was given: the plugin then picks one, so
+	// that two runs differ, and logs it, so that a run can be repeated.
+	SeedSet bool
+	// Host is the host of the simulated values; empty lets collectd fill in its Hostname.
+	Host string
+	// Interval between simulated reads; zero takes collectd's Interval.
+	Interval time.Duration
+}
+
+func parseSimulation(b config.Block) (*Simulation, error) {
+	if len(b.Values) != 0 {
+		return nil, fmt.Errorf("%s: takes no argument", where(b))
+	}
+	sim := &Simulation{Config: simulate.Config{Params: simulate.DefaultParams(), Mode: simulate.Gauge}}
+	for _, c := range b.Children {
+		if err := sim.option(c); err != nil {
+			return nil, fmt.Errorf("%s: %w", where(b), err)
+		}
+	}
+	if err := sim.Config.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", where(b), err)
+	}
+	return sim, nil
+}
+
+func (sim *Simulation) option(c config.Block) error {
+	switch {
+	case is(c, "Seed"):
+		f, err := oneInt(c, 0)
+		sim.Config.Seed, sim.SeedSet = uint64(f), true
+		return err
+	case is(c, "Mode"):
+		s, err := oneString(c)
+		if err != nil {
+			return err
+		}
+		if sim.Config.Mode, err = simulate.ParseMode(s); err != nil {
+			return optionError(c, "want \"gauge\" or \"counter\"")
+		}
+		return nil
+	case is(c, "Host"):
+		var err error
+		sim.Host, err = oneString(c)
+		return err
+	case is(c, "Interval"):
+		var err error
+		sim.Interval, err = positiveDuration(c)
+		return err
+	case is(c, "Provider"):
+		return providerBlock(&sim.Config.Params, c)
+	case is(c, "Incident"):
+		inc, err := parseIncident(c)
+		if err == nil {
+			sim.Config.Incidents = append(sim.Config.Incidents, inc)
+		}
+		return err
+	}
+	_, err := setParam(&sim.Config.Params, c, (*simulate.Params).Set)
+	return err
+}
+
+// setParam reads option c, a model parameter, and sets it with set (Set, or
+// SetProvider for one provider). It checks the name first, on a copy of p, so
+// that a misspelt option is reported as unknown whatever its value, rather
+// than as wanting a number.
+func setParam(p *simulate.Params, c config.Block, set func(p *simulate.Params, name string, v float64) error) (float64, error) {
+	probe := *p
+	probe.Providers = slices.Clone(p.Providers)
+	if err := set(&probe, c.Key, 0); err != nil {
+		return 0, optionError(c, "%v", err)
+	}
+	f, err := oneNumber(c)
+	if err != nil {
+		return 0, err
+	}
+	if err := set(p, c.Key, f); err != nil {
+		return 0, optionError(c, "%v", err)
+	}
+	return f, nil
+}
+
+// providerBlock reads <Provider "a"> Weight/UserError/ProviderError/Fraud
+// </Provider>; a provider not among the defaults is added with the default
+// outcome rates and must be given a Weight.
+func providerBlock(p *simulate.Params, b config.Block) error {
+	name, err := blockName(b)
+	if err != nil {
+		return err
+	}
+	known := false
+	for _, pr := range p.Providers {
+		known = known || pr.Name == name
+	}
+	if !known {
+		d := simulate.DefaultParams().Providers[0]
+		p.Providers = append(p.Providers, simulate.Provider{Name: name, UserError: d.UserError, ProviderError: d.ProviderError, Fraud: d.Fraud})
+	}
+	weighted := false
+	for _, c := range b.Children {
+		_, err := setParam(p, c, func(p *simulate.Params, key string, v float64) error { return p.SetProvider(name, key, v) })
+		if err != nil {
+			return fmt.Errorf("%s: %w", where(b), err)
+		}
+		weighted = weighted || is(c, "Weight")
+	}
+	if !known && !weighted {
+		return fmt.Errorf("%s: a provider that is not among the defaults needs a Weight", where(b))
+	}
+	return nil
+}
+
+func parseIncident(b config.Block) (simulate.Incident, error) {
+	name, err := blockName(b)
+	if err != nil {
+		return simulate.Incident{}, err
+	}
+	inc := simulate.Incident{Name: name}
+	probe := simulate.DefaultParams()
+	fail := func(err error) (simulate.Incident, error) {
+		return simulate.Incident{}, fmt.Errorf("%s: %w", where(b), err)
+	}
+	for _, c := range b.Children {
+		switch {
+		case is(c, "Start"):
+			if inc.Start, err = duration(c); err != nil {
+				return fail(err)
+			}
+		case is(c, "Duration"):
+			if inc.Duration, err = positiveDuration(c); err != nil {
+				return fail(err)
+			}
+		case is(c, "Provider"):
+			pname, err := blockName(c)
+			if err != nil {
+				return fail(err)
+			}
+			for _, pc := range c.Children {
+				// Check the name and value now, against any provider, so
+				// the error names the option; Validate checks the rest.
+				probe.Providers = append(probe.Providers, simulate.Provider{Name: pname})
+				f, err := setParam(&probe, pc, func(p *simulate.Params, key string, v float64) error { return p.SetProvider(pname, key, v) })
+				if err != nil {
+					return fail(fmt.Errorf("%s: %w", where(c), err))
+				}
+				inc.Changes = append(inc.Changes, simulate.Change{Provider: pname, Param: pc.Key, Value: f})
+			}
+		default:
+			f, err := setParam(&probe, c, (*simulate.Params).Set)
+			if err != nil {
+				return fail(err)
+			}
+			inc.Changes = append(inc.Changes, simulate.Change{Param: c.Key, Value: f})
+		}
+	}
+	if inc.Duration == 0 {
+		return fail(fmt.Errorf("an incident needs a Duration"))
+	}
+	return inc, nil
+}

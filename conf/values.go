@@ -1,0 +1,147 @@
+package conf
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"collectd.org/config"
+)
+
+// where names a block for error messages: <Ratio "web-failed-requests">.
+func where(b config.Block) string {
+	if len(b.Values) == 0 {
+		return "<" + b.Key + ">"
+	}
+	return "<" + b.Key + " " + valuesText(b.Values) + ">"
+}
+
+// valuesText writes values back the way a configuration file has them.
+func valuesText(values []config.Value) string {
+	var out []string
+	for _, v := range values {
+		switch x := v.Interface().(type) {
+		case string:
+			out = append(out, strconv.Quote(x))
+		case float64:
+			out = append(out, strconv.FormatFloat(x, 'g', -1, 64))
+		case bool:
+			out = append(out, strconv.FormatBool(x))
+		}
+	}
+	return strings.Join(out, " ")
+}
+
+// optionError names the option and its values.
+func optionError(c config.Block, format string, args ...any) error {
+	return fmt.Errorf("option %s %s: %s", c.Key, valuesText(c.Values), fmt.Sprintf(format, args...))
+}
+
+func is(c config.Block, key string) bool { return strings.EqualFold(c.Key, key) }
+
+func noChildren(c config.Block) error {
+	if len(c.Children) > 0 {
+		return optionError(c, "takes no block")
+	}
+	return nil
+}
+
+func oneString(c config.Block) (string, error) {
+	if err := noChildren(c); err != nil {
+		return "", err
+	}
+	if len(c.Values) != 1 || !c.Values[0].IsString() {
+		return "", optionError(c, "want one string in quotes")
+	}
+	return c.Values[0].String(), nil
+}
+
+func oneNumber(c config.Block) (float64, error) {
+	if err := noChildren(c); err != nil {
+		return 0, err
+	}
+	if len(c.Values) != 1 {
+		return 0, optionError(c, "want one number")
+	}
+	f, ok := c.Values[0].Float64()
+	if !ok || math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, optionError(c, "want one number")
+	}
+	return f, nil
+}
+
+func nonNegative(c config.Block) (float64, error) {
+	f, err := oneNumber(c)
+	if err == nil && f < 0 {
+		err = optionError(c, "must not be negative")
+	}
+	return f, err
+}
+
+func oneInt(c config.Block, lo int) (int, error) {
+	f, err := oneNumber(c)
+	if err != nil {
+		return 0, err
+	}
+	if f != math.Trunc(f) || f < float64(lo) || f > math.MaxInt32 {
+		return 0, optionError(c, "want a whole number from %d to %d", lo, math.MaxInt32)
+	}
+	return int(f), nil
+}
+
+func oneBool(c config.Block) (bool, error) {
+	if err := noChildren(c); err != nil {
+		return false, err
+	}
+	if len(c.Values) == 1 {
+		if b, ok := c.Values[0].Bool(); ok {
+			return b, nil
+		}
+	}
+	return false, optionError(c, "want true or false")
+}
+
+// duration reads seconds as a number (collectd's convention) or a Go duration
+// string such as "5m" or "1h30m".
+func duration(c config.Block) (time.Duration, error) {
+	if err := noChildren(c); err != nil {
+		return 0, err
+	}
+	if len(c.Values) != 1 {
+		return 0, optionError(c, "want one duration: seconds, or a string like \"5m\"")
+	}
+	var d time.Duration
+	if f, ok := c.Values[0].Float64(); ok {
+		if math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) > 1e9 {
+			return 0, optionError(c, "want one duration: seconds, or a string like \"5m\"")
+		}
+		d = time.Duration(f * float64(time.Second))
+	} else {
+		var err error
+		if d, err = time.ParseDuration(c.Values[0].String()); err != nil {
+			return 0, optionError(c, "want one duration: seconds, or a string like \"5m\"")
+		}
+	}
+	if d < 0 {
+		return 0, optionError(c, "must not be negative")
+	}
+	return d, nil
+}
+
+func positiveDuration(c config.Block) (time.Duration, error) {
+	d, err := duration(c)
+	if err == nil && d == 0 {
+		err = optionError(c, "must be more than zero")
+	}
+	return d, err
+}
+
+// blockName reads the single string argument of a block such as <Ratio "name">.
+func blockName(b config.Block) (string, error) {
+	if len(b.Values) != 1 || !b.Values[0].IsString() || b.Values[0].String() == "" {
+		return "", fmt.Errorf("%s: want one name in quotes, like <%s \"my-rule\">", where(b), b.Key)
+	}
+	return b.Values[0].String(), nil
+}

@@ -1,0 +1,5 @@
+// Package e2e holds the end-to-end tests: they build the plugin, start a real
+// collectd (and, where needed, a real InfluxDB) on this machine, on loopback
+// only, and check what comes out: notifications in collectd's log, values in
+// its csv files. Every process a test starts is stopped by the test.
+package e2e

@@ -1,0 +1,311 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"collectd.org/api"
+	"collectd.org/config"
+
+	"github.com/collectd-anomaly/collectd-anomaly/cgo"
+	"github.com/collectd-anomaly/collectd-anomaly/conf"
+	"github.com/collectd-anomaly/collectd-anomaly/detect"
+	"github.com/collectd-anomaly/collectd-anomaly/simulate"
+)
+
+// alertQueue is how many notifications may wait for dispatch. Alerts are
+// changes of state, a handful an hour; the bound only matters if collectd's
+// notification chain hangs, and then dropping is better than blocking writes.
+const alertQueue = 4096
+
+type anomalyPlugin struct {
+	host daemon
+
+	// Set during configuration, which collectd runs on one thread before
+	// any read or write; read-only afterwards except engine.
+	blocks     []config.Block
+	settings   *conf.Settings
+	registered bool
+	interval   time.Duration // of the read callback: engine ticks and simulated reads
+	engine     atomic.Pointer[detect.Engine]
+
+	alerts  chan detect.Alert
+	values  chan detect.DerivedValue
+	dropped atomic.Uint64
+	stop    chan struct{}
+	stopped chan struct{}
+	stopMu  sync.Once
+
+	simMu sync.Mutex // collectd may run reads of one plugin concurrently
+	sim   *simulation
+}
+
+func newPlugin(h daemon) *anomalyPlugin {
+	return &anomalyPlugin{host: h}
+}
+
+// configure is called once per <Plugin anomaly> block. An error makes
+// collectd refuse the configuration, naming the offending option.
+func (p *anomalyPlugin) configure(b config.Block) error {
+	blocks := append(p.blocks, b)
+	s, err := conf.Parse(blocks...)
+	if err != nil {
+		return err
+	}
+	e, err := detect.NewEngine(s.Rules, detect.Options{Sink: p, MaxSeries: s.MaxSeries})
+	if err != nil {
+		return err
+	}
+	if s.Simulation != nil && !s.Simulation.SeedSet {
+		// Logged by describe, so that the run can be repeated: it must be a
+		// Seed that the configuration accepts (a whole number up to 2^31-1).
+		s.Simulation.Config.Seed = rand.Uint64N(math.MaxInt32 + 1)
+	}
+	if p.registered && s.Simulation != nil && s.Simulation.Interval > 0 && s.Simulation.Interval != p.interval {
+		// The read callback was registered with the first block's interval.
+		return fmt.Errorf("<Plugin anomaly>: <Simulation>: option Interval %v: the read callback already runs every %v, as the first <Plugin anomaly> block set it; put <Simulation> in the first block",
+			s.Simulation.Interval, p.interval)
+	}
+	p.blocks, p.settings = blocks, s
+	p.engine.Store(e)
+	if !p.registered {
+		p.interval = p.host.defaultInterval()
+		if s.Simulation != nil && s.Simulation.Interval > 0 {
+			p.interval = s.Simulation.Interval
+		}
+		if err := p.host.registerCallbacks(p); err != nil {
+			return err
+		}
+		p.registered = true
+		p.alerts = make(chan detect.Alert, alertQueue)
+		p.values = make(chan detect.DerivedValue, alertQueue)
+		p.stop, p.stopped = make(chan struct{}), make(chan struct{})
+		go p.notify(p.host.notifier())
+	}
+	p.host.infof("anomaly plugin: %s", p.describe())
+	return nil
+}
+
+func (p *anomalyPlugin) describe() string {
+	var names []string
+	for _, r := range p.settings.Rules {
+		names = append(names, r.Kind()+" "+r.Spec().Name)
+	}
+	sim := "no simulation"
+	if s := p.settings.Simulation; s != nil {
+		sim = fmt.Sprintf("simulating e-commerce traffic (seed %d, %s mode, %d incidents)",
+			s.Config.Seed, s.Config.Mode, len(s.Config.Incidents))
+	}
+	return fmt.Sprintf("%d rules (%s); %s", len(names), strings.Join(names, ", "), sim)
+}
+
+// write is the write callback: every value list collectd handles passes here.
+func (p *anomalyPlugin) write(vl *detect.ValueList) error {
+	p.engine.Load().Observe(vl)
+	return nil
+}
+
+// Read is the read callback, run every interval: it advances the engine's
+// clock (so silent series are judged) and dispatches simulated traffic.
+func (p *anomalyPlugin) Read(ctx context.Context) error {
+	now := time.Now()
+	p.engine.Load().Tick(now)
+	if p.settings.Simulation == nil {
+		return nil
+	}
+	return p.simulate(ctx, now)
+}
+
+// Alert implements detect.Sink. The engine calls it from write threads with
+// a group locked, so it only queues.
+func (p *anomalyPlugin) Alert(a detect.Alert) {
+	select {
+	case p.alerts <- a:
+	default:
+		p.queueFull()
+	}
+}
+
+// Value implements detect.Sink for derived series, queued like alerts.
+func (p *anomalyPlugin) Value(v detect.DerivedValue) {
+	select {
+	case p.values <- v:
+	default:
+		p.queueFull()
+	}
+}
+
+func (p *anomalyPlugin) queueFull() {
+	if n := p.dropped.Add(1); n&(n-1) == 0 {
+		p.host.errorf("anomaly plugin: output queue full, %d notifications and derived values dropped so far", n)
+	}
+}
+
+// dispatchDerived sends a rule's derived value back into collectd, so every
+// write plugin stores it like any other value.
+func (p *anomalyPlugin) dispatchDerived(v *detect.DerivedValue) {
+	host := v.Host
+	if host == "" {
+		host = p.settings.Hostname
+	}
+	vl := &api.ValueList{
+		Identifier: api.Identifier{Host: host, Plugin: "anomaly", PluginInstance: v.Group, Type: "gauge", TypeInstance: v.Name},
+		Time:       v.Time,
+		Interval:   v.Interval,
+		Values:     []api.Value{api.Gauge(v.Value)},
+		DSNames:    []string{"value"},
+	}
+	if err := p.host.dispatch(context.Background(), vl); err != nil {
+		p.host.errorf("anomaly plugin: dispatching %s: %v", v.Name, err)
+	}
+}
+
+// notify dispatches queued alerts as collectd notifications until Shutdown.
+func (p *anomalyPlugin) notify(n cgo.Notifier) {
+	defer close(p.stopped)
+	for {
+		select {
+		case a := <-p.alerts:
+			p.send(n, &a)
+		case v := <-p.values:
+			p.dispatchDerived(&v)
+		case <-p.stop:
+			for {
+				select {
+				case a := <-p.alerts:
+					p.send(n, &a)
+				case v := <-p.values:
+					p.dispatchDerived(&v)
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+func (p *anomalyPlugin) send(n cgo.Notifier, a *detect.Alert) {
+	if err := n.Notify(p.notification(a)); err != nil {
+		p.host.errorf("anomaly plugin: dispatching notification for %s: %v", a.Subject(), err)
+	}
+}
+
+var severities = map[detect.Level]cgo.Severity{detect.OK: cgo.Okay, detect.Warning: cgo.Warning, detect.Failure: cgo.Failure}
+
+// notification maps an alert onto collectd's notification fields:
+// plugin "anomaly", plugin instance the group (a provider, say), type the
+// rule's kind and type instance the rule's name; the facts again as meta data.
+func (p *anomalyPlugin) notification(a *detect.Alert) *cgo.Notification {
+	host := a.Host
+	if host == "" {
+		host = p.settings.Hostname
+	}
+	meta := []cgo.Meta{
+		{Key: "rule", Value: a.Rule},
+		{Key: "kind", Value: a.Kind},
+		{Key: "series", Value: a.Series},
+		{Key: "previous", Value: a.Previous.String()},
+		{Key: "observed", Value: a.Observed},
+		{Key: "window_seconds", Value: a.Window.Seconds()},
+	}
+	if a.Group != "" {
+		meta = append(meta, cgo.Meta{Key: "group", Value: a.Group})
+	}
+	if !math.IsNaN(a.Threshold) {
+		meta = append(meta, cgo.Meta{Key: "threshold", Value: a.Threshold})
+	}
+	if !math.IsNaN(a.Baseline) {
+		meta = append(meta, cgo.Meta{Key: "baseline", Value: a.Baseline})
+	}
+	if a.Repeat {
+		meta = append(meta, cgo.Meta{Key: "repeat", Value: "true"})
+	}
+	return &cgo.Notification{
+		Severity:       severities[a.Severity],
+		Time:           a.Time,
+		Host:           host,
+		Plugin:         "anomaly",
+		PluginInstance: a.Group,
+		Type:           a.Kind,
+		TypeInstance:   a.Rule,
+		Message:        a.Message,
+		Meta:           meta,
+	}
+}
+
+// Shutdown dispatches the notifications still queued.
+func (p *anomalyPlugin) Shutdown(context.Context) error {
+	p.stopMu.Do(func() { close(p.stop) })
+	select {
+	case <-p.stopped:
+	case <-time.After(5 * time.Second):
+		return fmt.Errorf("notifications still queued after 5s")
+	}
+	return nil
+}
+
+// simulation is the simulator and where it stands.
+type simulation struct {
+	sim       *simulate.Simulator
+	interval  time.Duration
+	step      int64
+	incidents map[string]bool
+}
+
+func (p *anomalyPlugin) simulate(ctx context.Context, now time.Time) error {
+	p.simMu.Lock()
+	defer p.simMu.Unlock()
+	cfg := p.settings.Simulation
+	if p.sim == nil {
+		s, err := simulate.New(cfg.Config, p.interval)
+		if err != nil {
+			return err
+		}
+		p.sim = &simulation{sim: s, interval: p.interval, incidents: map[string]bool{}}
+	}
+	s := p.sim
+	step := s.step
+	s.step++
+	p.logIncidents(s, step)
+	for _, v := range s.sim.Step(step) {
+		var value api.Value = api.Gauge(v.Value)
+		if v.Type == "counter" {
+			value = api.Counter(uint64(v.Value))
+		}
+		vl := &api.ValueList{
+			Identifier: api.Identifier{Host: cfg.Host, Plugin: "ecommerce", Type: v.Type, TypeInstance: v.TypeInstance},
+			Time:       now,
+			Interval:   s.interval,
+			Values:     []api.Value{value},
+			DSNames:    []string{"value"},
+		}
+		if err := p.host.dispatch(ctx, vl); err != nil {
+			return fmt.Errorf("dispatching ecommerce/%s-%s: %w", v.Type, v.TypeInstance, err)
+		}
+	}
+	return nil
+}
+
+// logIncidents says when a simulated incident starts and ends, so that a
+// person watching the log can tell cause from effect.
+func (p *anomalyPlugin) logIncidents(s *simulation, step int64) {
+	active := map[string]bool{}
+	for _, name := range s.sim.ActiveIncidents(step) {
+		active[name] = true
+		if !s.incidents[name] {
+			p.host.infof("anomaly plugin: simulated incident %q starts", name)
+		}
+	}
+	for name := range s.incidents {
+		if !active[name] {
+			p.host.infof("anomaly plugin: simulated incident %q ends", name)
+		}
+	}
+	s.incidents = active
+}

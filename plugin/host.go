@@ -1,0 +1,50 @@
+package main
+
+import (
+	"context"
+	"time"
+
+	"collectd.org/api"
+	"collectd.org/plugin"
+
+	"github.com/collectd-anomaly/collectd-anomaly/cgo"
+)
+
+// daemon is what the plugin needs of collectd. collectdHost is the real one;
+// tests substitute a fake, since collectd's functions exist only inside it.
+type daemon interface {
+	registerCallbacks(p *anomalyPlugin) error
+	dispatch(ctx context.Context, vl *api.ValueList) error
+	defaultInterval() time.Duration
+	notifier() cgo.Notifier
+	errorf(format string, args ...any)
+	infof(format string, args ...any)
+}
+
+type collectdHost struct{}
+
+func (collectdHost) registerCallbacks(p *anomalyPlugin) error {
+	if err := cgo.RegisterWrite("anomaly", p.write); err != nil {
+		return err
+	}
+	if err := plugin.RegisterRead("anomaly", p, plugin.WithInterval(p.interval)); err != nil {
+		return err
+	}
+	return plugin.RegisterShutdown("anomaly", p)
+}
+
+func (collectdHost) dispatch(ctx context.Context, vl *api.ValueList) error {
+	return plugin.Write(ctx, vl)
+}
+
+func (collectdHost) defaultInterval() time.Duration {
+	if d := cgo.DefaultInterval(); d > 0 {
+		return d
+	}
+	return 10 * time.Second
+}
+
+func (collectdHost) notifier() cgo.Notifier { return cgo.Collectd{} }
+
+func (collectdHost) errorf(format string, args ...any) { plugin.Errorf(format, args...) }
+func (collectdHost) infof(format string, args ...any)  { plugin.Infof(format, args...) }

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the Debian packages that building and testing the plugin need, if
+# they are missing: collectd's daemon and headers, and libyajl2 (collectd-core
+# lacks it, and the daemon's write_log/json plugins need it).
+set -euo pipefail
+need=()
+[ -x /usr/sbin/collectd ] || need+=(collectd-core)
+[ -f /usr/include/collectd/core/daemon/plugin.h ] || need+=(collectd-dev)
+dpkg-query -W -f='${Status}' libyajl2 2>/dev/null | grep -q "ok installed" || need+=(libyajl2)
+command -v gcc >/dev/null || need+=(gcc)
+[ ${#need[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+  echo "missing Debian packages: ${need[*]}" >&2
+  echo "install them with: sudo apt-get install ${need[*]}  (or run make as root)" >&2
+  exit 1
+fi
+echo "installing ${need[*]} ..."
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# --no-install-recommends keeps collectd's long list of optional plugins' libraries out.
+apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+# Debian starts the daemon it installs; the project runs its own.
+if [ -d /run/systemd/system ]; then systemctl disable --now collectd >/dev/null 2>&1 || true; fi
