@@ -13,9 +13,10 @@ import (
 
 // ruleBuilder collects one rule kind's own options and builds the rule.
 type ruleBuilder interface {
-	// option reads c if it is one of the kind's options.
-	option(c config.Block) (handled bool, err error)
-	build(spec detect.RuleSpec) (detect.Rule, error)
+	// option reads c if it is one of the kind's options; durations are read
+	// with rd, which applies TimeScale.
+	option(c config.Block, rd reader) (handled bool, err error)
+	build(spec detect.RuleSpec, rd reader) (detect.Rule, error)
 }
 
 // ruleKinds maps block names to the rule kinds they configure.
@@ -32,7 +33,28 @@ func ruleKindList() string {
 	return strings.Join(names, ", ")
 }
 
-func parseRule(b config.Block, newBuilder func() ruleBuilder) (detect.Rule, error) {
+// reader reads the durations of rules, divided by the plugin's TimeScale.
+type reader struct{ timeScale float64 }
+
+func (rd reader) duration(c config.Block) (time.Duration, error) {
+	d, err := duration(c)
+	return time.Duration(float64(d) / rd.timeScale), err
+}
+
+func (rd reader) positiveDuration(c config.Block) (time.Duration, error) {
+	d, err := positiveDuration(c)
+	if err == nil && float64(d)/rd.timeScale < 1 {
+		return 0, optionError(c, "is less than a nanosecond after TimeScale")
+	}
+	return time.Duration(float64(d) / rd.timeScale), err
+}
+
+// scaled applies TimeScale to a default duration.
+func (rd reader) scaled(d time.Duration) time.Duration {
+	return time.Duration(float64(d) / rd.timeScale)
+}
+
+func parseRule(b config.Block, newBuilder func() ruleBuilder, rd reader) (detect.Rule, error) {
 	name, err := blockName(b)
 	if err != nil {
 		return nil, err
@@ -40,9 +62,9 @@ func parseRule(b config.Block, newBuilder func() ruleBuilder) (detect.Rule, erro
 	spec := detect.RuleSpec{Name: name, Lifecycle: detect.Lifecycle{Hits: 1}}
 	rb := newBuilder()
 	for _, c := range b.Children {
-		handled, err := commonOption(&spec, c)
+		handled, err := commonOption(&spec, c, rd)
 		if !handled && err == nil {
-			handled, err = rb.option(c)
+			handled, err = rb.option(c, rd)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", where(b), err)
@@ -51,7 +73,7 @@ func parseRule(b config.Block, newBuilder func() ruleBuilder) (detect.Rule, erro
 			return nil, fmt.Errorf("%s: unknown option %q", where(b), c.Key)
 		}
 	}
-	r, err := rb.build(spec)
+	r, err := rb.build(spec, rd)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", where(b), err)
 	}
@@ -59,7 +81,7 @@ func parseRule(b config.Block, newBuilder func() ruleBuilder) (detect.Rule, erro
 }
 
 // commonOption reads the options every rule has.
-func commonOption(spec *detect.RuleSpec, c config.Block) (bool, error) {
+func commonOption(spec *detect.RuleSpec, c config.Block, rd reader) (bool, error) {
 	var err error
 	switch {
 	case is(c, "Host"):
@@ -74,13 +96,13 @@ func commonOption(spec *detect.RuleSpec, c config.Block) (bool, error) {
 	case is(c, "DataSource"):
 		spec.DataSource, err = oneString(c)
 	case is(c, "Resolution"):
-		spec.Resolution, err = positiveDuration(c)
+		spec.Resolution, err = rd.positiveDuration(c)
 	case is(c, "Hits"):
 		spec.Lifecycle.Hits, err = oneInt(c, 1)
 	case is(c, "MinDuration"):
-		spec.Lifecycle.MinDuration, err = duration(c)
+		spec.Lifecycle.MinDuration, err = rd.duration(c)
 	case is(c, "Repeat"):
-		spec.Lifecycle.Repeat, err = duration(c)
+		spec.Lifecycle.Repeat, err = rd.duration(c)
 	default:
 		return false, nil
 	}
@@ -142,7 +164,7 @@ type ratioBuilder struct {
 	minDen   float64
 }
 
-func (rb *ratioBuilder) option(c config.Block) (bool, error) {
+func (rb *ratioBuilder) option(c config.Block, rd reader) (bool, error) {
 	if ok, err := thresholdOption(&rb.th, c); ok {
 		return true, err
 	}
@@ -153,7 +175,7 @@ func (rb *ratioBuilder) option(c config.Block) (bool, error) {
 	case is(c, "Denominator"):
 		err = selectors(c, &rb.den)
 	case is(c, "Window"):
-		rb.window, err = positiveDuration(c)
+		rb.window, err = rd.positiveDuration(c)
 	case is(c, "MinDenominator"):
 		rb.minDen, err = nonNegative(c)
 	default:
@@ -162,12 +184,12 @@ func (rb *ratioBuilder) option(c config.Block) (bool, error) {
 	return true, err
 }
 
-func (rb *ratioBuilder) build(spec detect.RuleSpec) (detect.Rule, error) {
+func (rb *ratioBuilder) build(spec detect.RuleSpec, rd reader) (detect.Rule, error) {
 	if len(rb.num) == 0 || len(rb.den) == 0 {
 		return nil, fmt.Errorf("a ratio needs Numerator and Denominator series")
 	}
 	if rb.window == 0 {
-		rb.window = 5 * time.Minute
+		rb.window = rd.scaled(5 * time.Minute)
 	}
 	return detect.NewRatioRule(spec, rb.num, rb.den, rb.window, rb.th, rb.minDen)
 }

@@ -19,13 +19,32 @@ type Settings struct {
 	Hostname string
 	// Simulation is set when a <Simulation> block asks for simulated traffic.
 	Simulation *Simulation
+	// TimeScale divides every duration of the rules (windows, baselines,
+	// periods, MinDuration, Repeat, Resolution, Timeout): 60 makes the rule
+	// pack's minutes seconds, for demonstrations and tests.
+	TimeScale float64
 }
 
 // Parse reads one or more <Plugin anomaly> blocks (collectd allows several;
 // they add up). Each block may be the Plugin block itself or just its
 // children wrapped in any block.
 func Parse(blocks ...config.Block) (*Settings, error) {
-	s := &Settings{MaxSeries: detect.DefaultMaxSeries}
+	s := &Settings{MaxSeries: detect.DefaultMaxSeries, TimeScale: 1}
+	// TimeScale applies to every rule, wherever it stands: read it first.
+	for _, b := range blocks {
+		for _, c := range b.Children {
+			if is(c, "TimeScale") {
+				f, err := oneNumber(c)
+				if err == nil && f <= 0 {
+					err = optionError(c, "must be more than zero")
+				}
+				if err != nil {
+					return nil, fmt.Errorf("<Plugin anomaly>: %w", err)
+				}
+				s.TimeScale = f
+			}
+		}
+	}
 	names := map[string]bool{}
 	for _, b := range blocks {
 		for _, c := range b.Children {
@@ -39,7 +58,7 @@ func Parse(blocks ...config.Block) (*Settings, error) {
 
 func (s *Settings) option(c config.Block, names map[string]bool) error {
 	if kind, ok := ruleKinds[strings.ToLower(c.Key)]; ok {
-		r, err := parseRule(c, kind)
+		r, err := parseRule(c, kind, reader{timeScale: s.TimeScale})
 		if err != nil {
 			return err
 		}
@@ -53,6 +72,7 @@ func (s *Settings) option(c config.Block, names map[string]bool) error {
 	}
 	var err error
 	switch {
+	case is(c, "TimeScale"): // read before the rules
 	case is(c, "MaxSeries"):
 		s.MaxSeries, err = oneInt(c, 1)
 	case is(c, "Hostname"):
@@ -63,7 +83,7 @@ func (s *Settings) option(c config.Block, names map[string]bool) error {
 		}
 		s.Simulation, err = parseSimulation(c)
 	default:
-		return fmt.Errorf("unknown option %q (rules are %s; other options: MaxSeries, Hostname, <Simulation>)", c.Key, ruleKindList())
+		return fmt.Errorf("unknown option %q (rules are %s; other options: MaxSeries, Hostname, TimeScale, <Simulation>)", c.Key, ruleKindList())
 	}
 	return err
 }

@@ -36,7 +36,11 @@ func valuesText(values []config.Value) string {
 
 // optionError names the option and its values.
 func optionError(c config.Block, format string, args ...any) error {
-	return fmt.Errorf("option %s %s: %s", c.Key, valuesText(c.Values), fmt.Sprintf(format, args...))
+	name := c.Key
+	if len(c.Values) > 0 {
+		name += " " + valuesText(c.Values)
+	}
+	return fmt.Errorf("option %s: %s", name, fmt.Sprintf(format, args...))
 }
 
 func is(c config.Block, key string) bool { return strings.EqualFold(c.Key, key) }
