@@ -83,10 +83,15 @@ func (g *group) judgeUpTo(sink Sink, slot int64, t time.Time) {
 func (g *group) judge(sink Sink, slot int64, t time.Time) {
 	v := g.state.Evaluate(slot, g.alert.level)
 	if v.Emit {
-		sink.Value(DerivedValue{
-			Host: g.host, Group: g.label, Name: g.rule.(Emitter).OutputName(),
-			Time: t, Interval: g.clock.Step, Value: v.Value,
-		})
+		dv := DerivedValue{Host: g.host, Group: g.label, Name: g.rule.(Emitter).OutputName(),
+			Time: v.ValueTime, Interval: v.ValueInterval, Value: v.Value}
+		if dv.Time.IsZero() {
+			dv.Time = t
+		}
+		if dv.Interval == 0 {
+			dv.Interval = g.clock.Step
+		}
+		sink.Value(dv)
 	}
 	if !v.Decided {
 		return
@@ -101,8 +106,12 @@ func (g *group) judge(sink Sink, slot int64, t time.Time) {
 	if tr == stay {
 		return
 	}
+	when := t
+	if v.Periodic && !v.ValueTime.IsZero() {
+		when = v.ValueTime
+	}
 	a := Alert{
-		Time:      t,
+		Time:      when,
 		Severity:  g.alert.level,
 		Previous:  prev,
 		Repeat:    tr == repeat,

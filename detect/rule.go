@@ -116,6 +116,10 @@ type Verdict struct {
 	// whether or not the verdict is Decided.
 	Emit  bool
 	Value float64
+	// ValueTime and ValueInterval stamp the derived value; zero takes the
+	// time of the value that completed the slot and the slot width.
+	ValueTime     time.Time
+	ValueInterval time.Duration
 }
 
 // Emitter is a rule that dispatches a derived series: its values go back

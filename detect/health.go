@@ -1,0 +1,151 @@
+package detect
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// HealthRule is the exercise's health function (web task 6): one state of
+// "ok", "warn" or "error" from latency and error rate together, reported
+// every clock period (default 5 minutes) as a notification - OKAY, WARNING
+// or FAILURE, on every period, not only on change - and as a derived series
+// (0 ok, 1 warn, 2 error) so that it can be graphed as a state timeline.
+//
+// The function, over the period:
+//
+//	latency level = error if mean latency > LatencyFailure, warn if > LatencyWarning, else ok
+//	error level   = error if errors/requests > ErrorFailure, warn if > ErrorWarning, else ok
+//	health        = the worse of the two
+//
+// The mean latency is the mean of the latency series' values in the period
+// (each value is one interval's mean). With fewer than MinRequests requests
+// the error rate is not judged (a quiet period says nothing about it); with
+// no latency value at all it is not judged either; with neither, nothing is
+// reported for that period.
+type HealthRule struct {
+	RuleSpec
+	Period                         time.Duration
+	LatencyWarning, LatencyFailure float64
+	ErrorWarning, ErrorFailure     float64
+	MinRequests                    float64
+	Output                         string
+}
+
+// The inputs of a HealthRule, in order.
+const (
+	healthLatency = iota
+	healthErrors
+	healthRequests
+)
+
+// NewHealthRule builds a health rule from its three series sets.
+func NewHealthRule(spec RuleSpec, latency, errors, requests []Selector, period time.Duration,
+	latWarn, latFail, errWarn, errFail, minRequests float64, output string) (*HealthRule, error) {
+	spec.Inputs = []Input{{Name: "Latency", Selectors: latency}, {Name: "Errors", Selectors: errors}, {Name: "Requests", Selectors: requests}}
+	if err := spec.Validate(); err != nil {
+		return nil, err
+	}
+	if period <= 0 {
+		return nil, fmt.Errorf("rule %q: Period must be positive", spec.Name)
+	}
+	for _, b := range []struct {
+		name       string
+		warn, fail float64
+	}{{"Latency", latWarn, latFail}, {"Error", errWarn, errFail}} {
+		if !(b.warn > 0) || !(b.fail > 0) || b.fail < b.warn {
+			return nil, fmt.Errorf("rule %q: %sWarning and %sFailure must be positive, the failure bound at least the warning bound", spec.Name, b.name, b.name)
+		}
+	}
+	if output == "" {
+		output = spec.Name
+	}
+	return &HealthRule{RuleSpec: spec, Period: period, LatencyWarning: latWarn, LatencyFailure: latFail,
+		ErrorWarning: errWarn, ErrorFailure: errFail, MinRequests: minRequests, Output: output}, nil
+}
+
+// Kind implements Rule.
+func (r *HealthRule) Kind() string { return "health" }
+
+// OutputName implements Emitter.
+func (r *HealthRule) OutputName() string { return r.Output }
+
+// NewState implements Rule.
+func (r *HealthRule) NewState(clock SlotClock) RuleState {
+	return &healthState{rule: r, acc: newPeriodAccumulator(clock, r.Period, 3)}
+}
+
+// HealthWord is the exercise's name for a level.
+func HealthWord(l Level) string {
+	switch l {
+	case Warning:
+		return "warn"
+	case Failure:
+		return "error"
+	}
+	return "ok"
+}
+
+// Message implements Rule. Observed is the latency, Numerator/Denominator
+// the errors and requests.
+func (r *HealthRule) Message(a *Alert, v *Verdict) string {
+	errs := "n/a"
+	if !math.IsNaN(v.Denominator) && v.Denominator >= r.MinRequests && v.Denominator > 0 {
+		errs = formatPercent(v.Numerator / v.Denominator)
+	}
+	return fmt.Sprintf("%s: %s of %s is %s: latency %s ms (warn %s, error %s), errors %s (warn %s, error %s) in the %s to %s",
+		a.Severity, a.Subject(), hostOrAll(a.Host), HealthWord(a.Severity),
+		formatNumber(v.Observed), formatNumber(r.LatencyWarning), formatNumber(r.LatencyFailure),
+		errs, formatPercent(r.ErrorWarning), formatPercent(r.ErrorFailure), v.Window, v.ValueTime.UTC().Format("15:04:05"))
+}
+
+// Level is the health function itself; NaN inputs are not judged.
+func (r *HealthRule) Level(latency, errorShare float64) Level {
+	level := OK
+	switch {
+	case latency > r.LatencyFailure:
+		level = Failure
+	case latency > r.LatencyWarning:
+		level = Warning
+	}
+	switch {
+	case errorShare > r.ErrorFailure:
+		level = Failure
+	case errorShare > r.ErrorWarning:
+		level = max(level, Warning)
+	}
+	return level
+}
+
+type healthState struct {
+	rule *HealthRule
+	acc  *periodAccumulator
+}
+
+func (s *healthState) Add(input int, slot int64, v float64) { s.acc.add(input, slot, v) }
+
+func (s *healthState) Span() int64 { return s.acc.span() }
+
+func (s *healthState) Evaluate(slot int64, current Level) Verdict {
+	v := undecided()
+	p, sums, ok := s.acc.finished(slot)
+	if !ok {
+		return v
+	}
+	latency := sums[healthLatency].Mean()
+	share := math.NaN()
+	if req := sums[healthRequests].Sum; req > 0 && req >= s.rule.MinRequests {
+		share = sums[healthErrors].Sum / req
+	}
+	if math.IsNaN(latency) && math.IsNaN(share) {
+		return v
+	}
+	v.Decided, v.Periodic, v.Emit = true, true, true
+	v.Level = s.rule.Level(latency, share)
+	v.Value = float64(v.Level)
+	v.ValueTime, v.ValueInterval = s.acc.End(p), s.rule.Period
+	v.Observed = latency
+	v.Numerator, v.Denominator = sums[healthErrors].Sum, sums[healthRequests].Sum
+	v.Window = s.rule.Period
+	return v
+}

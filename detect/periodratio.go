@@ -1,0 +1,89 @@
+package detect
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// PeriodRatioRule computes sum(numerator) / sum(denominator) over each clock
+// period - the conversion rate per hour: successful payments over new
+// sessions - and dispatches it back into collectd as a derived series, so
+// every write plugin stores it and it can be graphed. With thresholds it also
+// alerts on the period's value (a conversion rate collapsing, say); without,
+// it only computes.
+//
+// A period without any denominator (no sessions) has no rate: nothing is
+// dispatched rather than a zero or an infinity.
+type PeriodRatioRule struct {
+	RuleSpec
+	Period     time.Duration
+	Scale      float64 // multiplies the ratio: 100 for percent
+	Output     string  // type instance of the derived series
+	Thresholds Thresholds
+}
+
+// NewPeriodRatioRule builds the rule; Inputs[0] is the numerator, Inputs[1] the denominator.
+func NewPeriodRatioRule(spec RuleSpec, numerator, denominator []Selector, period time.Duration, scale float64, output string, th Thresholds) (*PeriodRatioRule, error) {
+	spec.Inputs = []Input{{Name: "Numerator", Selectors: numerator}, {Name: "Denominator", Selectors: denominator}}
+	if err := spec.Validate(); err != nil {
+		return nil, err
+	}
+	if period <= 0 {
+		return nil, fmt.Errorf("rule %q: Period must be positive", spec.Name)
+	}
+	if scale == 0 || math.IsNaN(scale) || math.IsInf(scale, 0) {
+		return nil, fmt.Errorf("rule %q: Scale must be a non-zero number", spec.Name)
+	}
+	if output == "" {
+		output = spec.Name
+	}
+	return &PeriodRatioRule{RuleSpec: spec, Period: period, Scale: scale, Output: output, Thresholds: th}, nil
+}
+
+// Kind implements Rule.
+func (r *PeriodRatioRule) Kind() string { return "periodratio" }
+
+// OutputName implements Emitter.
+func (r *PeriodRatioRule) OutputName() string { return r.Output }
+
+// NewState implements Rule.
+func (r *PeriodRatioRule) NewState(clock SlotClock) RuleState {
+	return &periodRatioState{rule: r, acc: newPeriodAccumulator(clock, r.Period, 2)}
+}
+
+// Message implements Rule.
+func (r *PeriodRatioRule) Message(a *Alert, v *Verdict) string {
+	return fmt.Sprintf("%s: %s of %s: %s (%s / %s) in the %s ending %s, threshold %s",
+		a.Severity, a.Subject(), hostOrAll(a.Host), formatNumber(v.Observed), formatNumber(v.Numerator),
+		formatNumber(v.Denominator), v.Window, v.ValueTime.UTC().Format("15:04"), formatNumber(v.Threshold))
+}
+
+type periodRatioState struct {
+	rule *PeriodRatioRule
+	acc  *periodAccumulator
+}
+
+func (s *periodRatioState) Add(input int, slot int64, v float64) { s.acc.add(input, slot, v) }
+
+func (s *periodRatioState) Span() int64 { return s.acc.span() }
+
+func (s *periodRatioState) Evaluate(slot int64, current Level) Verdict {
+	v := undecided()
+	p, sums, ok := s.acc.finished(slot)
+	if !ok || sums[1].Sum <= 0 {
+		return v
+	}
+	num, den := sums[0].Sum, sums[1].Sum
+	v.Emit = true
+	v.Value = s.rule.Scale * num / den
+	v.ValueTime = s.acc.End(p)
+	v.ValueInterval = s.rule.Period
+	v.Observed, v.Numerator, v.Denominator = v.Value, num, den
+	v.Window = s.rule.Period
+	if s.rule.Thresholds.Any() {
+		v.Decided = true
+		v.Level, v.Threshold = s.rule.Thresholds.Level(v.Value, current)
+	}
+	return v
+}
