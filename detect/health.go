@@ -93,7 +93,7 @@ func (r *HealthRule) Message(a *Alert, v *Verdict) string {
 	if !math.IsNaN(v.Denominator) && v.Denominator >= r.MinRequests && v.Denominator > 0 {
 		errs = formatPercent(v.Numerator / v.Denominator)
 	}
-	return fmt.Sprintf("%s: %s of %s is %s: latency %s ms (warn %s, error %s), errors %s (warn %s, error %s) in the %s to %s",
+	return fmt.Sprintf("%s: %s of %s is %s: latency %s ms (warn %s, error %s), errors %s (warn %s, error %s) over %s ending %s",
 		a.Severity, a.Subject(), hostOrAll(a.Host), HealthWord(a.Severity),
 		formatNumber(v.Observed), formatNumber(r.LatencyWarning), formatNumber(r.LatencyFailure),
 		errs, formatPercent(r.ErrorWarning), formatPercent(r.ErrorFailure), v.Window, v.ValueTime.UTC().Format("15:04:05"))
