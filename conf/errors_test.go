@@ -1,6 +1,7 @@
 package conf_test
 
 import (
+	"strings"
 	"testing"
 
 	"collectd.org/config"
@@ -37,10 +38,6 @@ func checkErrors(t *testing.T, cases []errorCase) {
 // Every error names the block, the option and the offending value.
 func TestParseTopLevelErrors(t *testing.T) {
 	checkErrors(t, []errorCase{
-		{"unknown option", []config.Block{opt("Bogus", 1)},
-			`<Plugin anomaly>: unknown option "Bogus" (rules are <Ratio>; other options: MaxSeries, Hostname, TimeScale, <Simulation>)`},
-		{"unknown block", []config.Block{named("Threshold", "x", opt("FailureMax", 1))},
-			`<Plugin anomaly>: unknown option "Threshold" (rules are <Ratio>; other options: MaxSeries, Hostname, TimeScale, <Simulation>)`},
 		{"MaxSeries string", []config.Block{opt("MaxSeries", "many")},
 			`<Plugin anomaly>: option MaxSeries "many": want one number`},
 		{"MaxSeries zero", []config.Block{opt("MaxSeries", 0)},
@@ -78,6 +75,19 @@ func TestParseTopLevelErrors(t *testing.T) {
 		{"duplicate rule names", []config.Block{minimalRatio("r"), minimalRatio("other"), minimalRatio("r")},
 			`<Plugin anomaly>: <Ratio "r">: another rule has the name "r"`},
 	})
+}
+
+// The list of rule kinds grows; the message names the option and lists them.
+func TestParseUnknownTopLevelOption(t *testing.T) {
+	for _, b := range []config.Block{opt("Bogus", 1), named("Bogus", "x", opt("FailureMax", 1)), opt("Bogus", "ratio")} {
+		s, err := conf.Parse(pluginBlock(minimalRatio("r"), b))
+		require.Error(t, err)
+		assert.Nil(t, s)
+		msg := err.Error()
+		assert.True(t, strings.HasPrefix(msg, `<Plugin anomaly>: unknown option "Bogus" (rules are <`), msg)
+		assert.Contains(t, msg, "<Ratio>")
+		assert.True(t, strings.HasSuffix(msg, "; other options: MaxSeries, Hostname, TimeScale, <Simulation>)"), msg)
+	}
 }
 
 func TestParseDuplicateRuleAcrossBlocks(t *testing.T) {
@@ -229,6 +239,9 @@ func TestParseIncidentErrors(t *testing.T) {
 			s + `incident "i": unknown payment provider "zz"`},
 		{"weights above 1 during the incident", in(opt("Duration", 60), opt("PageError400", 1)),
 			s + `incident "i": PageError400 + PageError500 = 1.001: must be at most 1`},
+		{"duplicate name", []config.Block{bare("Simulation", named("Incident", "i", opt("Duration", 60)),
+			named("Incident", "j", opt("Duration", 60)), named("Incident", "i", opt("Start", 600), opt("Duration", 60)))},
+			s + `<Incident "i">: another incident has the name "i"`},
 		{"no name", []config.Block{bare("Simulation", bare("Incident", opt("Duration", 60)))},
 			s + `<Incident>: want one name in quotes, like <Incident "my-rule">`},
 		{"incidents overlapping", []config.Block{bare("Simulation",

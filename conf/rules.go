@@ -2,7 +2,6 @@ package conf
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -21,17 +20,20 @@ type ruleBuilder interface {
 
 // ruleKinds maps block names to the rule kinds they configure.
 var ruleKinds = map[string]func() ruleBuilder{
-	"ratio": func() ruleBuilder { return &ratioBuilder{th: detect.Unbounded()} },
+	"ratio":        func() ruleBuilder { return &ratioBuilder{th: detect.Unbounded()} },
+	"count":        newCountBuilder,
+	"spike":        newSpikeBuilder,
+	"stddevchange": newStdDevChangeBuilder,
+	"errorshare":   newErrorShareBuilder,
+	"health":       newHealthBuilder,
+	"periodratio":  newPeriodRatioBuilder,
+	"missing":      newMissingBuilder,
 }
 
-func ruleKindList() string {
-	var names []string
-	for k := range ruleKinds {
-		names = append(names, "<"+strings.ToUpper(k[:1])+k[1:]+">")
-	}
-	sort.Strings(names)
-	return strings.Join(names, ", ")
-}
+// ruleBlockNames spells the block names as the documentation does.
+var ruleBlockNames = []string{"<Count>", "<ErrorShare>", "<Health>", "<Missing>", "<PeriodRatio>", "<Ratio>", "<Spike>", "<StdDevChange>"}
+
+func ruleKindList() string { return strings.Join(ruleBlockNames, ", ") }
 
 // reader reads the durations of rules, divided by the plugin's TimeScale.
 type reader struct{ timeScale float64 }

@@ -65,10 +65,17 @@ func (sim *Simulation) option(c config.Block) error {
 		return providerBlock(&sim.Config.Params, c)
 	case is(c, "Incident"):
 		inc, err := parseIncident(c)
-		if err == nil {
-			sim.Config.Incidents = append(sim.Config.Incidents, inc)
+		if err != nil {
+			return err
 		}
-		return err
+		// The plugin logs incidents by name: two of one name would be confused.
+		for _, other := range sim.Config.Incidents {
+			if other.Name == inc.Name {
+				return fmt.Errorf("%s: another incident has the name %q", where(c), inc.Name)
+			}
+		}
+		sim.Config.Incidents = append(sim.Config.Incidents, inc)
+		return nil
 	}
 	_, err := setParam(&sim.Config.Params, c, (*simulate.Params).Set)
 	return err

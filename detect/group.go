@@ -83,38 +83,48 @@ func (g *group) judgeUpTo(sink Sink, slot int64, t time.Time) {
 func (g *group) judge(sink Sink, slot int64, t time.Time) {
 	v := g.state.Evaluate(slot, g.alert.level)
 	if v.Emit {
-		dv := DerivedValue{Host: g.host, Group: g.label, Name: g.rule.(Emitter).OutputName(),
-			Time: v.ValueTime, Interval: v.ValueInterval, Value: v.Value}
-		if dv.Time.IsZero() {
-			dv.Time = t
-		}
-		if dv.Interval == 0 {
-			dv.Interval = g.clock.Step
-		}
-		sink.Value(dv)
+		g.emit(sink, v, t)
 	}
 	if !v.Decided {
 		return
 	}
 	prev := g.alert.level
-	spec := g.rule.Spec()
-	tr := g.alert.step(v.Level, t, &spec.Lifecycle)
+	tr := g.alert.step(v.Level, t, &g.rule.Spec().Lifecycle)
 	if v.Periodic {
 		tr = change
 		g.alert.level = v.Level
 	}
-	if tr == stay {
-		return
+	if tr != stay {
+		g.notify(sink, v, t, prev, tr == repeat)
 	}
+}
+
+// emit and notify take the verdict by value: the rule's Message gets its
+// address, which would otherwise move every verdict to the heap, including
+// the many that notify nothing.
+func (g *group) emit(sink Sink, v Verdict, t time.Time) {
+	dv := DerivedValue{Host: g.host, Group: g.label, Name: g.rule.(Emitter).OutputName(),
+		Time: v.ValueTime, Interval: v.ValueInterval, Value: v.Value}
+	if dv.Time.IsZero() {
+		dv.Time = t
+	}
+	if dv.Interval == 0 {
+		dv.Interval = g.clock.Step
+	}
+	sink.Value(dv)
+}
+
+func (g *group) notify(sink Sink, v Verdict, t time.Time, prev Level, repeated bool) {
 	when := t
 	if v.Periodic && !v.ValueTime.IsZero() {
 		when = v.ValueTime
 	}
+	spec := g.rule.Spec()
 	a := Alert{
 		Time:      when,
 		Severity:  g.alert.level,
 		Previous:  prev,
-		Repeat:    tr == repeat,
+		Repeat:    repeated,
 		Rule:      spec.Name,
 		Kind:      g.rule.Kind(),
 		Host:      g.host,

@@ -1,0 +1,246 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"collectd.org/api"
+	"collectd.org/config"
+	"github.com/stretchr/testify/require"
+
+	"github.com/collectd-anomaly/collectd-anomaly/cgo"
+	"github.com/collectd-anomaly/collectd-anomaly/detect"
+)
+
+// fakeDaemon stands in for collectd: it records registrations, dispatched
+// value lists and log lines, and hands out a cgo.Recorder as notifier.
+type fakeDaemon struct {
+	interval    time.Duration // collectd's Interval
+	rec         *cgo.Recorder
+	notifierFor cgo.Notifier // replaces rec when set
+	registerErr error
+	dispatchErr error
+
+	mu         sync.Mutex
+	registered int
+	dispatched []*api.ValueList
+	infos      []string
+	errors     []string
+}
+
+func newFakeDaemon() *fakeDaemon {
+	return &fakeDaemon{interval: 10 * time.Second, rec: &cgo.Recorder{}}
+}
+
+func (d *fakeDaemon) registerCallbacks(p *anomalyPlugin) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.registerErr != nil {
+		return d.registerErr
+	}
+	d.registered++
+	return nil
+}
+
+func (d *fakeDaemon) dispatch(_ context.Context, vl *api.ValueList) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.dispatchErr != nil {
+		return d.dispatchErr
+	}
+	d.dispatched = append(d.dispatched, vl.Clone())
+	return nil
+}
+
+func (d *fakeDaemon) defaultInterval() time.Duration { return d.interval }
+
+func (d *fakeDaemon) notifier() cgo.Notifier {
+	if d.notifierFor != nil {
+		return d.notifierFor
+	}
+	return d.rec
+}
+
+func (d *fakeDaemon) errorf(format string, args ...any) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.errors = append(d.errors, fmt.Sprintf(format, args...))
+}
+
+func (d *fakeDaemon) infof(format string, args ...any) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.infos = append(d.infos, fmt.Sprintf(format, args...))
+}
+
+func (d *fakeDaemon) registrations() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.registered
+}
+
+// takeDispatched returns the value lists dispatched since the last call.
+func (d *fakeDaemon) takeDispatched() []*api.ValueList {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := d.dispatched
+	d.dispatched = nil
+	return out
+}
+
+func (d *fakeDaemon) infoLines() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]string(nil), d.infos...)
+}
+
+func (d *fakeDaemon) errorLines() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]string(nil), d.errors...)
+}
+
+// infosContaining returns the info lines that contain s.
+func (d *fakeDaemon) infosContaining(s string) []string {
+	var out []string
+	for _, l := range d.infoLines() {
+		if strings.Contains(l, s) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// gate is a Notifier that blocks every call until it is opened, and says
+// when the first call has arrived; behind it a Recorder keeps what passes.
+type gate struct {
+	rec     cgo.Recorder
+	entered chan struct{}
+	open    chan struct{}
+	once    sync.Once
+}
+
+func newGate() *gate { return &gate{entered: make(chan struct{}), open: make(chan struct{})} }
+
+func (g *gate) Notify(n *cgo.Notification) error {
+	g.once.Do(func() { close(g.entered) })
+	<-g.open
+	return g.rec.Notify(n)
+}
+
+// failingNotifier refuses every notification.
+type failingNotifier struct{}
+
+func (failingNotifier) Notify(*cgo.Notification) error { return fmt.Errorf("chain is down") }
+
+// Configuration blocks, as collectd hands them over.
+
+func opt(key string, values ...any) config.Block {
+	return config.Block{Key: key, Values: config.Values(values...)}
+}
+
+func named(key, name string, children ...config.Block) config.Block {
+	return config.Block{Key: key, Values: config.Values(name), Children: children}
+}
+
+func bare(key string, children ...config.Block) config.Block {
+	return config.Block{Key: key, Children: children}
+}
+
+func pluginBlock(children ...config.Block) config.Block {
+	return named("Plugin", "anomaly", children...)
+}
+
+const (
+	failedRE = `/^ecommerce\/gauge-(?P<group>page|asset)-response-(?:400|500)$/`
+	hitsRE   = `/^ecommerce\/gauge-(?P<group>page|asset)-hits-total$/`
+)
+
+// failedRequests is the rule pack's failed-requests rule with a one-minute window.
+func failedRequests(extra ...config.Block) config.Block {
+	return named("Ratio", "web-failed-requests", append([]config.Block{
+		opt("Numerator", failedRE),
+		opt("Denominator", hitsRE),
+		opt("Window", 60),
+		opt("FailureMax", 0.10),
+		opt("Hysteresis", 0.02),
+		opt("MinDenominator", 50),
+	}, extra...)...)
+}
+
+// simpleRatio is a valid rule that nothing in these tests feeds.
+func simpleRatio(name string) config.Block {
+	return named("Ratio", name, opt("Numerator", "x/gauge-a"), opt("Denominator", "x/gauge-b"), opt("FailureMax", 0.5))
+}
+
+// configured returns a plugin configured with one <Plugin anomaly> block of
+// children; it is shut down when the test ends.
+func configured(t *testing.T, d *fakeDaemon, children ...config.Block) *anomalyPlugin {
+	t.Helper()
+	p := newPlugin(d)
+	require.NoError(t, p.configure(pluginBlock(children...)))
+	t.Cleanup(func() { _ = p.Shutdown(context.Background()) })
+	return p
+}
+
+// drain shuts p down, which dispatches every queued notification, and
+// returns what reached the recorder.
+func drain(t *testing.T, p *anomalyPlugin, rec *cgo.Recorder) []cgo.Notification {
+	t.Helper()
+	require.NoError(t, p.Shutdown(context.Background()))
+	return rec.Notifications()
+}
+
+var t0 = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+
+// gaugeList is one value list as collectd's write callback hands it over.
+func gaugeList(host, plugin, typ, typeInstance string, t time.Time, v float64) *detect.ValueList {
+	return &detect.ValueList{
+		Identifier: detect.Identifier{Host: host, Plugin: plugin, Type: typ, TypeInstance: typeInstance},
+		Time:       t,
+		Interval:   10 * time.Second,
+		Values:     []detect.Value{detect.GaugeValue(v)},
+		DSNames:    []string{"value"},
+	}
+}
+
+// toDetect converts a dispatched value list into what the write callback
+// would receive, at time t.
+func toDetect(t *testing.T, vl *api.ValueList, at time.Time) *detect.ValueList {
+	t.Helper()
+	out := &detect.ValueList{
+		Identifier: detect.Identifier{Host: vl.Host, Plugin: vl.Plugin, PluginInstance: vl.PluginInstance, Type: vl.Type, TypeInstance: vl.TypeInstance},
+		Time:       at,
+		Interval:   vl.Interval,
+		DSNames:    vl.DSNames,
+	}
+	for _, v := range vl.Values {
+		switch x := v.(type) {
+		case api.Gauge:
+			out.Values = append(out.Values, detect.GaugeValue(float64(x)))
+		case api.Counter:
+			out.Values = append(out.Values, detect.CounterValue(uint64(x)))
+		case api.Derive:
+			out.Values = append(out.Values, detect.DeriveValue(int64(x)))
+		default:
+			t.Fatalf("%s: value of type %T", vl.Identifier, v)
+		}
+	}
+	return out
+}
+
+// metaMap turns meta data into a map, failing on a repeated key.
+func metaMap(t *testing.T, meta []cgo.Meta) map[string]any {
+	t.Helper()
+	out := map[string]any{}
+	for _, m := range meta {
+		_, dup := out[m.Key]
+		require.False(t, dup, "meta key %q twice", m.Key)
+		out[m.Key] = m.Value
+	}
+	return out
+}

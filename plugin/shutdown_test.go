@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"testing"
+	"time"
+
+	"collectd.org/api"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/collectd-anomaly/collectd-anomaly/detect"
+)
+
+func numberedAlert(i int) detect.Alert {
+	return detect.Alert{Rule: "r" + strconv.Itoa(i), Kind: "ratio", Severity: detect.Failure, Host: "h"}
+}
+
+func waitClosed(t *testing.T, c <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-c:
+	case <-time.After(2 * time.Second):
+		t.Fatalf("timed out waiting for %s", what)
+	}
+}
+
+// Shutdown dispatches every notification still queued, in order, even those
+// queued while the notification chain was stuck.
+func TestShutdownDrainsQueuedNotifications(t *testing.T) {
+	d := newFakeDaemon()
+	g := newGate()
+	d.notifierFor = g
+	p := configured(t, d)
+	p.Alert(numberedAlert(0))
+	waitClosed(t, g.entered, "the first notification")
+	for i := 1; i <= 100; i++ {
+		p.Alert(numberedAlert(i))
+	}
+	done := make(chan error, 1)
+	go func() { done <- p.Shutdown(context.Background()) }()
+	select {
+	case err := <-done:
+		t.Fatalf("Shutdown returned (%v) with notifications queued", err)
+	case <-time.After(20 * time.Millisecond):
+	}
+	close(g.open)
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(2 * time.Second):
+		t.Fatal("Shutdown did not return")
+	}
+	notes := g.rec.Notifications()
+	require.Len(t, notes, 101)
+	for i, n := range notes {
+		assert.Equal(t, "r"+strconv.Itoa(i), n.TypeInstance)
+	}
+	assert.Empty(t, d.errorLines())
+}
+
+// A full queue drops alerts rather than block collectd's write threads, and
+// says so in fewer and fewer log lines.
+func TestFullQueueDropsWithRateLimitedLog(t *testing.T) {
+	d := newFakeDaemon()
+	g := newGate()
+	d.notifierFor = g
+	p := configured(t, d)
+	p.Alert(numberedAlert(0)) // taken by the dispatcher, which then hangs
+	waitClosed(t, g.entered, "the first notification")
+
+	queued := make(chan struct{})
+	go func() {
+		defer close(queued)
+		for i := 1; i <= alertQueue+10; i++ {
+			p.Alert(numberedAlert(i))
+		}
+	}()
+	waitClosed(t, queued, "Alert to return with the queue full")
+
+	assert.Equal(t, uint64(10), p.dropped.Load())
+	assert.Equal(t, []string{
+		"anomaly plugin: output queue full, 1 notifications and derived values dropped so far",
+		"anomaly plugin: output queue full, 2 notifications and derived values dropped so far",
+		"anomaly plugin: output queue full, 4 notifications and derived values dropped so far",
+		"anomaly plugin: output queue full, 8 notifications and derived values dropped so far",
+	}, d.errorLines())
+
+	close(g.open)
+	require.NoError(t, p.Shutdown(context.Background()))
+	notes := g.rec.Notifications()
+	require.Len(t, notes, alertQueue+1, "the queue and the one in flight")
+	assert.Equal(t, "r"+strconv.Itoa(alertQueue), notes[alertQueue].TypeInstance, "the newest are the ones dropped")
+}
+
+// Derived values go back into collectd as plugin "anomaly", type "gauge".
+func TestDerivedValuesAreDispatched(t *testing.T) {
+	d := newFakeDaemon()
+	p := configured(t, d, opt("Hostname", "central"))
+	p.Value(detect.DerivedValue{Host: "shop-1", Group: "page", Name: "conversion-rate", Time: t0, Interval: time.Hour, Value: 0.005})
+	p.Value(detect.DerivedValue{Name: "health", Time: t0, Interval: time.Minute, Value: 2})
+	require.NoError(t, p.Shutdown(context.Background()))
+	got := d.takeDispatched()
+	require.Len(t, got, 2)
+	assert.Equal(t, api.Identifier{Host: "shop-1", Plugin: "anomaly", PluginInstance: "page", Type: "gauge", TypeInstance: "conversion-rate"}, got[0].Identifier)
+	assert.Equal(t, t0, got[0].Time)
+	assert.Equal(t, time.Hour, got[0].Interval)
+	assert.Equal(t, []api.Value{api.Gauge(0.005)}, got[0].Values)
+	assert.Equal(t, []string{"value"}, got[0].DSNames)
+	assert.Equal(t, api.Identifier{Host: "central", Plugin: "anomaly", Type: "gauge", TypeInstance: "health"}, got[1].Identifier, "no host: the configured Hostname")
+}
+
+func TestDerivedValueDispatchErrorIsLogged(t *testing.T) {
+	d := newFakeDaemon()
+	d.dispatchErr = fmt.Errorf("no write plugin")
+	p := configured(t, d)
+	p.Value(detect.DerivedValue{Name: "health", Value: 1})
+	require.NoError(t, p.Shutdown(context.Background()))
+	assert.Equal(t, []string{"anomaly plugin: dispatching health: no write plugin"}, d.errorLines())
+}

@@ -1,0 +1,205 @@
+package main
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/collectd-anomaly/collectd-anomaly/cgo"
+	"github.com/collectd-anomaly/collectd-anomaly/detect"
+)
+
+// feedPages sends one 10-second interval of page traffic of host: hits
+// requests of which failed answered 400.
+func feedPages(t *testing.T, p *anomalyPlugin, host string, step int, hits, failed float64) {
+	t.Helper()
+	at := t0.Add(time.Duration(step) * 10 * time.Second)
+	require.NoError(t, p.write(gaugeList(host, "ecommerce", "gauge", "page-hits-total", at, hits)))
+	require.NoError(t, p.write(gaugeList(host, "ecommerce", "gauge", "page-response-400", at, failed)))
+	require.NoError(t, p.write(gaugeList(host, "ecommerce", "gauge", "page-response-500", at, 0)))
+	require.NoError(t, p.write(gaugeList(host, "ecommerce", "gauge", "page-response-200", at, hits-failed)))
+}
+
+// The write callback feeds the engine; a ratio crossing its threshold
+// reaches collectd as a FAILURE notification, and its recovery as an OKAY.
+func TestWriteSendsFailureThenOkay(t *testing.T) {
+	d := newFakeDaemon()
+	p := configured(t, d, failedRequests(), opt("Hostname", "central"))
+	step := 0
+	for ; step < 12; step++ {
+		feedPages(t, p, "shop-1", step, 100, 1) // 1%
+	}
+	for ; step < 24; step++ {
+		feedPages(t, p, "shop-1", step, 100, 30) // 30%
+	}
+	// The FAILURE is queued while writes go on, and dispatched in the background.
+	require.Eventually(t, func() bool { return len(d.rec.Notifications()) == 1 }, 2*time.Second, time.Millisecond)
+	for ; step < 40; step++ {
+		feedPages(t, p, "shop-1", step, 100, 1)
+	}
+	notes := drain(t, p, d.rec)
+	require.Len(t, notes, 2)
+
+	// The one-minute window holds 6 intervals: with two bad ones it holds
+	// 2x30 + 4x1 = 64 failed of 600 (10.7%), judged when the next arrives.
+	f := notes[0]
+	assert.Equal(t, cgo.Failure, f.Severity)
+	assert.Equal(t, t0.Add(140*time.Second), f.Time)
+	assert.Equal(t, "shop-1", f.Host, "a per-host rule names the host, not Hostname")
+	assert.Equal(t, "anomaly", f.Plugin)
+	assert.Equal(t, "page", f.PluginInstance, "the group label")
+	assert.Equal(t, "ratio", f.Type)
+	assert.Equal(t, "web-failed-requests", f.TypeInstance)
+	assert.Equal(t, "FAILURE: web-failed-requests[page] of shop-1: 10.7% (64 of 600) over 1m0s is above the threshold 10%", f.Message)
+	meta := metaMap(t, f.Meta)
+	assert.ElementsMatch(t, []string{"rule", "kind", "series", "previous", "observed", "threshold", "window_seconds", "group"}, keys(meta))
+	assert.Equal(t, "web-failed-requests", meta["rule"])
+	assert.Equal(t, "ratio", meta["kind"])
+	assert.Equal(t, failedRE+" / "+hitsRE, meta["series"])
+	assert.Equal(t, "OKAY", meta["previous"])
+	assert.InDelta(t, 64.0/600, meta["observed"], 1e-12)
+	assert.InDelta(t, 0.10, meta["threshold"], 1e-12)
+	assert.Equal(t, 60.0, meta["window_seconds"])
+	assert.Equal(t, "page", meta["group"])
+
+	// Back to 1%: with one bad interval left the share is 35 of 600 (5.8%),
+	// below the threshold less the hysteresis (8%).
+	o := notes[1]
+	assert.Equal(t, cgo.Okay, o.Severity)
+	assert.Equal(t, t0.Add(290*time.Second), o.Time)
+	assert.Equal(t, "shop-1", o.Host)
+	assert.Equal(t, "anomaly", o.Plugin)
+	assert.Equal(t, "page", o.PluginInstance)
+	assert.Equal(t, "ratio", o.Type)
+	assert.Equal(t, "web-failed-requests", o.TypeInstance)
+	assert.Equal(t, "OKAY: web-failed-requests[page] of shop-1: 5.83% (35 of 600) over 1m0s is back within the threshold 8%", o.Message)
+	meta = metaMap(t, o.Meta)
+	assert.Equal(t, "FAILURE", meta["previous"])
+	assert.InDelta(t, 35.0/600, meta["observed"], 1e-12)
+	assert.InDelta(t, 0.08, meta["threshold"], 1e-12)
+	assert.Empty(t, d.errorLines())
+}
+
+func keys(m map[string]any) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+// A rule that aggregates hosts judges their sum, and its notifications carry
+// the configured Hostname.
+func TestWriteAggregateRuleUsesHostname(t *testing.T) {
+	d := newFakeDaemon()
+	p := configured(t, d, failedRequests(opt("AggregateHosts", true)), opt("Hostname", "central"))
+	step := 0
+	for ; step < 8; step++ {
+		feedPages(t, p, "shop-1", step, 60, 0)
+		feedPages(t, p, "shop-2", step, 60, 0)
+	}
+	for ; step < 20; step++ {
+		feedPages(t, p, "shop-1", step, 60, 15) // 25% of one host, 12.5% of both
+		feedPages(t, p, "shop-2", step, 60, 0)
+	}
+	notes := drain(t, p, d.rec)
+	require.Len(t, notes, 1, "one alert for all hosts")
+	n := notes[0]
+	assert.Equal(t, cgo.Failure, n.Severity)
+	assert.Equal(t, "central", n.Host)
+	assert.Equal(t, "page", n.PluginInstance)
+	// Five bad intervals of six: 5x15 failed of 6x120 requests of both hosts.
+	assert.Equal(t, "FAILURE: web-failed-requests[page] of all hosts: 10.4% (75 of 720) over 1m0s is above the threshold 10%", n.Message)
+	assert.Equal(t, t0.Add(130*time.Second), n.Time)
+}
+
+// Without a Hostname an aggregate rule's notification has an empty host. This
+// pins a known gap: collectd fills in the host of value lists, but
+// plugin_dispatch_notification passes a notification on as it is.
+func TestWriteAggregateRuleWithoutHostname(t *testing.T) {
+	d := newFakeDaemon()
+	p := configured(t, d, failedRequests(opt("AggregateHosts", true)))
+	for step := 0; step < 20; step++ {
+		feedPages(t, p, "shop-1", step, 100, 50)
+	}
+	notes := drain(t, p, d.rec)
+	require.Len(t, notes, 1)
+	assert.Empty(t, notes[0].Host)
+}
+
+// Host restricts a rule: other hosts' values do not count.
+func TestWriteHostPatternRestrictsTheRule(t *testing.T) {
+	d := newFakeDaemon()
+	p := configured(t, d, failedRequests(opt("Host", "shop-*")))
+	for step := 0; step < 20; step++ {
+		feedPages(t, p, "db-1", step, 100, 50)
+		feedPages(t, p, "shop-1", step, 100, 0)
+	}
+	assert.Empty(t, drain(t, p, d.rec))
+}
+
+// notification maps every field of an alert, and leaves out what it lacks.
+func TestNotificationFields(t *testing.T) {
+	d := newFakeDaemon()
+	p := configured(t, d, opt("Hostname", "central"))
+	when := t0.Add(time.Hour)
+	n := p.notification(&detect.Alert{
+		Time: when, Severity: detect.Warning, Previous: detect.Failure, Repeat: true,
+		Rule: "latency", Kind: "spread", Series: "ecommerce/gauge-page-latency-mean",
+		Observed: 120, Threshold: math.NaN(), Baseline: 50, Window: 5 * time.Minute,
+		Message: "WARNING: latency",
+	})
+	assert.Equal(t, cgo.Warning, n.Severity)
+	assert.Equal(t, when, n.Time)
+	assert.Equal(t, "central", n.Host, "no host: the configured Hostname")
+	assert.Equal(t, "anomaly", n.Plugin)
+	assert.Empty(t, n.PluginInstance)
+	assert.Equal(t, "spread", n.Type)
+	assert.Equal(t, "latency", n.TypeInstance)
+	assert.Equal(t, "WARNING: latency", n.Message)
+	assert.Equal(t, []cgo.Meta{
+		{Key: "rule", Value: "latency"},
+		{Key: "kind", Value: "spread"},
+		{Key: "series", Value: "ecommerce/gauge-page-latency-mean"},
+		{Key: "previous", Value: "FAILURE"},
+		{Key: "observed", Value: 120.0},
+		{Key: "window_seconds", Value: 300.0},
+		{Key: "baseline", Value: 50.0},
+		{Key: "repeat", Value: "true"},
+	}, n.Meta, "no group, no threshold")
+
+	for level, want := range map[detect.Level]cgo.Severity{detect.OK: cgo.Okay, detect.Warning: cgo.Warning, detect.Failure: cgo.Failure} {
+		assert.Equal(t, want, p.notification(&detect.Alert{Severity: level, Host: "h"}).Severity, level.String())
+	}
+	assert.Equal(t, "h", p.notification(&detect.Alert{Host: "h"}).Host)
+}
+
+// Every meta value has a type collectd's notification meta data can hold.
+func TestNotificationMetaTypesAreDispatchable(t *testing.T) {
+	d := newFakeDaemon()
+	p := configured(t, d)
+	n := p.notification(&detect.Alert{Rule: "r", Kind: "ratio", Group: "g", Observed: 1, Threshold: 2, Baseline: 3, Repeat: true, Window: time.Second})
+	fake := cgo.InstallFakeDaemon()
+	defer fake.Uninstall()
+	require.NoError(t, cgo.Collectd{}.Notify(n))
+	got := fake.Dispatched()
+	require.Len(t, got, 1)
+	assert.Equal(t, n.Meta, got[0].Meta)
+}
+
+// A notification the daemon refuses costs a log line, not the plugin.
+func TestNotifyErrorIsLogged(t *testing.T) {
+	d := newFakeDaemon()
+	d.notifierFor = failingNotifier{}
+	p := configured(t, d)
+	p.Alert(detect.Alert{Rule: "r", Group: "page", Severity: detect.Failure})
+	p.Alert(detect.Alert{Rule: "r", Severity: detect.OK})
+	require.NoError(t, p.Shutdown(t.Context()))
+	assert.Equal(t, []string{
+		"anomaly plugin: dispatching notification for r[page]: chain is down",
+		"anomaly plugin: dispatching notification for r: chain is down",
+	}, d.errorLines())
+}
