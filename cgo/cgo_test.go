@@ -142,3 +142,8 @@ func TestLogLimitedBacksOff(t *testing.T) {
 	}
 	assert.Equal(t, 10, n, "1, 2, 4, ... 512")
 }
+
+func TestHostnameAndIntervalOutsideCollectd(t *testing.T) {
+	assert.Empty(t, Hostname(), "no hostname_g outside collectd")
+	assert.Zero(t, DefaultInterval())
+}

@@ -82,3 +82,14 @@ func convertConfig(ci *C.oconfig_item_t) (config.Block, error) {
 func DefaultInterval() time.Duration {
 	return cdtimeToDuration(C.anomaly_default_interval())
 }
+
+// Hostname is collectd's Hostname setting, empty outside collectd.
+// plugin_dispatch_notification does not fill in an empty host the way
+// plugin_dispatch_values does, so notifications that are about no single
+// host (rules aggregating hosts) take this one.
+func Hostname() string {
+	if h := C.anomaly_hostname(); h != nil {
+		return C.GoString(h)
+	}
+	return ""
+}

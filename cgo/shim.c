@@ -57,6 +57,16 @@ cdtime_t anomaly_default_interval(void) {
   return fn == NULL ? 0 : fn();
 }
 
+const char *anomaly_hostname(void) {
+  char **hostname = NULL;
+  void *hnd = dlopen(NULL, RTLD_LAZY);
+  if (hnd != NULL) {
+    hostname = dlsym(hnd, "hostname_g");
+    dlclose(hnd);
+  }
+  return hostname == NULL ? NULL : *hostname;
+}
+
 int anomaly_meta_add_string(notification_t *n, const char *key, const char *value) {
   RESOLVE(meta_add_string_fn, "plugin_notification_meta_add_string");
   return meta_add_string_fn(n, key, value);

@@ -12,6 +12,8 @@ int anomaly_register_write(const char *name);
 int anomaly_register_complex_config(const char *name);
 /* collectd's global Interval, in cdtime_t; 0 when not inside collectd. */
 cdtime_t anomaly_default_interval(void);
+/* collectd's Hostname (hostname_g); NULL when not inside collectd. */
+const char *anomaly_hostname(void);
 
 /* Builds and frees a notification's meta data list and dispatches it. */
 int anomaly_meta_add_string(notification_t *n, const char *key, const char *value);

@@ -29,7 +29,7 @@ func ReadFile(path string) (config.Block, error) {
 func PluginBlocks(root config.Block, name string) []config.Block {
 	var out []config.Block
 	for _, c := range root.Children {
-		if is(c, "Plugin") && len(c.Values) == 1 && c.Values[0].String() == name {
+		if is(c, "Plugin") && len(c.Values) == 1 && strings.EqualFold(c.Values[0].String(), name) {
 			out = append(out, c)
 		}
 	}

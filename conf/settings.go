@@ -14,8 +14,8 @@ type Settings struct {
 	Rules []detect.Rule
 	// MaxSeries bounds the series the engine tracks (detect.Options).
 	MaxSeries int
-	// Hostname is put on notifications of rules that aggregate hosts; empty
-	// lets collectd use its own Hostname.
+	// Hostname is put on notifications and derived values of rules that
+	// aggregate hosts; empty takes collectd's own Hostname.
 	Hostname string
 	// Simulation is set when a <Simulation> block asks for simulated traffic.
 	Simulation *Simulation

@@ -206,6 +206,10 @@ func (p *anomalyPlugin) notification(a *detect.Alert) *cgo.Notification {
 	if host == "" {
 		host = p.settings.Hostname
 	}
+	if host == "" {
+		// collectd fills in an empty host of a value list, not of a notification.
+		host = p.host.hostname()
+	}
 	meta := []cgo.Meta{
 		{Key: "rule", Value: a.Rule},
 		{Key: "kind", Value: a.Kind},

@@ -58,6 +58,8 @@ func (d *fakeDaemon) dispatch(_ context.Context, vl *api.ValueList) error {
 
 func (d *fakeDaemon) defaultInterval() time.Duration { return d.interval }
 
+func (d *fakeDaemon) hostname() string { return "collectd-host" }
+
 func (d *fakeDaemon) notifier() cgo.Notifier {
 	if d.notifierFor != nil {
 		return d.notifierFor

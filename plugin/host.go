@@ -16,6 +16,7 @@ type daemon interface {
 	registerCallbacks(p *anomalyPlugin) error
 	dispatch(ctx context.Context, vl *api.ValueList) error
 	defaultInterval() time.Duration
+	hostname() string
 	notifier() cgo.Notifier
 	errorf(format string, args ...any)
 	infof(format string, args ...any)
@@ -43,6 +44,8 @@ func (collectdHost) defaultInterval() time.Duration {
 	}
 	return 10 * time.Second
 }
+
+func (collectdHost) hostname() string { return cgo.Hostname() }
 
 func (collectdHost) notifier() cgo.Notifier { return cgo.Collectd{} }
 

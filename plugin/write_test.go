@@ -116,9 +116,9 @@ func TestWriteAggregateRuleUsesHostname(t *testing.T) {
 	assert.Equal(t, t0.Add(130*time.Second), n.Time)
 }
 
-// Without a Hostname an aggregate rule's notification has an empty host. This
-// pins a known gap: collectd fills in the host of value lists, but
-// plugin_dispatch_notification passes a notification on as it is.
+// Without a Hostname an aggregate rule's notification takes collectd's own:
+// collectd fills in the host of value lists, but plugin_dispatch_notification
+// passes a notification on as it is.
 func TestWriteAggregateRuleWithoutHostname(t *testing.T) {
 	d := newFakeDaemon()
 	p := configured(t, d, failedRequests(opt("AggregateHosts", true)))
@@ -127,7 +127,7 @@ func TestWriteAggregateRuleWithoutHostname(t *testing.T) {
 	}
 	notes := drain(t, p, d.rec)
 	require.Len(t, notes, 1)
-	assert.Empty(t, notes[0].Host)
+	assert.Equal(t, "collectd-host", notes[0].Host)
 }
 
 // Host restricts a rule: other hosts' values do not count.
