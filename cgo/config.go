@@ -29,6 +29,38 @@ func RegisterConfig(name string, f ConfigFunc) error {
 	return status(C.anomaly_register_complex_config(cname), "plugin_register_complex_config")
 }
 
+// InitFunc runs once collectd has read its whole configuration, before the
+// first read; an error makes collectd unload the plugin.
+type InitFunc func() error
+
+var initFunc InitFunc
+
+// RegisterInit registers f as the init callback called name.
+func RegisterInit(name string, f InitFunc) error {
+	initFunc = f
+	cname := C.CString(name)
+	defer C.free(unsafe.Pointer(cname))
+	return status(C.anomaly_register_init(cname), "plugin_register_init")
+}
+
+//export goInit
+func goInit() (rc C.int) {
+	defer func() {
+		if r := recover(); r != nil {
+			Logf("anomaly plugin: init panicked: %v", r)
+			rc = -1
+		}
+	}()
+	if initFunc == nil {
+		return 0
+	}
+	if err := initFunc(); err != nil {
+		Logf("anomaly plugin: %v", err)
+		return -1
+	}
+	return 0
+}
+
 //export goConfig
 func goConfig(ci *C.oconfig_item_t) (rc C.int) {
 	defer func() {

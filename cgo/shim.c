@@ -21,6 +21,7 @@
 
 static int (*register_write_fn)(const char *, plugin_write_cb, user_data_t const *);
 static int (*register_complex_config_fn)(const char *, int (*)(oconfig_item_t *));
+static int (*register_init_fn)(const char *, plugin_init_cb);
 static int (*dispatch_notification_fn)(const notification_t *);
 static int (*meta_add_string_fn)(notification_t *, const char *, const char *);
 static int (*meta_add_double_fn)(notification_t *, const char *, double);
@@ -33,6 +34,13 @@ static int write_cb(const data_set_t *ds, const value_list_t *vl, user_data_t *u
 }
 
 static int config_cb(oconfig_item_t *ci) { return goConfig(ci); }
+
+static int init_cb(void) { return goInit(); }
+
+int anomaly_register_init(const char *name) {
+  RESOLVE(register_init_fn, "plugin_register_init");
+  return register_init_fn(name, init_cb);
+}
 
 int anomaly_register_write(const char *name) {
   RESOLVE(register_write_fn, "plugin_register_write");

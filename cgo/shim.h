@@ -10,6 +10,7 @@
 
 int anomaly_register_write(const char *name);
 int anomaly_register_complex_config(const char *name);
+int anomaly_register_init(const char *name);
 /* collectd's global Interval, in cdtime_t; 0 when not inside collectd. */
 cdtime_t anomaly_default_interval(void);
 /* collectd's Hostname (hostname_g); NULL when not inside collectd. */

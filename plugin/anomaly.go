@@ -31,7 +31,8 @@ type anomalyPlugin struct {
 	// any read or write; read-only afterwards except engine.
 	blocks     []config.Block
 	settings   *conf.Settings
-	registered bool
+	registered     bool // callbacks registered (by init)
+	initRegistered bool
 	interval   time.Duration // of the read callback: engine ticks and simulated reads
 	engine     atomic.Pointer[detect.Engine]
 
@@ -51,7 +52,8 @@ func newPlugin(h daemon) *anomalyPlugin {
 }
 
 // configure is called once per <Plugin anomaly> block. An error makes
-// collectd refuse the configuration, naming the offending option.
+// collectd refuse the configuration, naming the offending option. The blocks
+// add up; the callbacks are registered by init, once all are read.
 func (p *anomalyPlugin) configure(b config.Block) error {
 	blocks := append(p.blocks, b)
 	s, err := conf.Parse(blocks...)
@@ -67,27 +69,35 @@ func (p *anomalyPlugin) configure(b config.Block) error {
 		// Seed that the configuration accepts (a whole number up to 2^31-1).
 		s.Simulation.Config.Seed = rand.Uint64N(math.MaxInt32 + 1)
 	}
-	if p.registered && s.Simulation != nil && s.Simulation.Interval > 0 && s.Simulation.Interval != p.interval {
-		// The read callback was registered with the first block's interval.
-		return fmt.Errorf("<Plugin anomaly>: <Simulation>: option Interval %v: the read callback already runs every %v, as the first <Plugin anomaly> block set it; put <Simulation> in the first block",
-			s.Simulation.Interval, p.interval)
+	if !p.initRegistered {
+		if err := p.host.registerInit(p.init); err != nil {
+			return err
+		}
+		p.initRegistered = true
 	}
 	p.blocks, p.settings = blocks, s
 	p.engine.Store(e)
-	if !p.registered {
-		p.interval = p.host.defaultInterval()
-		if s.Simulation != nil && s.Simulation.Interval > 0 {
-			p.interval = s.Simulation.Interval
-		}
-		if err := p.host.registerCallbacks(p); err != nil {
-			return err
-		}
-		p.registered = true
-		p.alerts = make(chan detect.Alert, alertQueue)
-		p.values = make(chan detect.DerivedValue, alertQueue)
-		p.stop, p.stopped = make(chan struct{}), make(chan struct{})
-		go p.notify(p.host.notifier())
+	return nil
+}
+
+// init runs when collectd has read its whole configuration: it registers
+// the callbacks, with the read callback's interval known at last.
+func (p *anomalyPlugin) init() error {
+	if p.registered {
+		return nil
 	}
+	p.interval = p.host.defaultInterval()
+	if s := p.settings.Simulation; s != nil && s.Interval > 0 {
+		p.interval = s.Interval
+	}
+	if err := p.host.registerCallbacks(p); err != nil {
+		return err
+	}
+	p.registered = true
+	p.alerts = make(chan detect.Alert, alertQueue)
+	p.values = make(chan detect.DerivedValue, alertQueue)
+	p.stop, p.stopped = make(chan struct{}), make(chan struct{})
+	go p.notify(p.host.notifier())
 	p.host.infof("anomaly plugin: %s", p.describe())
 	return nil
 }

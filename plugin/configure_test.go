@@ -27,20 +27,21 @@ func ruleNames(p *anomalyPlugin) []string {
 // blocks add up and the callbacks are registered once.
 func TestConfigureTwoBlocksRegistersOnce(t *testing.T) {
 	d := newFakeDaemon()
-	p := configured(t, d, simpleRatio("first"))
-	assert.Equal(t, 1, d.registrations())
+	p := newPlugin(d)
+	require.NoError(t, p.configure(pluginBlock(simpleRatio("first"))))
 	assert.Equal(t, []string{"first"}, ruleNames(p))
-	assert.Equal(t, 10*time.Second, p.interval, "collectd's Interval")
-
 	require.NoError(t, p.configure(pluginBlock(simpleRatio("second"), opt("Hostname", "central"))))
+	assert.Zero(t, d.registrations(), "callbacks wait for init")
+	require.NoError(t, p.init())
+	t.Cleanup(func() { _ = p.Shutdown(context.Background()) })
 	assert.Equal(t, 1, d.registrations(), "registered once")
+	require.NoError(t, p.init())
+	assert.Equal(t, 1, d.registrations(), "init twice registers once")
+	assert.Equal(t, 10*time.Second, p.interval, "collectd's Interval")
 	assert.Equal(t, []string{"first", "second"}, ruleNames(p))
 	assert.Equal(t, "central", p.settings.Hostname)
 	assert.Len(t, p.blocks, 2)
-	assert.Equal(t, []string{
-		"anomaly plugin: 1 rules (ratio first); no simulation",
-		"anomaly plugin: 2 rules (ratio first, ratio second); no simulation",
-	}, d.infoLines())
+	assert.Equal(t, []string{"anomaly plugin: 2 rules (ratio first, ratio second); no simulation"}, d.infoLines())
 }
 
 // A bad block is refused with the option named, and what was configured
@@ -85,7 +86,8 @@ func TestConfigureRegistrationFailureIsAnError(t *testing.T) {
 	d := newFakeDaemon()
 	d.registerErr = errors.New("plugin_register_write failed with status -1")
 	p := newPlugin(d)
-	err := p.configure(pluginBlock(simpleRatio("r")))
+	require.NoError(t, p.configure(pluginBlock(simpleRatio("r"))))
+	err := p.init()
 	assert.EqualError(t, err, "plugin_register_write failed with status -1")
 	assert.False(t, p.registered)
 }
@@ -101,20 +103,17 @@ func TestConfigureSimulationInterval(t *testing.T) {
 	assert.Equal(t, 10*time.Second, p.interval, "collectd's Interval when the simulation has none")
 }
 
-// The read callback is registered with the first block; a later block
-// cannot change its interval, and says so rather than being ignored.
+// The read callback is registered at init, when every block is read: a
+// <Simulation> in a later block (simulation.conf after anomaly.conf) sets its
+// interval.
 func TestConfigureSimulationIntervalInLaterBlock(t *testing.T) {
 	d := newFakeDaemon()
-	p := configured(t, d, simpleRatio("r"))
-	err := p.configure(pluginBlock(bare("Simulation", opt("Interval", 1))))
-	require.Error(t, err)
-	assert.Equal(t, "<Plugin anomaly>: <Simulation>: option Interval 1s: the read callback already runs every 10s, as the first <Plugin anomaly> block set it; put <Simulation> in the first block", err.Error())
-	assert.Nil(t, p.settings.Simulation, "previous configuration in force")
-
-	// The same interval, or none, is fine.
-	require.NoError(t, p.configure(pluginBlock(bare("Simulation", opt("Interval", "10s")))))
-	require.NotNil(t, p.settings.Simulation)
-	assert.Equal(t, 10*time.Second, p.interval)
+	p := newPlugin(d)
+	require.NoError(t, p.configure(pluginBlock(simpleRatio("r"))))
+	require.NoError(t, p.configure(pluginBlock(bare("Simulation", opt("Interval", 1)))))
+	require.NoError(t, p.init())
+	t.Cleanup(func() { _ = p.Shutdown(context.Background()) })
+	assert.Equal(t, time.Second, p.interval)
 }
 
 // Without a Seed the plugin picks one and logs it; that seed must be one

@@ -36,6 +36,10 @@ func newFakeDaemon() *fakeDaemon {
 	return &fakeDaemon{interval: 10 * time.Second, rec: &cgo.Recorder{}}
 }
 
+// registerInit keeps f; tests call the plugin's init themselves, as collectd
+// does once every block is read.
+func (d *fakeDaemon) registerInit(f func() error) error { return nil }
+
 func (d *fakeDaemon) registerCallbacks(p *anomalyPlugin) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -185,6 +189,7 @@ func configured(t *testing.T, d *fakeDaemon, children ...config.Block) *anomalyP
 	t.Helper()
 	p := newPlugin(d)
 	require.NoError(t, p.configure(pluginBlock(children...)))
+	require.NoError(t, p.init())
 	t.Cleanup(func() { _ = p.Shutdown(context.Background()) })
 	return p
 }

@@ -13,6 +13,7 @@ import (
 // daemon is what the plugin needs of collectd. collectdHost is the real one;
 // tests substitute a fake, since collectd's functions exist only inside it.
 type daemon interface {
+	registerInit(f func() error) error
 	registerCallbacks(p *anomalyPlugin) error
 	dispatch(ctx context.Context, vl *api.ValueList) error
 	defaultInterval() time.Duration
@@ -23,6 +24,10 @@ type daemon interface {
 }
 
 type collectdHost struct{}
+
+func (collectdHost) registerInit(f func() error) error {
+	return cgo.RegisterInit("anomaly", f)
+}
 
 func (collectdHost) registerCallbacks(p *anomalyPlugin) error {
 	if err := cgo.RegisterWrite("anomaly", p.write); err != nil {
