@@ -219,7 +219,8 @@ type notification struct {
 	Message                                                string
 }
 
-var notificationLine = regexp.MustCompile(`^Notification: severity = (\w+), host = ([^,]*), plugin = ([^,]*), plugin_instance = ([^,]*), type = ([^,]*), type_instance = ([^,]*), message = (.*)$`)
+// The logfile plugin leaves out the fields that are empty.
+var notificationLine = regexp.MustCompile(`^Notification: severity = (\w+), host = ([^,]*)(?:, plugin = ([^,]*))?(?:, plugin_instance = ([^,]*))?(?:, type = ([^,]*))?(?:, type_instance = ([^,]*))?, message = (.*)$`)
 
 func (c *collectd) notifications() []notification {
 	var out []notification

@@ -91,6 +91,49 @@ func TestFailedRequestsAlertInRealCollectd(t *testing.T) {
 	assert.Empty(t, filter(all, "web-failed-requests", "asset"), "assets were fine")
 
 	checkCSV(t, c)
+	checkHealth(t, c, start.Time, end.Time)
+}
+
+// checkHealth: web task 6 in the same run. The health rule reports every
+// period (5 minutes, 5 s here), OKAY as well, and dispatches its level as
+// the series anomaly/gauge-web-health. 40% of failing pages are 4.8% of all
+// requests, above the 2% warning bound.
+func checkHealth(t *testing.T, c *collectd, incidentStart, incidentEnd time.Time) {
+	var health []notification
+	for _, n := range c.notifications() {
+		if n.TypeInst == "web-health" {
+			health = append(health, n)
+		}
+	}
+	require.GreaterOrEqual(t, len(health), 5, "a health notification every 5 s over the run")
+	worst := "OKAY"
+	for i, n := range health {
+		assert.Equal(t, "health", n.Type)
+		assert.Equal(t, "e2e-host", n.Host)
+		if i > 0 {
+			// The log has whole seconds; periods are 5 s apart.
+			gap := n.Time.Sub(health[i-1].Time)
+			assert.True(t, gap >= 4*time.Second && gap <= 6*time.Second, "health %d came %s after the one before", i, gap)
+		}
+		if !n.Time.Before(incidentStart.Add(5*time.Second)) && !n.Time.After(incidentEnd) && n.Severity != "OKAY" {
+			worst = n.Severity
+		}
+	}
+	assert.Equal(t, "WARNING", worst, "health during the incident: %s", severities(health))
+	assert.Regexp(t, `^OKAY: web-health of e2e-host is ok: latency \d+(\.\d+)? ms \(warn 300, error 500\), errors \d+(\.\d+)?% \(warn 2%, error 5%\) over 5s ending \d\d:\d\d:\d\d$`, health[0].Message)
+
+	matches, err := filepath.Glob(filepath.Join(c.dir, "csv", "e2e-host", "anomaly", "gauge-web-health-*"))
+	require.NoError(t, err)
+	require.Len(t, matches, 1, "the health series is stored by collectd's csv plugin")
+	b, err := os.ReadFile(matches[0])
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")[1:]
+	require.GreaterOrEqual(t, len(lines), 5)
+	levels := map[string]bool{}
+	for _, l := range lines {
+		levels[l[strings.IndexByte(l, ',')+1:]] = true
+	}
+	assert.Equal(t, map[string]bool{"0.000000": true, "1.000000": true}, levels, "ok and warn seen")
 }
 
 func indexOf(ns []notification, severity string) int {
