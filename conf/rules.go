@@ -95,6 +95,8 @@ func commonOption(spec *detect.RuleSpec, c config.Block, rd reader) (bool, error
 		}
 	case is(c, "AggregateHosts"):
 		spec.AggregateHosts, err = oneBool(c)
+	case is(c, "PerSeries"):
+		spec.PerSeries, err = oneBool(c)
 	case is(c, "DataSource"):
 		spec.DataSource, err = oneString(c)
 	case is(c, "Resolution"):

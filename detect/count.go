@@ -1,0 +1,122 @@
+package detect
+
+import (
+	"fmt"
+	"time"
+)
+
+// CountRule judges the number of events in a moving window - the sum of
+// every value of its Series (all hosts' or all providers' fraud outcomes,
+// say) over the last Window - against collectd's thresholds. It answers
+// payments task 2, "more than X fraud outcomes in any 1-hour window":
+//
+//	<Count "payment-fraud">
+//	  Series "/^ecommerce/gauge-payment-provider-[^.]+[.]fraud$/"
+//	  Window "1h"
+//	  FailureMax 10
+//	  Unit "fraud outcomes"
+//	</Count>
+//
+// The comparison is collectd's (see Thresholds.Level): a count greater than
+// FailureMax (WarningMax) is a FAILURE (WARNING), so FailureMax X means "more
+// than X"; X itself is fine. A count smaller than FailureMin (WarningMin) is
+// one too ("fewer than X"). With Hysteresis H an alert that is raised stays
+// until the count is back to X - H or below (X + H or above for a minimum):
+// with counts, a Hysteresis of 1 or 2 keeps one event entering and leaving the
+// window from flapping the alert.
+//
+// Statistics: none beyond the sum. The user states a bound on a count and the
+// rule applies it exactly; there is no inference from a sample, so unlike the
+// ratio and error-share rules a count rule needs no minimum of events (a small
+// count is exactly what FailureMin is for). The sum is kept per slot in a
+// MovingWindow, so every window of Window length ending at a slot border is
+// judged ("any 1-hour window", up to the slot width of one collectd interval).
+//
+// A slot without values counts as zero events: sources (like the original
+// e-commerce plugin) that skip zero counts would otherwise never let an alert
+// recover. A source that has stopped therefore counts as "no events"; pair a
+// FailureMin count with a <Missing> rule to tell "no events" from "no data".
+//
+// Warm-up: no verdict until the window is full, i.e. until Window has passed
+// since the group's first value; a count over a partial window would be too
+// low and a FailureMin would fire on every start.
+//
+// Defaults (set by the configuration): Window 1 hour (the exercise's window);
+// Unit "events". There is no default threshold: X is the user's.
+type CountRule struct {
+	RuleSpec
+	Window     time.Duration
+	Thresholds Thresholds
+	// Unit names what is counted in messages ("12 fraud outcomes in 1h0m0s").
+	Unit string
+}
+
+// NewCountRule builds a count rule over the sum of series; Inputs[0] is the series.
+func NewCountRule(spec RuleSpec, series []Selector, window time.Duration, th Thresholds, unit string) (*CountRule, error) {
+	spec.Inputs = []Input{{Name: "Series", Selectors: series}}
+	if unit == "" {
+		unit = "events"
+	}
+	r := &CountRule{RuleSpec: spec, Window: window, Thresholds: th, Unit: unit}
+	if err := spec.Validate(); err != nil {
+		return nil, err
+	}
+	if window <= 0 {
+		return nil, fmt.Errorf("rule %q: Window must be positive", spec.Name)
+	}
+	if !th.Any() {
+		return nil, fmt.Errorf("rule %q: set at least one of WarningMin, WarningMax, FailureMin, FailureMax", spec.Name)
+	}
+	if th.Hysteresis < 0 {
+		return nil, fmt.Errorf("rule %q: Hysteresis must not be negative", spec.Name)
+	}
+	return r, nil
+}
+
+// Kind implements Rule.
+func (r *CountRule) Kind() string { return "count" }
+
+// NewState implements Rule.
+func (r *CountRule) NewState(clock SlotClock) RuleState {
+	n := slotsFor(r.Window, clock.Step)
+	return &countState{rule: r, win: NewMovingWindow(n), window: time.Duration(n) * clock.Step}
+}
+
+// Message implements Rule: "FAILURE: payment-fraud of all hosts: 12 fraud
+// outcomes in 1h0m0s, more than 10".
+func (r *CountRule) Message(a *Alert, v *Verdict) string {
+	var cmp string
+	switch {
+	case a.Severity == OK:
+		cmp = "back within the threshold"
+	case v.Observed < v.Threshold:
+		cmp = "fewer than"
+	default:
+		cmp = "more than"
+	}
+	return fmt.Sprintf("%s: %s of %s: %s %s in %s, %s %s",
+		a.Severity, a.Subject(), hostOrAll(a.Host), formatNumber(v.Observed), r.Unit, v.Window, cmp, formatNumber(v.Threshold))
+}
+
+type countState struct {
+	rule   *CountRule
+	win    *MovingWindow
+	window time.Duration
+}
+
+func (s *countState) Add(_ int, slot int64, v float64) { s.win.Add(slot, v) }
+
+func (s *countState) Span() int64 { return int64(s.win.Len()) }
+
+func (s *countState) Evaluate(slot int64, current Level) Verdict {
+	s.win.Advance(slot)
+	v := undecided()
+	if !s.win.Full() {
+		return v
+	}
+	v.Decided = true
+	v.Observed = s.win.Total().Sum
+	v.Level, v.Threshold = s.rule.Thresholds.Level(v.Observed, current)
+	v.Window = s.window
+	return v
+}
