@@ -97,6 +97,8 @@ type task struct {
 	maxDelay time.Duration
 	// recovers: an OKAY must follow the incident's end within this bound.
 	recovers time.Duration
+	// periodic rules report every period: they repeat by design.
+	periodic bool
 }
 
 // warmUp lets every rule's windows and baselines fill before an incident.
@@ -128,28 +130,59 @@ var tasks = []task{
 		// incident reports warn; the period holding its start may too.
 		name: "web 6: health warns on latency", rule: "web-health", severity: detect.Warning,
 		incident: incident("slow-pages", 30*time.Minute, change("PageLatencyMean", 400)),
-		maxDelay: 10 * time.Minute, recovers: 11 * time.Minute,
+		maxDelay: 10 * time.Minute, recovers: 11 * time.Minute, periodic: true,
 	},
 	{
 		// 60% of pages fail with a 5xx: 6.2% of all requests (pages are
 		// 10.3% of them) plus the normal 0.8%, above the 5% error bound.
 		name: "web 6: health errors on error rate", rule: "web-health", severity: detect.Failure,
 		incident: incident("many-errors", 30*time.Minute, change("PageError500", 0.6)),
-		maxDelay: 10 * time.Minute, recovers: 11 * time.Minute,
+		maxDelay: 10 * time.Minute, recovers: 11 * time.Minute, periodic: true,
+	},
+}
+
+func providerChange(provider, param string, v float64) simulate.Change {
+	return simulate.Change{Provider: provider, Param: param, Value: v}
+}
+
+var paymentTasks = []task{
+	{
+		// Provider a's fraud share at 30% (the exercise's class setup): 5.3
+		// fraud outcomes an hour; the 4th, "more than 3", comes after a
+		// Gamma(4, 5.3/h) wait: 45 min on average, over 2 h with
+		// probability 0.7%. Recovery: the hour's count drains in 1 h.
+		name: "payments 2: fraud", rule: "payment-fraud", severity: detect.Failure,
+		incident: incident("fraud-wave", 3*time.Hour, providerChange("a", "Fraud", 0.3)),
+		maxDelay: 2 * time.Hour, recovers: 65 * time.Minute,
+	},
+	{
+		// Provider a's provider_error share at 5% (normal 0.1%): 0.86
+		// errors an hour, and the binomial tail needs 4-6 of them in the 6 h
+		// window. Over 400 simulated incidents (detect/errorshare_test.go) the
+		// delay's median was 5.4 h and its 90th percentile 12.5 h; the bound
+		// is above that. Recovery: the errors leave the window in 6 h.
+		name: "payments 3: provider errors", rule: "payment-provider-errors", group: "a", severity: detect.Failure,
+		incident: incident("provider-a-failing", 24*time.Hour, providerChange("a", "ProviderError", 0.05)),
+		maxDelay: 16 * time.Hour, recovers: 7 * time.Hour,
 	},
 }
 
 func TestTasksFireOnTheirIncidents(t *testing.T) {
+	tasks := append(append([]task(nil), tasks...), paymentTasks...)
 	for _, tk := range tasks {
 		t.Run(tk.name, func(t *testing.T) {
 			total := warmUp + tk.incident.Duration + tk.recovers + time.Hour
 			rec := simulateRun(t, 7, total, tk.incident)
 			begin := start.Add(tk.incident.Start)
 			end := begin.Add(tk.incident.Duration)
-			var fired, recovered *detect.Alert
+			var fired, last *detect.Alert
+			raised := 0
 			for _, a := range rec.Alerts() {
 				if a.Rule != tk.rule || a.Group != tk.group {
 					continue
+				}
+				if a.Severity == tk.severity && a.Previous < tk.severity {
+					raised++
 				}
 				if a.Severity != detect.OK && a.Time.Before(begin) {
 					t.Errorf("alert before the incident: %s", a.Message)
@@ -157,16 +190,21 @@ func TestTasksFireOnTheirIncidents(t *testing.T) {
 				if fired == nil && a.Severity >= tk.severity && !a.Time.Before(begin) {
 					fired = &a
 				}
-				if fired != nil && recovered == nil && a.Severity == detect.OK && !a.Time.Before(end) {
-					recovered = &a
+				if !a.Time.After(end.Add(tk.recovers)) {
+					last = &a
 				}
 			}
 			require.NotNil(t, fired, "no %s from %s", tk.severity, tk.rule)
 			delay := fired.Time.Sub(begin)
 			t.Logf("%s: %s after %s: %s", tk.name, tk.severity, delay, fired.Message)
 			assert.LessOrEqual(t, delay, tk.maxDelay)
-			require.NotNil(t, recovered, "no OKAY after the incident")
-			assert.LessOrEqual(t, recovered.Time.Sub(end), tk.recovers)
+			// Recovered: the alert is OK again at the latest tk.recovers
+			// after the incident (the data may let it recover sooner).
+			require.NotNil(t, last)
+			assert.Equal(t, detect.OK, last.Severity, "state %s after the incident: %s", tk.recovers, last.Message)
+			if !tk.periodic {
+				assert.Equal(t, 1, raised, "raised once, no flapping while the incident lasts")
+			}
 		})
 	}
 }
@@ -194,4 +232,35 @@ func TestConversionRatePerHour(t *testing.T) {
 	}
 	want := 100 * 0.012 * (1 - 0.014) / 2.4
 	assert.InEpsilon(t, want, mean, 4.5*0.022)
+}
+
+// The dead man's switch: the shop's values stop arriving (the plugin keeps
+// ticking the engine with the wall clock) and come back.
+func TestSilentHostIsAnAlert(t *testing.T) {
+	rec := &replay.Recorder{}
+	e, err := detect.NewEngine(rulePack(t), detect.Options{Sink: rec})
+	require.NoError(t, err)
+	sim, err := simulate.New(simulate.Config{Params: simulate.DefaultParams(), Seed: 3}, interval)
+	require.NoError(t, err)
+	run := replay.Simulation{Engine: e, Simulator: sim, Host: "shop", Start: start, Interval: interval}
+	run.Run(0, 360) // an hour of values
+	silentFrom := run.Time(360)
+	for step := int64(360); step < 420; step++ { // ten minutes of ticks only
+		e.Tick(run.Time(step))
+	}
+	run.Run(420, 480)
+	var got []detect.Alert
+	for _, a := range rec.Alerts() {
+		if a.Rule == "ecommerce-silent" {
+			got = append(got, a)
+		}
+	}
+	require.Len(t, got, 2, "one FAILURE, one OKAY")
+	assert.Equal(t, detect.Failure, got[0].Severity)
+	// 3 silent intervals (30 s) exceeded with the 4th slot, judged one tick
+	// later: 50 s after the last value, 40 s after the first missing one.
+	assert.Equal(t, 40*time.Second, got[0].Time.Sub(silentFrom))
+	assert.Contains(t, got[0].Message, "no values of ecommerce/* from shop")
+	assert.Equal(t, detect.OK, got[1].Severity)
+	assert.Equal(t, run.Time(421), got[1].Time, "OKAY with the first values back, when their slot is judged")
 }
