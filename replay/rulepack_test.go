@@ -112,6 +112,32 @@ func change(param string, v float64) simulate.Change { return simulate.Change{Pa
 
 var tasks = []task{
 	{
+		// Page latency's spread triples (50 -> 150 ms): the 5-minute window's
+		// variance doubles twice over once 12 of its 30 slots are incident
+		// slots, (12 x 150^2 + 18 x 50^2) / 30 = 4 x 50^2; the bound is the
+		// whole window.
+		name: "web 2: latency spread", rule: "web-latency-spread", group: "page", severity: detect.Failure,
+		incident: incident("jittery-pages", 30*time.Minute, change("PageLatencyStdDev", 150)),
+		maxDelay: 5 * time.Minute, recovers: 6 * time.Minute,
+	},
+	{
+		// Page latency's mean rises by two of its standard deviations
+		// (150 -> 250 ms): the window's mean moves 100/30 ms per incident
+		// slot against a standard error of 50 x sqrt(1/30 + 1/360) = 9.5 ms,
+		// so the t-test passes 1e-6 (t of about 5) after some 15 slots.
+		name: "web 2: latency level shift", rule: "web-latency-shift", group: "page", severity: detect.Failure,
+		incident: incident("slow-pages", 30*time.Minute, change("PageLatencyMean", 250)),
+		maxDelay: 5 * time.Minute, recovers: 6 * time.Minute,
+	},
+	{
+		// Traffic doubles: the one-minute window reaches 1.5x the hour's
+		// rate once half of it is incident, 3 slots; the Poisson tail of
+		// 1.5 x 6690 requests is far below 1e-6.
+		name: "web 3: traffic spike", rule: "web-traffic-spike", severity: detect.Failure,
+		incident: incident("rush", 15*time.Minute, change("TrafficMultiplier", 2)),
+		maxDelay: 2 * time.Minute, recovers: 2 * time.Minute,
+	},
+	{
 		// 15% of pages fail: the 5-minute window passes 10% once two thirds
 		// of it are incident slots (2/3 x 15.7% = 10.5%), 200 s, plus the
 		// slot that completes the window.
@@ -146,6 +172,14 @@ func providerChange(provider, param string, v float64) simulate.Change {
 }
 
 var paymentTasks = []task{
+	{
+		// Checkout breaks: no payment attempts. The 30-minute window expects
+		// 21.6 and fires once it holds 3 or fewer (P = 5e-7): about 26
+		// minutes of zeros, depending on the last minutes before the break.
+		name: "payments 4: payment drop", rule: "payment-drop", severity: detect.Failure,
+		incident: incident("checkout-broken", 2*time.Hour, change("PaymentRate", 0)),
+		maxDelay: 35 * time.Minute, recovers: 35 * time.Minute,
+	},
 	{
 		// Provider a's fraud share at 30% (the exercise's class setup): 5.3
 		// fraud outcomes an hour; the 4th, "more than 3", comes after a

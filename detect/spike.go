@@ -1,0 +1,650 @@
+package detect
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"gonum.org/v1/gonum/stat/distuv"
+)
+
+// Direction says which changes a rule that compares a recent window with a
+// baseline looks for: rises, drops, or both.
+type Direction int8
+
+// The directions, written "up", "down" and "both" in the configuration.
+const (
+	DirectionUp Direction = iota
+	DirectionDown
+	DirectionBoth
+)
+
+// ParseDirection reads "up", "down" or "both" (any case).
+func ParseDirection(s string) (Direction, error) {
+	switch strings.ToLower(s) {
+	case "up":
+		return DirectionUp, nil
+	case "down":
+		return DirectionDown, nil
+	case "both":
+		return DirectionBoth, nil
+	}
+	return 0, fmt.Errorf("want \"up\", \"down\" or \"both\"")
+}
+
+func (d Direction) String() string {
+	switch d {
+	case DirectionUp:
+		return "up"
+	case DirectionDown:
+		return "down"
+	case DirectionBoth:
+		return "both"
+	}
+	return "unknown"
+}
+
+func (d Direction) valid() bool { return d >= DirectionUp && d <= DirectionBoth }
+
+// SpikeModel is the distribution a SpikeRule assumes for its series.
+type SpikeModel int8
+
+// The models, written "poisson" and "normal" in the configuration.
+const (
+	// PoissonModel: the series counts events (requests, payments).
+	PoissonModel SpikeModel = iota
+	// NormalModel: the series is a measurement (a latency mean).
+	NormalModel
+)
+
+// ParseSpikeModel reads "poisson" or "normal" (any case).
+func ParseSpikeModel(s string) (SpikeModel, error) {
+	switch strings.ToLower(s) {
+	case "poisson":
+		return PoissonModel, nil
+	case "normal":
+		return NormalModel, nil
+	}
+	return 0, fmt.Errorf("want \"poisson\" or \"normal\"")
+}
+
+func (m SpikeModel) String() string {
+	switch m {
+	case PoissonModel:
+		return "poisson"
+	case NormalModel:
+		return "normal"
+	}
+	return "unknown"
+}
+
+// DefaultMinFactor is MinFactor's default for the model: 1.5 for counts,
+// whose real dispersion exceeds Poisson's, 1 (no guard) for measurements,
+// whose baseline stddev already is their real dispersion.
+func (m SpikeModel) DefaultMinFactor() float64 {
+	if m == NormalModel {
+		return 1
+	}
+	return 1.5
+}
+
+// SpikeRule raises an alert when the level of a series changes suddenly: the
+// values of a short recent Window are improbable given the Baseline window
+// right before it. It answers web task 3 (a traffic spike), payments task 4
+// (payments suddenly drop, down to zero when a checkout breaks) and the level
+// shift of the latency mean of web task 2:
+//
+//	<Spike "web-traffic-spike">          # Poisson, up; Window 1m, Baseline 1h
+//	  Series "ecommerce/gauge-page-hits-total" "ecommerce/gauge-asset-hits-total"
+//	</Spike>
+//	<Spike "payment-drop">
+//	  Series "ecommerce/gauge-payment-provider-*"
+//	  Direction "down"
+//	  Window "30m"
+//	  Baseline "6h"
+//	</Spike>
+//	<Spike "web-latency-shift">
+//	  Series "ecommerce/gauge-page-latency-mean"
+//	  Model "normal"
+//	  Direction "both"
+//	  Window "5m"
+//	</Spike>
+//
+// # Slots, windows and baseline
+//
+// Every value of the Series that falls in one slot (one collectd interval) is
+// summed: the slot's value x. Window holds the x of its last W slots; each
+// slot leaving it feeds the Baseline window of B slots behind it. Only slots
+// that received values count: a slot without data (a missed read) is neither
+// zero events nor a measurement, and silence is the <Missing> rule's business.
+// A value arriving after its slot was judged (more than a slot late) counts
+// in the slot still open.
+//
+// # Statistics
+//
+// Poisson model (counts). Let the baseline hold N slots with data summing to
+// S, and the window n slots with data summing to k (Observed). The expected
+// count is lambda = S/N x n (Baseline in the verdict); under a steady rate k is
+// Poisson(lambda), and the tail probability (p-value) is
+//
+//	up:   p = P(X >= k) = P(k, lambda)   (regularized lower incomplete gamma,
+//	                                     the CDF at lambda of Gamma(k, 1))
+//	down: p = P(X <= k) = Q(k+1, lambda) (distuv.Poisson.CDF)
+//
+// both from gonum and accurate in relative terms far below 1e-12 (gonum's
+// Poisson.Survival is 1 - CDF and stops near 1e-16, hence the Gamma CDF); to
+// 1e-15 up to 1e5 expected events, to about 1e-5 at 1e6 (gonum's asymptotic
+// series), which is plenty for a decision.
+// Counts are taken as whole numbers towards the event (k rounded up for a
+// rise, down for a drop). A Poisson tail weighs a change by the evidence: 0.12
+// payments per slot make a quiet minute meaningless but half an hour without
+// any payment (lambda = 21.6, P(0) = 4e-10) alarming, while at 1115 requests
+// per slot a rise of a few percent is already improbable.
+//
+// Normal model (measurements, "a level shift of the mean"). With the
+// baseline's mean m and sample stddev s over N slots, and the window's mean y
+// (Observed) over n slots,
+//
+//	t = (y - m) / (s sqrt(1/n + 1/N))
+//
+// follows Student's t with N-1 degrees of freedom when both windows come from
+// one normal distribution (the exact two-sample test with the baseline's
+// variance; with an hour's baseline it is the plain z-score (y - m)/(s/sqrt(n))
+// to a few percent). p = P(T >= t) for a rise, P(T <= t) for a drop,
+// from distuv.StudentsT.CDF on the side where it is accurate.
+//
+// Direction "both" takes the smaller of the two one-sided tails and doubles it
+// (the two-sided p-value), so Probability means the same false-alert chance per
+// window in every direction. The verdict's Value carries p (not emitted) for
+// the message.
+//
+// One bound for both models: a window is a FAILURE when p < Probability (a
+// WARNING when p < WarningProbability, if set). There is no separate z-score
+// option: Probability 1e-6 is a one-sided z of 4.75, and a probability reads
+// the same for counts and measurements.
+//
+// # Guards
+//
+//   - MinFactor (default 1.5 for Poisson): a rise must also reach MinFactor x
+//     expected, a drop fall to expected / MinFactor. Real traffic is
+//     over-dispersed compared to Poisson (daily swings, bursts of bots): at
+//     6690 expected requests a minute, +6% is p < 1e-6 but nobody should be
+//     paged for it. With the normal model it defaults to 1 (off): the
+//     baseline stddev already measures the real dispersion; when set it
+//     compares the means and applies only to a positive baseline mean.
+//   - MinExpected (default 5, Poisson rises): no verdict while lambda is below
+//     it; a handful of expected events says nothing about a rise.
+//   - A drop needs no such setting: it is judged only while a drop to zero
+//     would itself be improbable, P(0) = exp(-lambda) < Probability (or
+//     WarningProbability, if set; halved for "both"), i.e. lambda > 13.8 at
+//     the default. The payment drop therefore needs a long Window: 30 minutes
+//     of 0.12 payments per 10 s expect 21.6.
+//   - Data: no verdict until both windows are full (Window + Baseline after
+//     the first value), nor while fewer than half of the window's or the
+//     baseline's slots hold data (and, normal model, fewer than 2 of the
+//     baseline's). With the normal model a baseline without spread (a
+//     constant series) gives no verdict.
+//
+// # Recovery (hysteresis)
+//
+// A raised alert stays while p < its bound x RecoveryFactor (default 1000,
+// capped at 0.5) and the change still reaches sqrt(MinFactor): with the
+// defaults FAILURE below 1e-6, recovery above 1e-3 or below 1.22x. One slot
+// entering or leaving the window moves p by far less than a factor 1000 once
+// an incident shows clearly, so the level cannot flap slot by slot; for the
+// payment drop it fires at 3 payments or fewer in 30 minutes (expected 21.6)
+// and recovers at 9.
+//
+// # The baseline during an incident
+//
+// Slots leave the window into the baseline; those of an incident would make
+// the incident the norm: after a traffic spike the raised baseline would hide
+// the next one, and after a drop the lowered baseline would make normal traffic
+// look like a rise. So a slot that was part of any window judged not OK (by
+// the verdict or by the alert's current level) is kept out of the baseline,
+// which stays frozen - not emptied - meanwhile. This holds for the whole
+// window after the recovery too, since the incident's last slots are still in
+// it. An incident caught within Window of its start therefore never touches
+// the baseline, and the alert cannot fire again on the polluted baseline.
+//
+// A change that lasts longer than the Baseline itself is taken as the new
+// normal: after a Baseline's worth of slots has been kept out, the baseline is
+// fed again (incident slots included), and the alert recovers once the new
+// level fills enough of it: for a rise to twice the traffic, about 1.6 x
+// Baseline after the change began. Without that limit a lasting change (a successful campaign, a new
+// release's latency) would keep its alert on until collectd restarts.
+//
+// # Defaults and their reasons
+//
+//   - Window 1 minute: a spike is sudden; six 10-second slots still hold
+//     enough data to judge (and, Poisson, 6690 expected requests).
+//   - Baseline 1 hour: long enough for a precise rate, short enough to follow
+//     the daily curve (with MinFactor absorbing the drift within an hour).
+//   - Direction "up", Model "poisson": the exercise's traffic spike.
+//   - Probability 1e-6: judged every 10 s the rule runs 8640 (overlapping)
+//     tests a day per group, so on data that fits the model at most one false
+//     alert in about 100 days (fewer: overlapping windows are correlated).
+//   - WarningProbability unset; MinFactor 1.5 (Poisson) or 1 (normal);
+//     MinExpected 5; RecoveryFactor 1000 (as the error-share rule's).
+type SpikeRule struct {
+	RuleSpec
+	SpikeParams
+}
+
+// SpikeParams are the options of a SpikeRule.
+type SpikeParams struct {
+	// Window is the recent span judged.
+	Window time.Duration
+	// Baseline is the span right before Window it is judged against.
+	Baseline time.Duration
+	// Direction: rises, drops or both.
+	Direction Direction
+	// Model: Poisson for counts, normal for measurements.
+	Model SpikeModel
+	// Probability: a tail p below it is a FAILURE.
+	Probability float64
+	// WarningProbability: a tail below it is a WARNING; 0 or NaN leaves it unset.
+	WarningProbability float64
+	// MinFactor: a rise must reach MinFactor x the baseline, a drop fall to
+	// the baseline / MinFactor (at least 1; 1 is no guard).
+	MinFactor float64
+	// MinExpected: Poisson rises are not judged while fewer events are
+	// expected in the window.
+	MinExpected float64
+	// RecoveryFactor: a raised alert recovers when p is back above its bound
+	// times RecoveryFactor (at most 0.5).
+	RecoveryFactor float64
+}
+
+// DefaultSpikeParams returns the defaults documented on SpikeRule, for the
+// Poisson model (see SpikeModel.DefaultMinFactor for the normal one).
+func DefaultSpikeParams() SpikeParams {
+	return SpikeParams{
+		Window:             time.Minute,
+		Baseline:           time.Hour,
+		Direction:          DirectionUp,
+		Model:              PoissonModel,
+		Probability:        1e-6,
+		WarningProbability: math.NaN(),
+		MinFactor:          PoissonModel.DefaultMinFactor(),
+		MinExpected:        5,
+		RecoveryFactor:     1000,
+	}
+}
+
+func (p *SpikeParams) warningSet() bool {
+	return !math.IsNaN(p.WarningProbability) && p.WarningProbability != 0
+}
+
+// loosest is the largest probability that can raise an alert.
+func (p *SpikeParams) loosest() float64 {
+	if p.warningSet() {
+		return p.WarningProbability
+	}
+	return p.Probability
+}
+
+// recovery is the bound a raised alert must come back above.
+func (p *SpikeParams) recovery(bound float64) float64 {
+	return max(bound, min(bound*p.RecoveryFactor, 0.5))
+}
+
+// NewSpikeRule builds a spike rule; Inputs[0] is the series, summed per slot.
+func NewSpikeRule(spec RuleSpec, series []Selector, p SpikeParams) (*SpikeRule, error) {
+	spec.Inputs = []Input{{Name: "Series", Selectors: series}}
+	r := &SpikeRule{RuleSpec: spec, SpikeParams: p}
+	if err := spec.Validate(); err != nil {
+		return nil, err
+	}
+	between := func(x float64) bool { return x > 0 && x < 1 } // false for NaN
+	switch {
+	case p.Window <= 0:
+		return nil, fmt.Errorf("rule %q: Window must be positive", spec.Name)
+	case p.Baseline <= 0:
+		return nil, fmt.Errorf("rule %q: Baseline must be positive", spec.Name)
+	case !p.Direction.valid():
+		return nil, fmt.Errorf("rule %q: Direction must be up, down or both", spec.Name)
+	case p.Model != PoissonModel && p.Model != NormalModel:
+		return nil, fmt.Errorf("rule %q: Model must be poisson or normal", spec.Name)
+	case !between(p.Probability):
+		return nil, fmt.Errorf("rule %q: Probability must be between 0 and 1", spec.Name)
+	case p.warningSet() && (!between(p.WarningProbability) || p.WarningProbability <= p.Probability):
+		return nil, fmt.Errorf("rule %q: WarningProbability must be between Probability and 1", spec.Name)
+	case math.IsNaN(p.MinFactor) || p.MinFactor < 1 || math.IsInf(p.MinFactor, 0):
+		return nil, fmt.Errorf("rule %q: MinFactor must be at least 1", spec.Name)
+	case math.IsNaN(p.MinExpected) || p.MinExpected < 0:
+		return nil, fmt.Errorf("rule %q: MinExpected must not be negative", spec.Name)
+	case math.IsNaN(p.RecoveryFactor) || p.RecoveryFactor < 1:
+		return nil, fmt.Errorf("rule %q: RecoveryFactor must be at least 1", spec.Name)
+	}
+	return r, nil
+}
+
+// Kind implements Rule.
+func (r *SpikeRule) Kind() string { return "spike" }
+
+// NewState implements Rule.
+func (r *SpikeRule) NewState(clock SlotClock) RuleState {
+	w, b := slotsFor(r.Window, clock.Step), slotsFor(r.Baseline, clock.Step)
+	minBase := (b + 1) / 2
+	if r.Model == NormalModel {
+		minBase = max(minBase, 2) // a stddev needs two values
+	}
+	return &spikeState{
+		rule:    r,
+		wb:      newWindowAndBaseline(w, b),
+		minWin:  float64((w + 1) / 2),
+		minBase: float64(minBase),
+		window:  time.Duration(w) * clock.Step,
+	}
+}
+
+// Message implements Rule, e.g. "FAILURE: payment-drop of shop-1: 2 in
+// 30m0s against 21.6 expected from the previous 6h0m0s (0.09259x), p=1.1e-07 <
+// 1e-06" or, normal model, "FAILURE: latency-shift of shop-1: mean 260 over
+// 5m0s against 150 in the previous 1h0m0s (+110), p=7.4e-27 < 1e-06". A
+// recovery says "p=0.2 >= 0.001", or "within 1.225x of it (p=3e-09)" when the
+// change fell below sqrt(MinFactor) while still improbable.
+func (r *SpikeRule) Message(a *Alert, v *Verdict) string {
+	var judged string
+	switch {
+	case a.Severity != OK:
+		judged = fmt.Sprintf("p=%s < %s", tailText(v.Value), tailText(v.Threshold))
+	case v.Value < v.Threshold:
+		// Still improbable, but the change fell short of sqrt(MinFactor).
+		f := math.Sqrt(r.MinFactor)
+		if v.Observed < v.Baseline {
+			f = 1 / f
+		}
+		judged = fmt.Sprintf("within %sx of it (p=%s)", formatNumber(f), tailText(v.Value))
+	default:
+		judged = fmt.Sprintf("p=%s >= %s", tailText(v.Value), tailText(v.Threshold))
+	}
+	if r.Model == NormalModel {
+		return fmt.Sprintf("%s: %s of %s: mean %s over %s against %s in the previous %s (%s), %s",
+			a.Severity, a.Subject(), hostOrAll(a.Host), formatNumber(v.Observed), v.Window,
+			formatNumber(v.Baseline), r.Baseline, deltaText(v.Observed-v.Baseline), judged)
+	}
+	return fmt.Sprintf("%s: %s of %s: %s in %s against %s expected from the previous %s (%sx), %s",
+		a.Severity, a.Subject(), hostOrAll(a.Host), countText(v.Observed), v.Window,
+		countText(v.Baseline), r.Baseline, formatNumber(v.Observed/v.Baseline), judged)
+}
+
+// tailText prints a probability with 2 significant digits.
+func tailText(p float64) string {
+	switch {
+	case math.IsNaN(p):
+		return "n/a"
+	case p == 0:
+		return "<1e-300"
+	}
+	return strconv.FormatFloat(p, 'g', 2, 64)
+}
+
+// countText prints a count: whole from 1000 on (10035, not 1.004e+04).
+func countText(x float64) string {
+	if math.Abs(x) >= 1000 && math.Abs(x) < 1e15 {
+		return strconv.FormatFloat(math.Round(x), 'f', 0, 64)
+	}
+	return formatNumber(x)
+}
+
+func deltaText(x float64) string {
+	if x >= 0 {
+		return "+" + formatNumber(x)
+	}
+	return formatNumber(x)
+}
+
+// poissonAtLeast is P(X >= k) for X ~ Poisson(lambda), k a whole number:
+// the regularized lower incomplete gamma P(k, lambda), accurate in relative
+// terms for tiny tails (unlike 1 - CDF).
+func poissonAtLeast(k, lambda float64) float64 {
+	if k <= 0 {
+		return 1
+	}
+	return distuv.Gamma{Alpha: k, Beta: 1}.CDF(lambda)
+}
+
+// poissonAtMost is P(X <= k) for X ~ Poisson(lambda), k a whole number.
+func poissonAtMost(k, lambda float64) float64 {
+	if k < 0 {
+		return 0
+	}
+	return distuv.Poisson{Lambda: lambda}.CDF(k)
+}
+
+// spikeTest is the outcome of one window's test.
+type spikeTest struct {
+	p                  float64 // tail probability (two-sided for "both")
+	observed, baseline float64 // as in the verdict
+	rising             bool    // the side judged
+}
+
+type spikeState struct {
+	rule            *SpikeRule
+	wb              *windowAndBaseline
+	minWin, minBase float64 // slots with data each window needs
+	window          time.Duration
+}
+
+func (s *spikeState) Add(_ int, slot int64, v float64) { s.wb.add(slot, v) }
+
+func (s *spikeState) Span() int64 { return s.wb.span() }
+
+func (s *spikeState) Evaluate(slot int64, current Level) Verdict {
+	s.wb.close(slot)
+	v := s.judge(current)
+	s.wb.judged(slot, (v.Decided && v.Level != OK) || current != OK)
+	return v
+}
+
+func (s *spikeState) judge(current Level) Verdict {
+	v := undecided()
+	if !s.wb.full() {
+		return v
+	}
+	win, base := s.wb.win.Total(), s.wb.base.Total()
+	if win.N < s.minWin || base.N < s.minBase {
+		return v
+	}
+	var tst spikeTest
+	var ok bool
+	if s.rule.Model == NormalModel {
+		tst, ok = s.normalTest(win, base)
+	} else {
+		tst, ok = s.poissonTest(win, base)
+	}
+	if !ok {
+		return v
+	}
+	r := &s.rule.SpikeParams
+	failBound, warnBound := r.Probability, math.NaN()
+	if r.warningSet() {
+		warnBound = r.WarningProbability
+	}
+	if current == Failure {
+		failBound = r.recovery(failBound)
+	}
+	if current >= Warning {
+		warnBound = r.recovery(warnBound) // NaN stays NaN
+	}
+	level := OK
+	switch {
+	case tst.p < failBound && s.factorHolds(&tst, current == Failure):
+		level = Failure
+	case tst.p < warnBound && s.factorHolds(&tst, current >= Warning): // false when unset
+		level = Warning
+	}
+	v.Decided = true
+	v.Level = level
+	switch {
+	case level == Failure:
+		v.Threshold = failBound
+	case level == Warning || !math.IsNaN(warnBound):
+		v.Threshold = warnBound
+	default:
+		v.Threshold = failBound
+	}
+	v.Observed, v.Baseline = tst.observed, tst.baseline
+	v.Window = s.window
+	v.Value = tst.p
+	return v
+}
+
+// factorHolds applies MinFactor (its square root for an alert already raised).
+func (s *spikeState) factorHolds(t *spikeTest, raised bool) bool {
+	f := s.rule.MinFactor
+	if raised {
+		f = math.Sqrt(f)
+	}
+	if f <= 1 || !(t.baseline > 0) {
+		return true // no guard, or a ratio to a baseline at or below zero means nothing
+	}
+	if t.rising {
+		return t.observed >= f*t.baseline
+	}
+	return t.observed*f <= t.baseline
+}
+
+func (s *spikeState) poissonTest(win, base *Summary) (spikeTest, bool) {
+	r := &s.rule.SpikeParams
+	lambda := base.Sum / base.N * win.N
+	k := max(win.Sum, 0)
+	t := spikeTest{observed: win.Sum, baseline: lambda}
+	if !(lambda > 0) {
+		return t, false
+	}
+	scale := 1.0
+	if r.Direction == DirectionBoth {
+		scale = 2
+	}
+	upOK := r.Direction != DirectionDown && lambda >= r.MinExpected
+	downOK := r.Direction != DirectionUp && scale*math.Exp(-lambda) < r.loosest()
+	pUp, pDown := math.Inf(1), math.Inf(1)
+	if upOK {
+		pUp = poissonAtLeast(math.Ceil(k), lambda)
+	}
+	if downOK {
+		pDown = poissonAtMost(math.Floor(k), lambda)
+	}
+	return t.pick(pUp, pDown, scale)
+}
+
+func (s *spikeState) normalTest(win, base *Summary) (spikeTest, bool) {
+	r := &s.rule.SpikeParams
+	t := spikeTest{observed: win.Mean(), baseline: base.Mean()}
+	sd := base.StdDev()
+	if !(sd > 0) {
+		return t, false
+	}
+	z := (t.observed - t.baseline) / (sd * math.Sqrt(1/win.N+1/base.N))
+	st := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: base.N - 1}
+	pUp, pDown := math.Inf(1), math.Inf(1)
+	scale := 1.0
+	switch r.Direction {
+	case DirectionUp:
+		pUp = st.CDF(-z)
+	case DirectionDown:
+		pDown = st.CDF(z)
+	default:
+		pUp, pDown, scale = st.CDF(-z), st.CDF(z), 2
+	}
+	return t.pick(pUp, pDown, scale)
+}
+
+// pick judges the side with the smaller tail; +Inf marks a side not judged.
+func (t spikeTest) pick(pUp, pDown, scale float64) (spikeTest, bool) {
+	if math.IsInf(pUp, 1) && math.IsInf(pDown, 1) {
+		return t, false
+	}
+	t.rising = pUp <= pDown
+	t.p = min(1, scale*min(pUp, pDown))
+	return t, true
+}
+
+// windowAndBaseline is the memory of the rules that compare a recent window
+// with the baseline right before it (spike, stddevchange). Each slot's values
+// are summed into one value x; the window keeps the x of its slots (one value
+// per slot with data), and each slot leaving it is fed to the baseline,
+// unless it was part of a window judged not OK (see SpikeRule). The baseline
+// runs on its own slot clock, which advances only with the slots fed to it, so
+// keeping slots out freezes it rather than emptying it.
+type windowAndBaseline struct {
+	win, base *MovingWindow
+
+	open      int64 // the slot whose values are being summed
+	sum       float64
+	has       bool  // the open slot received a value
+	fed       int64 // slots fed to the baseline: its clock
+	anyBad    bool  // some window was judged not OK
+	lastBad   int64 // the newest slot whose window was judged not OK
+	kept      int   // consecutive slots kept out of the baseline
+	keepLimit int   // after this many the baseline is fed regardless
+}
+
+func newWindowAndBaseline(winSlots, baseSlots int) *windowAndBaseline {
+	wb := &windowAndBaseline{
+		win:       NewMovingWindow(winSlots),
+		base:      NewMovingWindow(baseSlots),
+		open:      math.MinInt64,
+		keepLimit: baseSlots,
+	}
+	wb.win.OnExpire(wb.expire)
+	return wb
+}
+
+func (wb *windowAndBaseline) add(slot int64, v float64) {
+	if slot > wb.open {
+		// The first value; or, if the engine ever skipped closing a slot,
+		// keep what it held rather than lose it.
+		wb.commit()
+		wb.open = slot
+	}
+	// slot < open: a late value of a slot already judged counts in the open one.
+	wb.sum += v
+	wb.has = true
+}
+
+func (wb *windowAndBaseline) commit() {
+	if wb.has {
+		wb.win.Add(wb.open, wb.sum)
+		wb.sum, wb.has = 0, false
+	}
+}
+
+// close completes slot: its sum enters the window, and the slots leaving the
+// window go to expire.
+func (wb *windowAndBaseline) close(slot int64) {
+	if wb.open <= slot {
+		wb.commit()
+		wb.open = slot + 1
+	}
+	wb.win.Advance(slot)
+}
+
+func (wb *windowAndBaseline) expire(slot int64, s *Summary) {
+	incident := wb.anyBad && wb.lastBad >= slot // a window holding slot was judged not OK
+	if incident && wb.kept < wb.keepLimit {
+		wb.kept++
+		return
+	}
+	if !incident {
+		wb.kept = 0
+	}
+	wb.fed++
+	wb.base.Merge(wb.fed, s)
+}
+
+// judged records whether the window that ends with slot was judged not OK.
+func (wb *windowAndBaseline) judged(slot int64, bad bool) {
+	if bad {
+		wb.anyBad, wb.lastBad = true, slot
+	}
+}
+
+func (wb *windowAndBaseline) full() bool { return wb.win.Full() && wb.base.Full() }
+
+func (wb *windowAndBaseline) span() int64 { return int64(wb.win.Len() + wb.base.Len()) }
