@@ -258,3 +258,14 @@ func TestParseIsCaseInsensitive(t *testing.T) {
 	assert.Equal(t, "b", inc.Changes[1].Provider)
 	assert.Equal(t, 0.4, inc.Changes[1].Value)
 }
+
+// collectd's parser reads 1e-6 as the text "1e" and the number -6, and a
+// quoted "1e-6" is text: the error says how to write it.
+func TestNumberWrittenAsTextSaysHow(t *testing.T) {
+	_, err := conf.Parse(config.Block{Key: "Plugin", Values: config.Values("anomaly"), Children: []config.Block{{
+		Key: "Ratio", Values: config.Values("r"), Children: []config.Block{
+			{Key: "FailureMax", Values: config.Values("1e-6")},
+		}}}})
+	require.Error(t, err)
+	assert.Equal(t, `<Plugin anomaly>: <Ratio "r">: option FailureMax "1e-6": want one number: collectd reads 1e-6 as text; write it with a decimal point and a signed exponent (1.0e-06) or in full (0.000001)`, err.Error())
+}

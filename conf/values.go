@@ -70,6 +70,12 @@ func oneNumber(c config.Block) (float64, error) {
 		return 0, optionError(c, "want one number")
 	}
 	f, ok := c.Values[0].Float64()
+	if text := c.Values[0].String(); !ok && strings.ContainsAny(text, "eE") {
+		if _, err := strconv.ParseFloat(text, 64); err == nil {
+			// collectd's parser wants a decimal point and a signed exponent.
+			return 0, optionError(c, "want one number: collectd reads %s as text; write it with a decimal point and a signed exponent (1.0e-06) or in full (0.000001)", text)
+		}
+	}
 	if !ok || math.IsNaN(f) || math.IsInf(f, 0) {
 		return 0, optionError(c, "want one number")
 	}

@@ -127,16 +127,17 @@ func (c *collectd) stop() {
 		return
 	}
 	select {
-	case <-c.done:
-		return
+	case err := <-c.done:
+		c.done <- err
 	default:
-	}
-	_ = syscall.Kill(-c.cmd.Process.Pid, syscall.SIGTERM)
-	select {
-	case <-c.done:
-	case <-time.After(10 * time.Second):
-		_ = syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL)
-		<-c.done
+		_ = syscall.Kill(-c.cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case err := <-c.done:
+			c.done <- err
+		case <-time.After(10 * time.Second):
+			_ = syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL)
+			c.done <- <-c.done
+		}
 	}
 	if c.t.Failed() {
 		b, _ := os.ReadFile(c.log)

@@ -42,12 +42,12 @@ Include "$repo/collectd.conf.d/anomaly.conf"
   <Simulation>
     Seed 2026
     TrafficMultiplier 10
-    # 40% of the pages fail for 20 s: web-failed-requests and
+    # 30% of the pages fail for 20 s: web-failed-requests and
     # web-server-errors fire for [page], then recover.
     <Incident "pages-failing">
       Start 15
       Duration 20
-      PageError400 0.3
+      PageError400 0.2
       PageError500 0.1
     </Incident>
   </Simulation>
@@ -58,7 +58,7 @@ cat <<INTRO
 collectd-anomaly demo - collectd $(/usr/sbin/collectd -h 2>&1 | sed -n 's/^collectd \([0-9.]*\).*/\1/p')
   config:  $dir/collectd.conf (rules: $repo/collectd.conf.d/anomaly.conf)
   values:  $dir/csv/demo-shop/ecommerce/
-  at 15 s an incident makes 40% of the pages fail for 20 s: watch for the
+  at 15 s an incident makes 30% of the pages fail for 20 s: watch for the
   FAILURE notifications, then their OKAY. Stop with ^C.
 
 INTRO
