@@ -13,7 +13,7 @@ PLUGIN_DIR  ?= /usr/lib/collectd
 CONF_DIR    ?= /etc/collectd/collectd.conf.d
 GO_SOURCES  := $(shell find . -name '*.go' -not -path './build/*') $(wildcard cgo/*.c cgo/*.h) go.mod go.sum
 
-.PHONY: help build test demo install deps unit e2e vet fmt-check bench clean
+.PHONY: help build test demo install deps unit e2e vet fmt-check bench clean influxd
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -43,16 +43,26 @@ fmt-check:
 vet: deps
 	$(GO) vet ./...
 
-unit: deps ## unit tests with the race detector
-	$(GO) test -race -count=1 ./detect/... ./simulate/... ./conf/... ./cgo/... ./plugin/...
+unit: deps ## unit tests, with the race detector where anything runs concurrently
+	$(GO) test -race -count=1 ./detect/... ./simulate/... ./conf/... ./cgo/... ./plugin/... ./influx/...
+	@# replay runs weeks of simulated traffic on one goroutine: the race
+	@# detector would find nothing there and makes it ten times slower.
+	$(GO) test -count=1 ./replay/...
 
-e2e: build ## end-to-end tests against a real collectd
+influxd: ## install influxd 1.8.10 into build/bin for the end-to-end tests (go install, cached)
+	@./scripts/influxd.sh
+
+e2e: build influxd ## end-to-end tests against a real collectd and a real InfluxDB
 	ANOMALY_SO=$(CURDIR)/$(PLUGIN) $(GO) test -count=1 -timeout 15m ./e2e/...
 
 test: fmt-check vet unit e2e ## everything: gofmt, go vet, unit tests (race), end-to-end tests
 
 bench: deps ## benchmarks of the hot path (allocations and ns per value list)
-	$(GO) test -run '^$$' -bench . -benchmem ./detect/... ./cgo/... ./simulate/...
+	$(GO) test -run '^$$' -bench . -benchmem ./detect/... ./cgo/... ./simulate/... ./influx/...
+
+.PHONY: loadbench
+loadbench: build ## CPU per value list of a real collectd under load: bare, threshold, anomaly, gobare (minutes)
+	ANOMALY_SO=$(CURDIR)/$(PLUGIN) $(GO) test -v -count=1 -run '^$$' -bench '^BenchmarkCollectdLoad$$' -benchtime 1x -timeout 60m ./e2e/
 
 clean:
 	rm -rf build

@@ -55,21 +55,24 @@ func notable(alerts []detect.Alert) []detect.Alert {
 	return out
 }
 
-// TestRulePackIsQuietOnTheNormalModel replays a week of the default model:
-// no rule may send a WARNING or FAILURE more than once (the target is none).
+// TestRulePackIsQuietOnTheNormalModel replays four weeks of the default
+// model (four seeds): no rule may send a WARNING or FAILURE more than once a
+// week on average (the target, met at the time of writing, is none).
 func TestRulePackIsQuietOnTheNormalModel(t *testing.T) {
 	if testing.Short() {
-		t.Skip("a simulated week")
+		t.Skip("four simulated weeks")
 	}
-	const week = 7 * 24 * time.Hour
-	rec := simulateRun(t, 20261127, week)
+	const weeks = 4
 	perRule := map[string]int{}
 	for _, r := range rulePack(t) {
 		perRule[r.Spec().Name] = 0
 	}
-	for _, a := range notable(rec.Alerts()) {
-		perRule[a.Rule]++
-		t.Logf("false alert: %s %s at %s: %s", a.Severity, a.Subject(), a.Time.Format(time.RFC3339), a.Message)
+	for w := 0; w < weeks; w++ {
+		rec := simulateRun(t, 20261127+uint64(w), 7*24*time.Hour)
+		for _, a := range notable(rec.Alerts()) {
+			perRule[a.Rule]++
+			t.Logf("false alert: %s %s at %s: %s", a.Severity, a.Subject(), a.Time.Format(time.RFC3339), a.Message)
+		}
 	}
 	var names []string
 	for n := range perRule {
@@ -79,9 +82,9 @@ func TestRulePackIsQuietOnTheNormalModel(t *testing.T) {
 	var report []string
 	for _, n := range names {
 		report = append(report, fmt.Sprintf("%s=%d", n, perRule[n]))
-		assert.LessOrEqual(t, perRule[n], 1, "false alerts per week of %s", n)
+		assert.LessOrEqual(t, perRule[n], weeks, "false alerts in %d weeks of %s", weeks, n)
 	}
-	t.Logf("false alerts in one simulated week: %s", strings.Join(report, " "))
+	t.Logf("false alerts in %d simulated weeks: %s", weeks, strings.Join(report, " "))
 }
 
 // task is one of the exercise's alerting tasks: an incident of the model and
