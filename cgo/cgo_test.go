@@ -147,3 +147,16 @@ func TestHostnameAndIntervalOutsideCollectd(t *testing.T) {
 	assert.Empty(t, Hostname(), "no hostname_g outside collectd")
 	assert.Zero(t, DefaultInterval())
 }
+
+// BenchmarkWriteCallback is the cgo edge of the write path: C calls the
+// callback, which converts collectd's value list in place and hands it on.
+func BenchmarkWriteCallback(b *testing.B) {
+	SetWriteFunc(func(vl *detect.ValueList) error { return nil })
+	defer SetWriteFunc(nil)
+	ds, vl := fakeCValueList()
+	defer freeFakeCValueList(ds, vl)
+	b.ReportAllocs()
+	for b.Loop() {
+		callWrite(ds, vl)
+	}
+}
