@@ -625,16 +625,19 @@ func (wb *windowAndBaseline) close(slot int64) {
 	wb.win.Advance(slot)
 }
 
+// expire receives the window's buckets as they leave it: one slot each, or
+// several for windows longer than maxBuckets slots (slot is the newest).
 func (wb *windowAndBaseline) expire(slot int64, s *Summary) {
+	per := wb.win.SlotsPerBucket()
 	incident := wb.anyBad && wb.lastBad >= slot // a window holding slot was judged not OK
 	if incident && wb.kept < wb.keepLimit {
-		wb.kept++
+		wb.kept += int(per)
 		return
 	}
 	if !incident {
 		wb.kept = 0
 	}
-	wb.fed++
+	wb.fed += per
 	wb.base.Merge(wb.fed, s)
 }
 

@@ -1,37 +1,60 @@
 package detect
 
-// MovingWindow keeps a Summary for each of the last Len slots (fixed-width
-// time buckets, normally one collectd interval each) and their total, updated
-// in O(1) as slots enter and leave. The slots live in a ring allocated once.
+// maxBuckets bounds the memory of a window: a window longer than this many
+// slots keeps its slots in buckets of several (an hour of 10 s slots in
+// 60 buckets of a minute; 60 divides the usual windows of whole minutes
+// into whole buckets). The sums stay exact; only the window's far edge
+// moves by whole buckets, so a 1-hour window covers 59 to 60 minutes - and
+// a host's state for the whole rule pack is tens of kilobytes, not a megabyte.
+const maxBuckets = 60
+
+// MovingWindow keeps a Summary for the last Len slots (fixed-width time
+// buckets, normally one collectd interval each) and their total, updated in
+// O(1) as slots enter and leave. The buckets live in a ring allocated once.
 //
-// Subtracting floating-point sums drifts; the total is rebuilt from the slots
-// each time the ring has turned once, which costs O(Len) once per Len slots.
+// Subtracting floating-point sums drifts; the total is rebuilt from the
+// buckets each time the ring has turned once, which costs O(buckets) once per
+// turn of the ring.
 type MovingWindow struct {
-	slots   []Summary
+	buckets []Summary
+	per     int64 // slots per bucket
+	slots   int   // the window's length in slots
 	started bool
-	first   int64 // absolute index of the first slot ever advanced to
-	newest  int64 // absolute index of the newest slot
+	first   int64 // the first slot ever advanced to
+	newest  int64 // the newest slot
 	total   Summary
-	turned  int // slots recycled since the total was last rebuilt
+	turned  int // buckets recycled since the total was last rebuilt
 	expired func(slot int64, s *Summary)
 }
 
 // NewMovingWindow makes a window over n slots.
 func NewMovingWindow(n int) *MovingWindow {
-	if n < 1 {
-		n = 1
-	}
-	return &MovingWindow{slots: make([]Summary, n)}
+	n = max(n, 1)
+	per := (n + maxBuckets - 1) / maxBuckets
+	nb := (n + per - 1) / per
+	return &MovingWindow{buckets: make([]Summary, nb), per: int64(per), slots: n}
 }
 
-// Len is the number of slots the window spans.
-func (w *MovingWindow) Len() int { return len(w.slots) }
+// SlotsPerBucket is how many slots each bucket passed to OnExpire holds.
+func (w *MovingWindow) SlotsPerBucket() int64 { return w.per }
 
-// OnExpire sets a function that receives each slot as it leaves the window; a
-// baseline window is fed this way from the window that follows it in time.
+// Len is the number of slots the window spans.
+func (w *MovingWindow) Len() int { return w.slots }
+
+// OnExpire sets a function that receives each bucket as it leaves the window
+// (with the newest slot it held); a baseline window is fed this way from the
+// window that follows it in time.
 func (w *MovingWindow) OnExpire(f func(slot int64, s *Summary)) { w.expired = f }
 
-// Advance makes slot the newest one, expiring the slots that fall out.
+func (w *MovingWindow) bucketOf(slot int64) int64 {
+	b := slot / w.per
+	if slot < 0 && slot%w.per != 0 {
+		b--
+	}
+	return b
+}
+
+// Advance makes slot the newest one, expiring the buckets that fall out.
 // Slots not newer than the newest are ignored: time only moves forward.
 func (w *MovingWindow) Advance(slot int64) {
 	if !w.started {
@@ -41,27 +64,27 @@ func (w *MovingWindow) Advance(slot int64) {
 	if slot <= w.newest {
 		return
 	}
-	n := int64(len(w.slots))
-	steps := min(slot-w.newest, n) // past n slots, everything has left already
+	from, to := w.bucketOf(w.newest), w.bucketOf(slot)
+	steps := min(to-from, int64(len(w.buckets))) // past a whole ring, everything has left already
 	for i := int64(1); i <= steps; i++ {
-		w.recycle(w.newest + i)
+		w.recycle(to - steps + i)
 	}
 	w.newest = slot
 }
 
-// recycle frees the ring position that slot entering takes over from the slot
-// n before it.
+// recycle frees the ring position that bucket entering takes over from the
+// bucket a ring's length before it.
 func (w *MovingWindow) recycle(entering int64) {
-	leaving := entering - int64(len(w.slots))
-	s := &w.slots[w.index(entering)]
-	if leaving >= w.first {
+	leaving := entering - int64(len(w.buckets))
+	s := &w.buckets[w.index(entering)]
+	if leaving >= w.bucketOf(w.first) {
 		w.total.Remove(s)
 		if w.expired != nil {
-			w.expired(leaving, s)
+			w.expired(leaving*w.per+w.per-1, s)
 		}
 	}
 	*s = Summary{}
-	if w.turned++; w.turned >= len(w.slots) {
+	if w.turned++; w.turned >= len(w.buckets) {
 		w.rebuild()
 	}
 }
@@ -69,24 +92,29 @@ func (w *MovingWindow) recycle(entering int64) {
 func (w *MovingWindow) rebuild() {
 	w.turned = 0
 	w.total = Summary{}
-	for i := range w.slots {
-		w.total.Merge(&w.slots[i])
+	for i := range w.buckets {
+		w.total.Merge(&w.buckets[i])
 	}
 }
 
-func (w *MovingWindow) index(slot int64) int {
-	n := int64(len(w.slots))
-	return int(((slot % n) + n) % n)
+func (w *MovingWindow) index(bucket int64) int {
+	n := int64(len(w.buckets))
+	return int(((bucket % n) + n) % n)
+}
+
+// holds reports whether slot is still inside the window.
+func (w *MovingWindow) holds(slot int64) bool {
+	return w.bucketOf(slot) > w.bucketOf(w.newest)-int64(len(w.buckets))
 }
 
 // Add puts x into slot, advancing the window if slot is newer than its newest.
 // It returns false, and does nothing, if slot has already left the window.
 func (w *MovingWindow) Add(slot int64, x float64) bool {
 	w.Advance(slot)
-	if slot <= w.newest-int64(len(w.slots)) {
+	if !w.holds(slot) {
 		return false
 	}
-	w.slots[w.index(slot)].Add(x)
+	w.buckets[w.index(w.bucketOf(slot))].Add(x)
 	w.total.Add(x)
 	return true
 }
@@ -95,10 +123,10 @@ func (w *MovingWindow) Add(slot int64, x float64) bool {
 // with the slots that leave the window after them).
 func (w *MovingWindow) Merge(slot int64, s *Summary) bool {
 	w.Advance(slot)
-	if slot <= w.newest-int64(len(w.slots)) {
+	if !w.holds(slot) {
 		return false
 	}
-	w.slots[w.index(slot)].Merge(s)
+	w.buckets[w.index(w.bucketOf(slot))].Merge(s)
 	w.total.Merge(s)
 	return true
 }
@@ -109,8 +137,8 @@ func (w *MovingWindow) Total() *Summary { return &w.total }
 // Full reports whether the window has been advanced through as many slots as
 // it spans, so that a verdict on it is not one on a partial window.
 func (w *MovingWindow) Full() bool {
-	return w.started && w.newest-w.first+1 >= int64(len(w.slots))
+	return w.started && w.newest-w.first+1 >= int64(w.slots)
 }
 
-// Newest is the absolute index of the newest slot.
+// Newest is the newest slot.
 func (w *MovingWindow) Newest() int64 { return w.newest }

@@ -65,3 +65,28 @@ func TestMovingWindowTotalDoesNotDrift(t *testing.T) {
 	assert.InEpsilon(t, exact.Sum, w.Total().Sum, 1e-12)
 	assert.InEpsilon(t, exact.StdDev(), w.Total().StdDev(), 1e-9)
 }
+
+// A long window keeps its slots in at most maxBuckets buckets: an hour of
+// 10 s slots in 60 of a minute. The sums stay exact; the far edge moves by
+// whole buckets, so the window covers between 355 and 360 slots.
+func TestMovingWindowBucketsLongWindows(t *testing.T) {
+	w := NewMovingWindow(360)
+	require.Len(t, w.buckets, 60)
+	assert.Equal(t, int64(6), w.SlotsPerBucket())
+	assert.Equal(t, 360, w.Len())
+	for s := int64(0); s < 1000; s++ {
+		w.Add(s, 1)
+		if s >= 359 {
+			n := w.Total().N
+			assert.True(t, n >= 355 && n <= 360, "slot %d: %v values in the window", s, n)
+		}
+	}
+	var leaving []int64
+	w.OnExpire(func(slot int64, s *Summary) {
+		leaving = append(leaving, slot)
+		assert.Equal(t, 6.0, s.N, "a whole bucket leaves")
+	})
+	w.Add(1002, 1) // slot 1002 opens bucket 167: bucket 107 (slots 642..647) leaves
+	assert.Equal(t, []int64{647}, leaving)
+	assert.True(t, w.Full())
+}
