@@ -332,12 +332,12 @@ func (r *SpikeRule) NewState(clock SlotClock) RuleState {
 	if r.Model == NormalModel {
 		minBase = max(minBase, 2) // a stddev needs two values
 	}
-	return &spikeState{
-		rule:    r,
+	st := &spikeState{rule: r, window: time.Duration(w) * clock.Step}
+	return &baselineState{
 		wb:      newWindowAndBaseline(w, b),
 		minWin:  float64((w + 1) / 2),
 		minBase: float64(minBase),
-		window:  time.Duration(w) * clock.Step,
+		judge:   st.judge,
 	}
 }
 
@@ -424,32 +424,14 @@ type spikeTest struct {
 }
 
 type spikeState struct {
-	rule            *SpikeRule
-	wb              *windowAndBaseline
-	minWin, minBase float64 // slots with data each window needs
-	window          time.Duration
+	rule   *SpikeRule
+	window time.Duration
 }
 
-func (s *spikeState) Add(_ int, slot int64, v float64) { s.wb.add(slot, v) }
-
-func (s *spikeState) Span() int64 { return s.wb.span() }
-
-func (s *spikeState) Evaluate(slot int64, current Level) Verdict {
-	s.wb.close(slot)
-	v := s.judge(current)
-	s.wb.judged(slot, (v.Decided && v.Level != OK) || current != OK)
-	return v
-}
-
-func (s *spikeState) judge(current Level) Verdict {
+// judge tests the window against the baseline; baselineState has checked
+// that both hold enough values.
+func (s *spikeState) judge(win, base *Summary, current Level) Verdict {
 	v := undecided()
-	if !s.wb.full() {
-		return v
-	}
-	win, base := s.wb.win.Total(), s.wb.base.Total()
-	if win.N < s.minWin || base.N < s.minBase {
-		return v
-	}
 	var tst spikeTest
 	var ok bool
 	if s.rule.Model == NormalModel {
@@ -646,6 +628,31 @@ func (wb *windowAndBaseline) judged(slot int64, bad bool) {
 	if bad {
 		wb.anyBad, wb.lastBad = true, slot
 	}
+}
+
+// baselineState is the RuleState of the rules that judge a recent window
+// against the baseline before it (spike, stddevchange): the windows, the
+// guards every such rule has, and the rule's own test.
+type baselineState struct {
+	wb              *windowAndBaseline
+	minWin, minBase float64 // values the window and the baseline need
+	judge           func(win, base *Summary, current Level) Verdict
+}
+
+func (s *baselineState) Add(_ int, slot int64, v float64) { s.wb.add(slot, v) }
+
+func (s *baselineState) Span() int64 { return s.wb.span() }
+
+func (s *baselineState) Evaluate(slot int64, current Level) Verdict {
+	s.wb.close(slot)
+	v := undecided()
+	if s.wb.full() {
+		if win, base := s.wb.win.Total(), s.wb.base.Total(); win.N >= s.minWin && base.N >= s.minBase {
+			v = s.judge(win, base, current)
+		}
+	}
+	s.wb.judged(slot, (v.Decided && v.Level != OK) || current != OK)
+	return v
 }
 
 func (wb *windowAndBaseline) full() bool { return wb.win.Full() && wb.base.Full() }

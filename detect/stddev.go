@@ -159,12 +159,12 @@ func (r *StdDevChangeRule) Kind() string { return "stddevchange" }
 func (r *StdDevChangeRule) NewState(clock SlotClock) RuleState {
 	w, b := slotsFor(r.Window, clock.Step), slotsFor(r.Baseline, clock.Step)
 	minWin := max(min(r.MinCount, w), 2)
-	return &stdDevState{
-		rule:    r,
+	st := &stdDevState{rule: r, window: time.Duration(w) * clock.Step}
+	return &baselineState{
 		wb:      newWindowAndBaseline(w, b),
 		minWin:  float64(minWin),
 		minBase: float64(max(min(r.MinCount, b), (b+1)/2, 2)),
-		window:  time.Duration(w) * clock.Step,
+		judge:   st.judge,
 	}
 }
 
@@ -211,32 +211,14 @@ func varianceTest(ratio, n, nb float64, d Direction) float64 {
 }
 
 type stdDevState struct {
-	rule            *StdDevChangeRule
-	wb              *windowAndBaseline
-	minWin, minBase float64
-	window          time.Duration
+	rule   *StdDevChangeRule
+	window time.Duration
 }
 
-func (s *stdDevState) Add(_ int, slot int64, v float64) { s.wb.add(slot, v) }
-
-func (s *stdDevState) Span() int64 { return s.wb.span() }
-
-func (s *stdDevState) Evaluate(slot int64, current Level) Verdict {
-	s.wb.close(slot)
-	v := s.judge(current)
-	s.wb.judged(slot, (v.Decided && v.Level != OK) || current != OK)
-	return v
-}
-
-func (s *stdDevState) judge(current Level) Verdict {
+// judge compares the spreads; baselineState has checked that the window
+// and the baseline hold enough values.
+func (s *stdDevState) judge(win, base *Summary, current Level) Verdict {
 	v := undecided()
-	if !s.wb.full() {
-		return v
-	}
-	win, base := s.wb.win.Total(), s.wb.base.Total()
-	if win.N < s.minWin || base.N < s.minBase {
-		return v
-	}
 	sw, sb := win.StdDev(), base.StdDev()
 	if !(sb > 0) {
 		return v
