@@ -57,7 +57,8 @@ func TestParseErrorShareRule(t *testing.T) {
 		assert.Equal(t, "b", label)
 	}
 	assert.Equal(t, detect.ErrorShareParams{
-		Window: 12 * time.Hour, ExpectedShare: 0.002, Probability: 1e-7, WarningProbability: 1e-4, MinErrors: 5, RecoveryFactor: 100,
+		Window: 12 * time.Hour, ExpectedShare: 0.002, MinErrors: 5,
+		TailBounds: detect.TailBounds{Probability: 1e-7, WarningProbability: 1e-4, RecoveryFactor: 100},
 	}, r.ErrorShareParams)
 	assert.Equal(t, time.Hour, spec.Lifecycle.Repeat)
 }

@@ -49,15 +49,13 @@ func TestParseSpikeWithEveryOption(t *testing.T) {
 	assert.Equal(t, []string{"ecommerce/gauge-payment-provider-*", "ecommerce/gauge-extra-payments", "/^shop\\/gauge-(?P<group>x|y)$/"},
 		selectorTexts(spec.Inputs[0].Selectors))
 	assert.Equal(t, detect.SpikeParams{
-		Window:             30 * time.Minute,
-		Baseline:           6 * time.Hour,
-		Direction:          detect.DirectionDown,
-		Model:              detect.PoissonModel,
-		Probability:        1e-7,
-		WarningProbability: 1e-5,
-		MinFactor:          2,
-		MinExpected:        8,
-		RecoveryFactor:     100,
+		Window:      30 * time.Minute,
+		Baseline:    6 * time.Hour,
+		Direction:   detect.DirectionDown,
+		Model:       detect.PoissonModel,
+		TailBounds:  detect.TailBounds{Probability: 1e-7, WarningProbability: 1e-5, RecoveryFactor: 100},
+		MinFactor:   2,
+		MinExpected: 8,
 	}, r.SpikeParams)
 	assert.Equal(t, 2, spec.Lifecycle.Hits)
 	assert.False(t, spec.Hosts.Match("db-1"))

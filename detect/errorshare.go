@@ -3,7 +3,6 @@ package detect
 import (
 	"fmt"
 	"math"
-	"strconv"
 	"time"
 
 	"gonum.org/v1/gonum/mathext"
@@ -130,31 +129,20 @@ type ErrorShareParams struct {
 	Window time.Duration
 	// ExpectedShare is the normal error share p0 (errors / trials).
 	ExpectedShare float64
-	// Probability: a tail P(X >= errors) below it is a FAILURE.
-	Probability float64
-	// WarningProbability: a tail below it is a WARNING; 0 or NaN leaves it unset.
-	WarningProbability float64
+	// TailBounds judge the tail P(X >= errors).
+	TailBounds
 	// MinErrors is the fewest errors in the window that may raise an alert.
 	MinErrors int
-	// RecoveryFactor: a raised alert recovers when the tail is back above
-	// its bound times RecoveryFactor (at most 0.5).
-	RecoveryFactor float64
 }
 
 // DefaultErrorShareParams returns the defaults documented on ErrorShareRule.
 func DefaultErrorShareParams() ErrorShareParams {
 	return ErrorShareParams{
-		Window:             6 * time.Hour,
-		ExpectedShare:      0.001,
-		Probability:        1e-6,
-		WarningProbability: math.NaN(),
-		MinErrors:          3,
-		RecoveryFactor:     1000,
+		Window:        6 * time.Hour,
+		ExpectedShare: 0.001,
+		TailBounds:    TailBounds{Probability: 1e-6, WarningProbability: math.NaN(), RecoveryFactor: 1000},
+		MinErrors:     3,
 	}
-}
-
-func (p *ErrorShareParams) warningSet() bool {
-	return !math.IsNaN(p.WarningProbability) && p.WarningProbability != 0
 }
 
 // NewErrorShareRule builds an error-share rule; Inputs[0] are the errors,
@@ -171,14 +159,11 @@ func NewErrorShareRule(spec RuleSpec, errs, total []Selector, p ErrorShareParams
 		return nil, fmt.Errorf("rule %q: Window must be positive", spec.Name)
 	case !between(p.ExpectedShare):
 		return nil, fmt.Errorf("rule %q: ExpectedShare must be between 0 and 1", spec.Name)
-	case !between(p.Probability):
-		return nil, fmt.Errorf("rule %q: Probability must be between 0 and 1", spec.Name)
-	case p.warningSet() && (!between(p.WarningProbability) || p.WarningProbability <= p.Probability):
-		return nil, fmt.Errorf("rule %q: WarningProbability must be between Probability and 1", spec.Name)
 	case p.MinErrors < 0:
 		return nil, fmt.Errorf("rule %q: MinErrors must not be negative", spec.Name)
-	case math.IsNaN(p.RecoveryFactor) || p.RecoveryFactor < 1:
-		return nil, fmt.Errorf("rule %q: RecoveryFactor must be at least 1", spec.Name)
+	}
+	if err := p.TailBounds.validate(spec.Name); err != nil {
+		return nil, err
 	}
 	return r, nil
 }
@@ -207,13 +192,6 @@ func (r *ErrorShareRule) Message(a *Alert, v *Verdict) string {
 }
 
 // formatProbability prints a probability with 2 significant digits.
-func formatProbability(p float64) string {
-	if math.IsNaN(p) {
-		return "n/a"
-	}
-	return strconv.FormatFloat(p, 'g', 2, 64)
-}
-
 // errorShareTail is P(X >= k) for X ~ Binomial(n, p), accurate in relative
 // terms for tiny tails: I_p(k, n-k+1). k and n are rounded to whole numbers.
 func errorShareTail(k, n, p float64) float64 {
@@ -230,10 +208,6 @@ func errorShareTail(k, n, p float64) float64 {
 }
 
 // recovery is the bound a raised alert must come back above.
-func (p *ErrorShareParams) recovery(bound float64) float64 {
-	return max(bound, min(bound*p.RecoveryFactor, 0.5))
-}
-
 type errorShareState struct {
 	rule        *ErrorShareRule
 	errs, total *MovingWindow
@@ -263,16 +237,7 @@ func (s *errorShareState) Evaluate(slot int64, current Level) Verdict {
 	if n <= 0 {
 		return v
 	}
-	failBound, warnBound := r.Probability, math.NaN()
-	if r.warningSet() {
-		warnBound = r.WarningProbability
-	}
-	if current == Failure {
-		failBound = r.recovery(failBound)
-	}
-	if current >= Warning {
-		warnBound = r.recovery(warnBound) // NaN stays NaN
-	}
+	failBound, warnBound := r.bounds(current)
 	tail := errorShareTail(k, n, r.ExpectedShare)
 	level := OK
 	switch {

@@ -243,52 +243,27 @@ type SpikeParams struct {
 	Direction Direction
 	// Model: Poisson for counts, normal for measurements.
 	Model SpikeModel
-	// Probability: a tail p below it is a FAILURE.
-	Probability float64
-	// WarningProbability: a tail below it is a WARNING; 0 or NaN leaves it unset.
-	WarningProbability float64
+	TailBounds
 	// MinFactor: a rise must reach MinFactor x the baseline, a drop fall to
 	// the baseline / MinFactor (at least 1; 1 is no guard).
 	MinFactor float64
 	// MinExpected: Poisson rises are not judged while fewer events are
 	// expected in the window.
 	MinExpected float64
-	// RecoveryFactor: a raised alert recovers when p is back above its bound
-	// times RecoveryFactor (at most 0.5).
-	RecoveryFactor float64
 }
 
 // DefaultSpikeParams returns the defaults documented on SpikeRule, for the
 // Poisson model (see SpikeModel.DefaultMinFactor for the normal one).
 func DefaultSpikeParams() SpikeParams {
 	return SpikeParams{
-		Window:             time.Minute,
-		Baseline:           time.Hour,
-		Direction:          DirectionUp,
-		Model:              PoissonModel,
-		Probability:        1e-6,
-		WarningProbability: math.NaN(),
-		MinFactor:          PoissonModel.DefaultMinFactor(),
-		MinExpected:        5,
-		RecoveryFactor:     1000,
+		Window:      time.Minute,
+		Baseline:    time.Hour,
+		Direction:   DirectionUp,
+		Model:       PoissonModel,
+		TailBounds:  TailBounds{Probability: 1e-6, WarningProbability: math.NaN(), RecoveryFactor: 1000},
+		MinFactor:   PoissonModel.DefaultMinFactor(),
+		MinExpected: 5,
 	}
-}
-
-func (p *SpikeParams) warningSet() bool {
-	return !math.IsNaN(p.WarningProbability) && p.WarningProbability != 0
-}
-
-// loosest is the largest probability that can raise an alert.
-func (p *SpikeParams) loosest() float64 {
-	if p.warningSet() {
-		return p.WarningProbability
-	}
-	return p.Probability
-}
-
-// recovery is the bound a raised alert must come back above.
-func (p *SpikeParams) recovery(bound float64) float64 {
-	return max(bound, min(bound*p.RecoveryFactor, 0.5))
 }
 
 // NewSpikeRule builds a spike rule; Inputs[0] is the series, summed per slot.
@@ -298,7 +273,6 @@ func NewSpikeRule(spec RuleSpec, series []Selector, p SpikeParams) (*SpikeRule, 
 	if err := spec.Validate(); err != nil {
 		return nil, err
 	}
-	between := func(x float64) bool { return x > 0 && x < 1 } // false for NaN
 	switch {
 	case p.Window <= 0:
 		return nil, fmt.Errorf("rule %q: Window must be positive", spec.Name)
@@ -308,16 +282,13 @@ func NewSpikeRule(spec RuleSpec, series []Selector, p SpikeParams) (*SpikeRule, 
 		return nil, fmt.Errorf("rule %q: Direction must be up, down or both", spec.Name)
 	case p.Model != PoissonModel && p.Model != NormalModel:
 		return nil, fmt.Errorf("rule %q: Model must be poisson or normal", spec.Name)
-	case !between(p.Probability):
-		return nil, fmt.Errorf("rule %q: Probability must be between 0 and 1", spec.Name)
-	case p.warningSet() && (!between(p.WarningProbability) || p.WarningProbability <= p.Probability):
-		return nil, fmt.Errorf("rule %q: WarningProbability must be between Probability and 1", spec.Name)
 	case math.IsNaN(p.MinFactor) || p.MinFactor < 1 || math.IsInf(p.MinFactor, 0):
 		return nil, fmt.Errorf("rule %q: MinFactor must be at least 1", spec.Name)
 	case math.IsNaN(p.MinExpected) || p.MinExpected < 0:
 		return nil, fmt.Errorf("rule %q: MinExpected must not be negative", spec.Name)
-	case math.IsNaN(p.RecoveryFactor) || p.RecoveryFactor < 1:
-		return nil, fmt.Errorf("rule %q: RecoveryFactor must be at least 1", spec.Name)
+	}
+	if err := p.TailBounds.validate(spec.Name); err != nil {
+		return nil, err
 	}
 	return r, nil
 }
@@ -351,16 +322,16 @@ func (r *SpikeRule) Message(a *Alert, v *Verdict) string {
 	var judged string
 	switch {
 	case a.Severity != OK:
-		judged = fmt.Sprintf("p=%s < %s", tailText(v.Value), tailText(v.Threshold))
+		judged = fmt.Sprintf("p=%s < %s", formatProbability(v.Value), formatProbability(v.Threshold))
 	case v.Value < v.Threshold:
 		// Still improbable, but the change fell short of sqrt(MinFactor).
 		f := math.Sqrt(r.MinFactor)
 		if v.Observed < v.Baseline {
 			f = 1 / f
 		}
-		judged = fmt.Sprintf("within %sx of it (p=%s)", formatNumber(f), tailText(v.Value))
+		judged = fmt.Sprintf("within %sx of it (p=%s)", formatNumber(f), formatProbability(v.Value))
 	default:
-		judged = fmt.Sprintf("p=%s >= %s", tailText(v.Value), tailText(v.Threshold))
+		judged = fmt.Sprintf("p=%s >= %s", formatProbability(v.Value), formatProbability(v.Threshold))
 	}
 	if r.Model == NormalModel {
 		return fmt.Sprintf("%s: %s of %s: mean %s over %s against %s in the previous %s (%s), %s",
@@ -373,16 +344,6 @@ func (r *SpikeRule) Message(a *Alert, v *Verdict) string {
 }
 
 // tailText prints a probability with 2 significant digits.
-func tailText(p float64) string {
-	switch {
-	case math.IsNaN(p):
-		return "n/a"
-	case p == 0:
-		return "<1e-300"
-	}
-	return strconv.FormatFloat(p, 'g', 2, 64)
-}
-
 // countText prints a count: whole from 1000 on (10035, not 1.004e+04).
 func countText(x float64) string {
 	if math.Abs(x) >= 1000 && math.Abs(x) < 1e15 {
@@ -443,16 +404,7 @@ func (s *spikeState) judge(win, base *Summary, current Level) Verdict {
 		return v
 	}
 	r := &s.rule.SpikeParams
-	failBound, warnBound := r.Probability, math.NaN()
-	if r.warningSet() {
-		warnBound = r.WarningProbability
-	}
-	if current == Failure {
-		failBound = r.recovery(failBound)
-	}
-	if current >= Warning {
-		warnBound = r.recovery(warnBound) // NaN stays NaN
-	}
+	failBound, warnBound := r.bounds(current)
 	level := OK
 	switch {
 	case tst.p < failBound && s.factorHolds(&tst, current == Failure):

@@ -184,7 +184,7 @@ func (r *StdDevChangeRule) Message(a *Alert, v *Verdict) string {
 	return fmt.Sprintf("%s: %s of %s: stddev %s over %s is %sx the %s of the previous %s, %s the factor %sx (F-test p=%s)",
 		a.Severity, a.Subject(), hostOrAll(a.Host), formatNumber(v.Numerator), v.Window,
 		formatNumber(v.Observed), formatNumber(v.Denominator), r.Baseline, verb, formatNumber(v.Threshold),
-		tailText(v.Value))
+		formatProbability(v.Value))
 }
 
 // varianceTest is the F-test's tail for a window of n values whose stddev is
