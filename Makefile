@@ -47,7 +47,7 @@ unit: deps ## unit tests, with the race detector where anything runs concurrentl
 	$(GO) test -race -count=1 ./detect/... ./simulate/... ./conf/... ./cgo/... ./plugin/... ./influx/...
 	@# replay runs weeks of simulated traffic on one goroutine: the race
 	@# detector would find nothing there and makes it ten times slower.
-	$(GO) test -count=1 ./replay/...
+	$(GO) test -count=1 ./replay/... ./cmd/...
 
 influxd: ## install influxd 1.8.10 into build/bin for the end-to-end tests (go install, cached)
 	@./scripts/influxd.sh
@@ -66,3 +66,6 @@ loadbench: build ## CPU per value list of a real collectd under load: bare, thre
 
 clean:
 	rm -rf build
+
+anomaly: ## build build/anomaly, the command: check a configuration, replay rules, evaluate them (build/anomaly --help)
+	$(GO) build -trimpath -o build/anomaly ./cmd/anomaly

@@ -4,11 +4,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 
 	"collectd.org/config"
+
+	"github.com/collectd-anomaly/collectd-anomaly/detect"
 )
 
 // ReadFile parses a collectd configuration file the way collectd does -
@@ -17,11 +20,11 @@ import (
 // directories and globs - into a root block whose children are the file's
 // statements. Syntax errors name the file and line.
 func ReadFile(path string) (config.Block, error) {
-	root := config.Block{}
-	if err := readInto(&root, path, 0); err != nil {
+	src, err := ReadSource(path)
+	if err != nil {
 		return config.Block{}, err
 	}
-	return root, nil
+	return src.Root, nil
 }
 
 // PluginBlocks returns the <Plugin name> blocks of a parsed configuration,
@@ -38,7 +41,7 @@ func PluginBlocks(root config.Block, name string) []config.Block {
 
 const maxIncludeDepth = 8
 
-func readInto(parent *config.Block, path string, depth int) error {
+func readInto(parent *config.Block, parentPos *posNode, notes *[]Problem, path string, depth int) error {
 	if depth > maxIncludeDepth {
 		return fmt.Errorf("%s: Include nested more than %d deep", path, maxIncludeDepth)
 	}
@@ -46,62 +49,80 @@ func readInto(parent *config.Block, path string, depth int) error {
 	if err != nil {
 		return err
 	}
-	p := &fileParser{file: path, depth: depth}
+	p := &fileParser{file: path, depth: depth, notes: notes}
 	stack := []*config.Block{parent}
-	for i, line := range logicalLines(string(data)) {
-		_ = i
+	posStack := []*posNode{parentPos}
+	for _, line := range logicalLines(string(data)) {
 		p.line = line.number
-		toks, err := p.tokens(line.text)
+		st, err := p.statement(line.text)
 		if err != nil {
 			return err
 		}
-		if len(toks) == 0 {
-			continue
-		}
-		top := stack[len(stack)-1]
-		first := toks[0]
-		switch {
-		case first.kind == tokOpen:
-			b := config.Block{Key: first.text}
-			for _, t := range toks[1:] {
-				b.Values = append(b.Values, t.value())
-			}
-			top.Children = append(top.Children, b)
+		top, topPos := stack[len(stack)-1], posStack[len(posStack)-1]
+		here := posNode{Position: Position{File: path, Line: line.number}}
+		switch st.kind {
+		case stEmpty:
+		case stOpen:
+			top.Children = append(top.Children, config.Block{Key: st.key, Values: st.values})
+			topPos.children = append(topPos.children, here)
 			stack = append(stack, &top.Children[len(top.Children)-1])
-		case first.kind == tokClose:
-			if len(stack) == 1 || !strings.EqualFold(stack[len(stack)-1].Key, first.text) {
-				return p.errorf("</%s> closes no open <%s>", first.text, first.text)
+			posStack = append(posStack, &topPos.children[len(topPos.children)-1])
+		case stClose:
+			open := stack[len(stack)-1]
+			if len(stack) == 1 || open.Key != st.key {
+				return p.closeError(st.key, stack, posStack)
 			}
-			closed := stack[len(stack)-1]
-			stack = stack[:len(stack)-1]
-			if strings.EqualFold(closed.Key, "Include") {
-				if err := p.includeBlock(stack[len(stack)-1], closed); err != nil {
+			stack, posStack = stack[:len(stack)-1], posStack[:len(posStack)-1]
+			parent, parentPos := stack[len(stack)-1], posStack[len(posStack)-1]
+			switch {
+			case strings.EqualFold(open.Key, "Include"):
+				if err := p.includeBlock(parent, parentPos, open); err != nil {
 					return err
 				}
+			case len(open.Values) == 0 && len(open.Children) == 0:
+				// liboconfig keeps no statement without values or children.
+				p.note(parentPos.children[len(parentPos.children)-1].Position,
+					"collectd drops an empty <%s> block without arguments", open.Key)
+				parent.Children = parent.Children[:len(parent.Children)-1]
+				parentPos.children = parentPos.children[:len(parentPos.children)-1]
 			}
-		case first.kind == tokWord && strings.EqualFold(first.text, "Include") && len(toks) == 2:
-			if err := p.include(top, toks[1].text, ""); err != nil {
-				return err
+		case stOption:
+			if strings.EqualFold(st.key, "Include") && len(st.values) == 1 && st.values[0].IsString() {
+				if err := p.include(top, topPos, st.values[0].String(), ""); err != nil {
+					return err
+				}
+				continue
 			}
-		case first.kind == tokWord:
-			b := config.Block{Key: first.text}
-			for _, t := range toks[1:] {
-				b.Values = append(b.Values, t.value())
-			}
-			top.Children = append(top.Children, b)
-		default:
-			return p.errorf("a line must start with an option name or a <Block>")
+			top.Children = append(top.Children, config.Block{Key: st.key, Values: st.values})
+			topPos.children = append(topPos.children, here)
 		}
 	}
 	if len(stack) > 1 {
-		return fmt.Errorf("%s: <%s> is never closed", path, stack[len(stack)-1].Key)
+		open := posStack[len(posStack)-1]
+		return fmt.Errorf("%s:%d: <%s> is never closed", path, open.Line, stack[len(stack)-1].Key)
 	}
 	return nil
 }
 
+// closeError explains a </key> that does not close the innermost open block.
+func (p *fileParser) closeError(key string, stack []*config.Block, posStack []*posNode) error {
+	if len(stack) > 1 {
+		open, line := stack[len(stack)-1].Key, posStack[len(posStack)-1].Line
+		if strings.EqualFold(open, key) {
+			return p.errorf("</%s> closes <%s> of line %d: collectd wants the same spelling", key, open, line)
+		}
+		for i := len(stack) - 2; i > 0; i-- {
+			if strings.EqualFold(stack[i].Key, key) {
+				return p.errorf("</%s> while <%s> of line %d is not closed", key, open, line)
+			}
+		}
+	}
+	return p.errorf("</%s> closes no open <%s>", key, key)
+}
+
 // includeBlock handles <Include "path"> Filter "*.conf" </Include>: it
 // replaces the block just added to parent by the files it names.
-func (p *fileParser) includeBlock(parent *config.Block, b *config.Block) error {
+func (p *fileParser) includeBlock(parent *config.Block, parentPos *posNode, b *config.Block) error {
 	if len(b.Values) != 1 || !b.Values[0].IsString() {
 		return p.errorf("<Include> wants one path")
 	}
@@ -113,12 +134,13 @@ func (p *fileParser) includeBlock(parent *config.Block, b *config.Block) error {
 	}
 	path := b.Values[0].String()
 	parent.Children = parent.Children[:len(parent.Children)-1]
-	return p.include(parent, path, filter)
+	parentPos.children = parentPos.children[:len(parentPos.children)-1]
+	return p.include(parent, parentPos, path, filter)
 }
 
 // include reads a file, every file of a directory (sorted, as collectd
 // does), or every match of a glob, relative to the including file.
-func (p *fileParser) include(parent *config.Block, path, filter string) error {
+func (p *fileParser) include(parent *config.Block, parentPos *posNode, path, filter string) error {
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(filepath.Dir(p.file), path)
 	}
@@ -150,7 +172,7 @@ func (p *fileParser) include(parent *config.Block, path, filter string) error {
 			}
 		}
 		for _, f := range files {
-			if err := readInto(parent, f, p.depth+1); err != nil {
+			if err := readInto(parent, parentPos, p.notes, f, p.depth+1); err != nil {
 				return err
 			}
 		}
@@ -162,10 +184,16 @@ type fileParser struct {
 	file  string
 	line  int
 	depth int
+	notes *[]Problem
 }
 
 func (p *fileParser) errorf(format string, args ...any) error {
 	return fmt.Errorf("%s:%d: %s", p.file, p.line, fmt.Sprintf(format, args...))
+}
+
+// note records something collectd reads differently from what it looks like.
+func (p *fileParser) note(pos Position, format string, args ...any) {
+	*p.notes = append(*p.notes, Problem{Pos: pos, Err: fmt.Errorf(format, args...)})
 }
 
 type logicalLine struct {
@@ -173,145 +201,665 @@ type logicalLine struct {
 	text   string
 }
 
-// logicalLines joins lines continued with a trailing backslash.
+// logicalLines joins lines continued with a backslash right before the end
+// of the line, as liboconfig does: outside quotes the two lines are two runs
+// of tokens; inside a quoted string the next line's leading white space is
+// dropped. A backslash at the end of a comment continues nothing.
 func logicalLines(s string) []logicalLine {
 	var out []logicalLine
 	var cur strings.Builder
-	start := 0
+	start, continuing, inQuote := 0, false, false
 	for i, l := range strings.Split(s, "\n") {
-		l = strings.TrimRight(l, "\r")
-		if cur.Len() == 0 {
+		l = strings.TrimSuffix(l, "\r")
+		if !continuing {
 			start = i + 1
 		}
-		if strings.HasSuffix(l, "\\") && !strings.HasSuffix(stripComment(l), "\\\"") {
-			cur.WriteString(strings.TrimSuffix(l, "\\"))
+		if continuing && inQuote {
+			l = strings.TrimLeft(l, " \t\b")
+		}
+		if cont, quoted := continues(l, inQuote); cont {
+			cur.WriteString(l[:len(l)-1])
+			if !quoted {
+				cur.WriteByte(' ')
+			}
+			continuing, inQuote = true, quoted
 			continue
 		}
 		cur.WriteString(l)
 		out = append(out, logicalLine{number: start, text: cur.String()})
 		cur.Reset()
+		continuing, inQuote = false, false
 	}
-	if cur.Len() > 0 {
+	if continuing {
 		out = append(out, logicalLine{number: start, text: cur.String()})
 	}
 	return out
 }
 
-// stripComment is only used to tell a continuation from an escaped quote.
-func stripComment(l string) string { return l }
+// continues reports whether line l ends with a continuing backslash, and
+// whether a quoted string is open there; inQuote says one is open at its start.
+func continues(l string, inQuote bool) (bool, bool) {
+	for j := 0; j < len(l); j++ {
+		switch c := l[j]; {
+		case c == '\\':
+			if j == len(l)-1 {
+				return true, inQuote
+			}
+			if inQuote {
+				j++
+			}
+		case inQuote && c == '"':
+			inQuote = false
+		case !inQuote && c == '"':
+			inQuote = true
+		case !inQuote && c == '#':
+			return false, false
+		}
+	}
+	return false, inQuote
+}
 
 type tokKind int
 
 const (
-	tokWord   tokKind = iota // unquoted: an option name, a number, a boolean or a bare string
-	tokString                // quoted
-	tokOpen                  // <Name
-	tokClose                 // </Name>
+	tokWord   tokKind = iota // an unquoted string (liboconfig's UNQUOTED_STRING, or an IP address)
+	tokString                // a quoted string, unquoted
+	tokNumber
+	tokBool
+	tokOpen  // <
+	tokClose // >
+	tokSlash // /
 )
 
 type token struct {
 	kind tokKind
-	text string
+	text string // the string, or the token as written
+	num  float64
+	b    bool
 }
 
-// value converts an argument token as liboconfig does: numbers and the words
-// true/false/yes/no/on/off are typed, anything else is a string.
 func (t token) value() config.Value {
-	if t.kind == tokString {
-		return config.String(t.text)
-	}
-	switch strings.ToLower(t.text) {
-	case "true", "yes", "on":
-		return config.Bool(true)
-	case "false", "no", "off":
-		return config.Bool(false)
-	}
-	if f, err := strconv.ParseFloat(t.text, 64); err == nil {
-		return config.Float64(f)
-	}
-	if i, err := strconv.ParseInt(t.text, 0, 64); err == nil {
-		return config.Float64(float64(i))
+	switch t.kind {
+	case tokNumber:
+		return config.Float64(t.num)
+	case tokBool:
+		return config.Bool(t.b)
 	}
 	return config.String(t.text)
 }
 
-func (p *fileParser) tokens(line string) ([]token, error) {
+// The tokens of liboconfig's scanner (src/liboconfig/scanner.l) that a run of
+// characters outside quotes and outside < > / is made of. Like flex, the
+// longest match wins, and of equally long ones the first rule.
+var lexRules = func() []*regexp.Regexp {
+	const (
+		port    = `(?:6(?:5(?:5(?:3[0-5]|[0-2][0-9])|[0-4][0-9][0-9])|[0-4][0-9][0-9][0-9])|[1-5][0-9][0-9][0-9][0-9]|[1-9][0-9]?[0-9]?[0-9]?)`
+		ipByte  = `(?:2(?:5[0-5]|[0-4][0-9])|1[0-9][0-9]|[1-9]?[0-9])`
+		ipv4    = ipByte + `\.` + ipByte + `\.` + ipByte + `\.` + ipByte + `(?::` + port + `)?`
+		hex16   = `[0-9A-Fa-f]{1,4}`
+		v6part  = `(?:` + hex16 + `:` + hex16 + `|` + ipv4 + `)`
+		ipv6    = `(?:` + hex16 + `:){6}` + v6part + `|::(?:` + hex16 + `:){5}` + v6part + `|(?:` + hex16 + `)?::(?:` + hex16 + `:){4}` + v6part + `|(?:(?:` + hex16 + `:){0,1}` + hex16 + `)?::(?:` + hex16 + `:){3}` + v6part + `|(?:(?:` + hex16 + `:){0,2}` + hex16 + `)?::(?:` + hex16 + `:){2}` + v6part + `|(?:(?:` + hex16 + `:){0,3}` + hex16 + `)?::` + hex16 + `:` + v6part + `|(?:(?:` + hex16 + `:){0,4}` + hex16 + `)?::` + v6part + `|(?:(?:` + hex16 + `:){0,5}` + hex16 + `)?::` + hex16 + `|(?:(?:` + hex16 + `:){0,6}` + hex16 + `)?::`
+		number  = `[+-]?[0-9]*\.[0-9]+(?:[eE][+-][0-9]+)?|0[xX][0-9a-fA-F]+|0[0-7]+|[+-]?[0-9]+`
+		unquote = `[0-9A-Za-z_]+`
+	)
+	var out []*regexp.Regexp
+	for _, re := range []string{`true|yes|on`, `false|no|off`, ipv4, `(?:` + ipv6 + `)|\[(?:` + ipv6 + `)\](?::` + port + `)?`, number, unquote} {
+		r := regexp.MustCompile(`^(?:` + re + `)`)
+		r.Longest()
+		out = append(out, r)
+	}
+	return out
+}()
+
+const (
+	ruleTrue = iota
+	ruleFalse
+	ruleIPv4
+	ruleIPv6
+	ruleNumber
+	ruleUnquoted
+)
+
+// lexWord splits a run of characters as liboconfig does; characters no rule
+// matches are skipped (flex's default rule echoes them).
+func lexWord(word string) (toks []token, skipped []byte) {
+	for k := 0; k < len(word); {
+		best, rule := 0, -1
+		for i, re := range lexRules {
+			if m := re.FindString(word[k:]); len(m) > best {
+				best, rule = len(m), i
+			}
+		}
+		if rule < 0 {
+			skipped = append(skipped, word[k])
+			k++
+			continue
+		}
+		m := word[k : k+best]
+		k += best
+		switch rule {
+		case ruleTrue, ruleFalse:
+			toks = append(toks, token{kind: tokBool, text: m, b: rule == ruleTrue})
+		case ruleNumber:
+			toks = append(toks, token{kind: tokNumber, text: m, num: strtod(m)})
+		default:
+			toks = append(toks, token{kind: tokWord, text: m})
+		}
+	}
+	return toks, skipped
+}
+
+// strtod converts a number token as C's strtod does (hexadecimal included,
+// a leading 0 not octal).
+func strtod(s string) float64 {
+	if len(s) > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') {
+		u, err := strconv.ParseUint(s[2:], 16, 64)
+		if err != nil {
+			f, _ := strconv.ParseFloat("0x"+s[2:]+"p0", 64)
+			return f
+		}
+		return float64(u)
+	}
+	f, _ := strconv.ParseFloat(s, 64)
+	return f
+}
+
+// lex splits a logical line into tokens.
+func (p *fileParser) lex(line string) ([]token, error) {
 	var toks []token
-	i := 0
-	for i < len(line) {
-		c := line[i]
-		switch {
-		case c == ' ' || c == '\t':
+	for i := 0; i < len(line); {
+		switch c := line[i]; c {
+		case ' ', '\t', '\b':
 			i++
-		case c == '#':
+		case '#':
 			i = len(line)
-		case c == '"':
-			var b strings.Builder
+		case '<':
+			toks = append(toks, token{kind: tokOpen, text: "<"})
 			i++
-			closed := false
-			for i < len(line) {
-				if line[i] == '\\' && i+1 < len(line) {
-					b.WriteByte(line[i+1])
-					i += 2
+		case '>':
+			toks = append(toks, token{kind: tokClose, text: ">"})
+			i++
+		case '/':
+			toks = append(toks, token{kind: tokSlash, text: "/"})
+			i++
+		case '"':
+			var b strings.Builder
+			j, closed := i+1, false
+			for j < len(line) {
+				if line[j] == '\\' && j+1 < len(line) {
+					b.WriteByte(line[j+1])
+					j += 2
 					continue
 				}
-				if line[i] == '"' {
+				if line[j] == '"' {
 					closed = true
-					i++
 					break
 				}
-				b.WriteByte(line[i])
-				i++
+				b.WriteByte(line[j])
+				j++
 			}
 			if !closed {
 				return nil, p.errorf("a quoted string is not closed")
 			}
-			toks = append(toks, token{tokString, b.String()})
-		case c == '<':
-			if len(toks) > 0 {
-				return nil, p.errorf("'<' in the middle of a line")
-			}
-			closing := strings.HasPrefix(line[i:], "</")
-			j := i + 1
-			if closing {
-				j++
-			}
-			k := j
-			for k < len(line) && line[k] != ' ' && line[k] != '\t' && line[k] != '>' {
-				k++
-			}
-			if k == j {
-				return nil, p.errorf("a block without a name")
-			}
-			kind := tokOpen
-			if closing {
-				kind = tokClose
-			}
-			toks = append(toks, token{kind, line[j:k]})
-			end := strings.LastIndexByte(line, '>')
-			if end < k {
-				return nil, p.errorf("<%s is not closed with '>'", line[j:k])
-			}
-			rest, err := p.tokens(line[k:end])
-			if err != nil {
-				return nil, err
-			}
-			if closing && len(rest) > 0 {
-				return nil, p.errorf("</%s> takes no arguments", line[j:k])
-			}
-			toks = append(toks, rest...)
-			if after, err := p.tokens(line[end+1:]); err != nil || len(after) > 0 {
-				return nil, p.errorf("text after <%s...>", line[j:k])
-			}
-			return toks, nil
+			toks = append(toks, token{kind: tokString, text: b.String()})
+			i = j + 1
 		default:
 			j := i
-			for j < len(line) && line[j] != ' ' && line[j] != '\t' && line[j] != '#' && line[j] != '"' {
+			for j < len(line) && !strings.ContainsRune(" \t\b#\"<>/", rune(line[j])) {
 				j++
 			}
-			toks = append(toks, token{tokWord, line[i:j]})
+			word := line[i:j]
+			wt, skipped := lexWord(word)
+			p.noteWord(word, wt, skipped)
+			toks = append(toks, wt...)
 			i = j
 		}
 	}
 	return toks, nil
+}
+
+// noteWord records an unquoted word that collectd reads as something other
+// than it looks: several values, skipped characters, a boolean's name in
+// another case (text, not a boolean).
+func (p *fileParser) noteWord(word string, toks []token, skipped []byte) {
+	pos := Position{File: p.file, Line: p.line}
+	switch {
+	case len(skipped) > 0 || len(toks) > 1:
+		var parts []string
+		for _, t := range toks {
+			if t.kind == tokWord {
+				parts = append(parts, strconv.Quote(t.text))
+			} else {
+				parts = append(parts, t.text)
+			}
+		}
+		what := "nothing"
+		if len(parts) > 0 {
+			what = strings.Join(parts, " ")
+		}
+		p.note(pos, "collectd reads %s as %s: put text in quotes, and write numbers as 0.000001 or 1.0e-06", word, what)
+	case len(toks) == 1 && toks[0].kind == tokWord:
+		switch strings.ToLower(word) {
+		case "true", "yes", "on", "false", "no", "off":
+			p.note(pos, "collectd reads %s as text, not as a boolean: write %s", word, strings.ToLower(word))
+		}
+	}
+}
+
+type stmtKind int
+
+const (
+	stEmpty  stmtKind = iota
+	stOption          // Key value...
+	stOpen            // <Key value...>
+	stClose           // </Key>
+)
+
+type statement struct {
+	kind   stmtKind
+	key    string
+	values []config.Value
+}
+
+// statement parses a logical line with liboconfig's grammar.
+func (p *fileParser) statement(line string) (statement, error) {
+	toks, err := p.lex(line)
+	if err != nil || len(toks) == 0 {
+		return statement{}, err
+	}
+	args := func(ts []token, what string) ([]config.Value, error) {
+		var vs []config.Value
+		for _, t := range ts {
+			switch t.kind {
+			case tokSlash:
+				return nil, p.errorf("'/' outside quotes in %s: put the value in quotes", what)
+			case tokOpen, tokClose:
+				return nil, p.errorf("'%s' in the middle of %s", t.text, what)
+			}
+			vs = append(vs, t.value())
+		}
+		return vs, nil
+	}
+	first := toks[0]
+	switch first.kind {
+	case tokWord:
+		if len(toks) == 1 {
+			return statement{}, p.errorf("option %s has no value", first.text)
+		}
+		vs, err := args(toks[1:], "option "+first.text)
+		return statement{kind: stOption, key: first.text, values: vs}, err
+	case tokOpen:
+		if len(toks) > 1 && toks[1].kind == tokSlash {
+			if len(toks) < 3 || toks[2].kind != tokWord {
+				return statement{}, p.errorf("a block without a name")
+			}
+			name := toks[2].text
+			if len(toks) < 4 || toks[3].kind != tokClose {
+				if len(toks) > 3 && toks[3].kind != tokClose {
+					return statement{}, p.errorf("</%s> takes no arguments", name)
+				}
+				return statement{}, p.errorf("</%s is not closed with '>'", name)
+			}
+			if len(toks) > 4 {
+				return statement{}, p.errorf("text after </%s>", name)
+			}
+			return statement{kind: stClose, key: name}, nil
+		}
+		if len(toks) < 2 || toks[1].kind != tokWord {
+			return statement{}, p.errorf("a block without a name")
+		}
+		name := toks[1].text
+		end := -1
+		for i, t := range toks {
+			if t.kind == tokClose {
+				end = i
+				break
+			}
+		}
+		if end < 0 {
+			return statement{}, p.errorf("<%s is not closed with '>'", name)
+		}
+		if end != len(toks)-1 {
+			return statement{}, p.errorf("text after <%s...>", name)
+		}
+		vs, err := args(toks[2:end], "<"+name+">")
+		return statement{kind: stOpen, key: name, values: vs}, err
+	}
+	return statement{}, p.errorf("a line must start with an option name or a <Block>")
+}
+
+// Position is where a block or an option begins: its file, and the line (the
+// first physical line of a line continued with backslashes).
+type Position struct {
+	File string
+	Line int
+}
+
+// String is "file:line", or "" for an unknown position.
+func (p Position) String() string {
+	if p.File == "" {
+		return ""
+	}
+	return fmt.Sprintf("%s:%d", p.File, p.Line)
+}
+
+// posNode mirrors a config.Block: its position and its children's.
+type posNode struct {
+	Position
+	children []posNode
+}
+
+// Source is a configuration read by ReadSource: the tree collectd builds from
+// it (Root, what ReadFile returns) and where each of its blocks and options
+// was written, so that errors found in the tree later - by Parse, say - can
+// name the file and line.
+type Source struct {
+	Root config.Block
+	// Notes are things collectd reads differently from how they look (an
+	// unquoted 1e-6 is two values to collectd, "1e" and -6): not errors of
+	// the syntax, but likely mistakes; Check's errors often follow from them.
+	Notes []Problem
+	pos   posNode
+}
+
+// ReadSource reads a configuration file as ReadFile does, keeping the
+// position of every block and option.
+func ReadSource(path string) (*Source, error) {
+	s := &Source{}
+	if err := readInto(&s.Root, &s.pos, &s.Notes, path, 0); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Located is a block or option of a Source with its position.
+type Located struct {
+	config.Block
+	Pos  Position
+	node *posNode
+}
+
+// Children returns the block's children with their positions.
+func (l Located) Children() []Located {
+	out := make([]Located, len(l.Block.Children))
+	for i := range l.Block.Children {
+		out[i] = Located{Block: l.Block.Children[i], Pos: l.node.children[i].Position, node: &l.node.children[i]}
+	}
+	return out
+}
+
+// PluginBlocks returns the <Plugin name> blocks with their positions, the
+// blocks PluginBlocks(s.Root, name) returns.
+func (s *Source) PluginBlocks(name string) []Located {
+	var out []Located
+	for _, c := range (Located{Block: s.Root, node: &s.pos}).Children() {
+		if is(c.Block, "Plugin") && len(c.Values) == 1 && strings.EqualFold(c.Values[0].String(), name) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Loads reports whether the configuration loads the plugin: a LoadPlugin
+// line or <LoadPlugin> block naming it.
+func (s *Source) Loads(name string) bool {
+	for _, c := range s.Root.Children {
+		if is(c, "LoadPlugin") && len(c.Values) == 1 && strings.EqualFold(c.Values[0].String(), name) {
+			return true
+		}
+	}
+	return false
+}
+
+// Problem is an error in a configuration and where it is.
+type Problem struct {
+	Pos Position
+	Err error
+}
+
+func (p Problem) Error() string {
+	if p.Pos.File == "" {
+		return p.Err.Error()
+	}
+	return p.Pos.String() + ": " + p.Err.Error()
+}
+
+func (p Problem) Unwrap() error { return p.Err }
+
+// Check builds the settings of the <Plugin anomaly> blocks exactly as the
+// plugin does when collectd hands it the blocks one by one - Parse of the
+// blocks so far after each, then the engine's validation of the rules - and
+// reports its error - the one collectd would stop at - with the position of
+// the block or option at fault. It then parses every rule and option on its
+// own (with the TimeScale of the whole configuration) to report the other
+// broken ones too, in file order after the first.
+// Settings are nil when there is a problem.
+func (s *Source) Check() (*Settings, []Problem) {
+	const name = "anomaly"
+	plugins := s.PluginBlocks(name)
+	if len(plugins) == 0 {
+		return nil, []Problem{{Err: fmt.Errorf("no <Plugin %s> block", name)}}
+	}
+	var blocks []config.Block
+	var settings *Settings
+	var first error
+	for _, p := range plugins {
+		blocks = append(blocks, p.Block)
+		st, err := Parse(blocks...)
+		if err == nil {
+			_, err = detect.NewEngine(st.Rules, detect.Options{MaxSeries: st.MaxSeries})
+		}
+		if err != nil {
+			first = err
+			break
+		}
+		settings = st
+	}
+	if first == nil {
+		return settings, nil
+	}
+	problems := []Problem{{Pos: s.Locate(name, first), Err: first}}
+	seen := map[string]bool{first.Error(): true}
+	names := map[string]bool{}
+	for _, c := range s.children(plugins) {
+		if is(c.Block, "TimeScale") {
+			continue
+		}
+		if _, rule := ruleKinds[strings.ToLower(c.Key)]; rule && len(c.Values) == 1 && c.Values[0].IsString() {
+			name := c.Values[0].String()
+			if names[name] {
+				err := fmt.Errorf("<Plugin anomaly>: %s: another rule has the name %q", where(c.Block), name)
+				if !seen[err.Error()] {
+					seen[err.Error()] = true
+					problems = append(problems, Problem{Pos: c.Pos, Err: err})
+				}
+				continue
+			}
+			names[name] = true
+		}
+		err := parseAlone(s.children(plugins), c)
+		if err == nil || seen[err.Error()] {
+			continue
+		}
+		seen[err.Error()] = true
+		problems = append(problems, Problem{Pos: s.locateAlone(c, err), Err: err})
+	}
+	return nil, problems
+}
+
+// children lists the children of every plugin block, in order.
+func (s *Source) children(plugins []Located) []Located {
+	var out []Located
+	for _, p := range plugins {
+		out = append(out, p.Children()...)
+	}
+	return out
+}
+
+// parseAlone parses option c as the only option of <Plugin anomaly>, with
+// the TimeScale options of all.
+func parseAlone(all []Located, c Located) error {
+	b := config.Block{Key: "Plugin", Values: config.Values("anomaly")}
+	for _, o := range all {
+		if is(o.Block, "TimeScale") {
+			b.Children = append(b.Children, o.Block)
+		}
+	}
+	b.Children = append(b.Children, c.Block)
+	st, err := Parse(b)
+	if err == nil {
+		_, err = detect.NewEngine(st.Rules, detect.Options{MaxSeries: st.MaxSeries})
+	}
+	return err
+}
+
+func (s *Source) locateAlone(c Located, err error) Position {
+	msg := strings.TrimPrefix(err.Error(), "<Plugin anomaly>: ")
+	if pos, ok := locateIn([]Located{c}, msg, nil); ok {
+		return pos
+	}
+	return c.Pos
+}
+
+// Locate returns the position of the block or option that an error of
+// Parse(PluginBlocks(s.Root, name)...) - or of detect.NewEngine on its rules -
+// is about. Parse's errors name the path to it (<Plugin anomaly>: <Ratio
+// "r">: option Window "x": ...), which Locate follows down the tree; an
+// error about a rule's setting found when the rule is built ("rule "r":
+// Window must be positive") points at that option if it is written, else at
+// the rule's block. When two blocks fit the path (rules of one name), the
+// first that fails on its own is the one, or else the later (the duplicate).
+// It returns the position of the first plugin block when nothing fits.
+func (s *Source) Locate(name string, err error) Position {
+	plugins := s.PluginBlocks(name)
+	if len(plugins) == 0 || err == nil {
+		return Position{}
+	}
+	all := s.children(plugins)
+	msg := strings.TrimPrefix(err.Error(), "<Plugin anomaly>: ")
+	probe := func(c Located) bool { return parseAlone(all, c) != nil }
+	if pos, ok := locateIn(all, msg, probe); ok {
+		return pos
+	}
+	if pos, ok := locateRule(all, msg); ok {
+		return pos
+	}
+	return plugins[0].Pos
+}
+
+// locateIn follows msg down from nodes; probe, if not nil, picks among
+// several blocks that fit.
+func locateIn(nodes []Located, msg string, probe func(Located) bool) (Position, bool) {
+	type candidate struct {
+		node Located
+		rest string
+	}
+	var blocks []candidate
+	for _, n := range nodes {
+		if rest, ok := strings.CutPrefix(msg, where(n.Block)+": "); ok {
+			blocks = append(blocks, candidate{n, rest})
+			continue
+		}
+		if _, ok := strings.CutPrefix(msg, optionError(n.Block, "").Error()); ok {
+			return n.Pos, true
+		}
+	}
+	if len(blocks) == 0 {
+		if key, ok := unknownOption(msg); ok {
+			for _, n := range nodes {
+				if strings.EqualFold(n.Key, key) {
+					return n.Pos, true
+				}
+			}
+		}
+		return Position{}, false
+	}
+	pick := blocks[0]
+	if len(blocks) > 1 {
+		pick = blocks[len(blocks)-1]
+		for _, c := range blocks {
+			if probe != nil && probe(c.node) {
+				pick = c
+				break
+			}
+		}
+		if probe == nil && !strings.Contains(msg, "another") {
+			pick = blocks[0]
+		}
+	}
+	if pos, ok := locateIn(pick.node.Children(), pick.rest, nil); ok {
+		return pos, true
+	}
+	if pos, ok := settingOf(pick.node, pick.rest); ok {
+		return pos, true
+	}
+	return pick.node.Pos, true
+}
+
+// unknownOption reads the option name of an `unknown option "X"` error.
+func unknownOption(msg string) (string, bool) {
+	rest, ok := strings.CutPrefix(msg, "unknown option ")
+	if !ok {
+		return "", false
+	}
+	key, err := strconv.QuotedPrefix(rest)
+	if err != nil {
+		return "", false
+	}
+	key, err = strconv.Unquote(key)
+	return key, err == nil
+}
+
+// settingOf finds the option that an error from building a rule names:
+// "rule "r": Window must be positive" points at the rule's last Window.
+func settingOf(block Located, msg string) (Position, bool) {
+	if rest, ok := strings.CutPrefix(msg, "rule "); ok {
+		if q, err := strconv.QuotedPrefix(rest); err == nil {
+			msg = strings.TrimPrefix(rest[len(q):], ": ")
+		}
+	}
+	word, _, _ := strings.Cut(msg, " ")
+	var pos Position
+	found := false
+	for _, c := range block.Children() {
+		if word != "" && strings.EqualFold(c.Key, word) {
+			pos, found = c.Pos, true
+		}
+	}
+	return pos, found
+}
+
+// locateRule finds the rule an engine error names: `rule "r": ...`, or the
+// second of `two rules are named "r"`.
+func locateRule(nodes []Located, msg string) (Position, bool) {
+	var name string
+	second := false
+	if rest, ok := strings.CutPrefix(msg, "rule "); ok {
+		name = rest
+	} else if rest, ok := strings.CutPrefix(msg, "two rules are named "); ok {
+		name, second = rest, true
+	} else {
+		return Position{}, false
+	}
+	q, err := strconv.QuotedPrefix(name)
+	if err != nil {
+		return Position{}, false
+	}
+	name, _ = strconv.Unquote(q)
+	var found []Located
+	for _, n := range nodes {
+		if _, rule := ruleKinds[strings.ToLower(n.Key)]; rule && len(n.Values) == 1 && n.Values[0].String() == name {
+			found = append(found, n)
+		}
+	}
+	switch {
+	case len(found) == 0:
+		return Position{}, false
+	case second && len(found) > 1:
+		return found[1].Pos, true
+	}
+	if pos, ok := settingOf(found[0], msg); ok {
+		return pos, true
+	}
+	return found[0].Pos, true
 }

@@ -3,13 +3,16 @@ package conf_test
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"collectd.org/config"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/collectd-anomaly/collectd-anomaly/conf"
+	"github.com/collectd-anomaly/collectd-anomaly/detect"
 )
 
 func writeFile(t *testing.T, path, text string) {
@@ -32,7 +35,7 @@ LoadPlugin anomaly
     Numerator "a/b" \
       "a/c"
     AggregateHosts true
-    Window -1.5e2
+    Window -1.5e+2
     Host off
   </Ratio>
 </Plugin>
@@ -78,7 +81,7 @@ func TestReadFileErrorsNameFileAndLine(t *testing.T) {
 	}{
 		{"Hostname \"open\n", ":1: a quoted string is not closed"},
 		{"<Plugin anomaly>\n</Ratio>\n", ":2: </Ratio> closes no open <Ratio>"},
-		{"# fine\n\n<Plugin anomaly>\n  MaxSeries 5\n", ": <Plugin> is never closed"},
+		{"# fine\n\n<Plugin anomaly>\n  MaxSeries 5\n", ":3: <Plugin> is never closed"},
 		{"<Plugin anomaly\n</Plugin>\n", ":1: <Plugin is not closed with '>'"},
 		{"Include \"missing.conf\"\n", `:1: Include "` + filepath.Join(dir, "missing.conf") + `": no such file`},
 	} {
@@ -110,5 +113,150 @@ func TestShippedConfigurationParses(t *testing.T) {
 	}
 	assert.True(t, names["web-failed-requests"], "rules: %v", names)
 	assert.True(t, names["web-server-errors"], "rules: %v", names)
-	require.NotNil(t, s.Simulation)
+	src, err := conf.ReadSource(filepath.Join("..", "collectd.conf.d", "anomaly.conf"))
+	require.NoError(t, err)
+	assert.Empty(t, src.Notes, "the rule pack reads as it looks")
+}
+
+// ReadFile follows liboconfig's scanner and grammar where they surprise:
+// numbers need a '.' for a fraction and a signed exponent, unquoted text is
+// [0-9A-Za-z_]+ (other characters split it or are skipped), booleans are
+// lower case, and a block without arguments or children is dropped. Source
+// notes each surprise with its line.
+func TestReadFileReadsAsCollectd(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "c.conf")
+	writeFile(t, path, `<Plugin anomaly>
+  A 1e-6
+  B 1.0e-06 .5 +5 010 0x1F -2
+  C True on only
+  D 192.168.1.1:25826 shop-1
+  E "x" \
+    "y"
+  F "multi\
+     line"
+  <Simulation>
+    # nothing but a comment
+  </Simulation>
+  <Ratio "kept">
+  </Ratio>
+</Plugin>
+`)
+	src, err := conf.ReadSource(path)
+	require.NoError(t, err)
+	require.Len(t, src.Root.Children, 1)
+	assert.Equal(t, []config.Block{
+		{Key: "A", Values: config.Values("1e", -6.0)},
+		{Key: "B", Values: config.Values(1e-6, 0.5, 5.0, 10.0, 31.0, -2.0)},
+		{Key: "C", Values: config.Values("True", true, "only")},
+		{Key: "D", Values: config.Values("192.168.1.1:25826", "shop", -1.0)},
+		{Key: "E", Values: config.Values("x", "y")},
+		{Key: "F", Values: config.Values("multiline")},
+		{Key: "Ratio", Values: config.Values("kept")},
+	}, src.Root.Children[0].Children)
+	var notes []string
+	for _, n := range src.Notes {
+		notes = append(notes, strings.TrimPrefix(n.Error(), path))
+	}
+	assert.Equal(t, []string{
+		`:2: collectd reads 1e-6 as "1e" -6: put text in quotes, and write numbers as 0.000001 or 1.0e-06`,
+		`:4: collectd reads True as text, not as a boolean: write true`,
+		`:5: collectd reads shop-1 as "shop" -1: put text in quotes, and write numbers as 0.000001 or 1.0e-06`,
+		`:10: collectd drops an empty <Simulation> block without arguments`,
+	}, notes)
+
+	for _, tc := range []struct{ text, want string }{
+		{"<Plugin anomaly>\n</plugin>\n", ":2: </plugin> closes <Plugin> of line 1: collectd wants the same spelling"},
+		{"<Plugin anomaly>\n  <Ratio \"r\">\n</Plugin>\n", ":3: </Plugin> while <Ratio> of line 2 is not closed"},
+		{"Hostname\n", ":1: option Hostname has no value"},
+		{"Numerator web/gauge-errors\n", ":1: '/' outside quotes in option Numerator: put the value in quotes"},
+		{"5 Hostname\n", ":1: a line must start with an option name or a <Block>"},
+		{"<Plugin anomaly> x\n</Plugin>\n", ":1: text after <Plugin...>"},
+		{"<Plugin anomaly>\n</Plugin x>\n", ":2: </Plugin> takes no arguments"},
+	} {
+		writeFile(t, path, tc.text)
+		_, err := conf.ReadSource(path)
+		require.Error(t, err, tc.text)
+		assert.Equal(t, path+tc.want, err.Error(), tc.text)
+	}
+}
+
+// ReadSource keeps the file and line of every block and option, through
+// Include and continued lines.
+func TestReadSourcePositions(t *testing.T) {
+	dir := t.TempDir()
+	main := filepath.Join(dir, "collectd.conf")
+	inc := filepath.Join(dir, "conf.d", "rules.conf")
+	writeFile(t, main, "# top\nLoadPlugin anomaly\n<Plugin anomaly>\n  MaxSeries \\\n    10\n</Plugin>\n<Include \"conf.d\">\n  Filter \"*.conf\"\n</Include>\n")
+	writeFile(t, inc, "\n<Plugin anomaly>\n  <Ratio \"r\">\n    Window 60\n  </Ratio>\n</Plugin>\n")
+	src, err := conf.ReadSource(main)
+	require.NoError(t, err)
+	root, err := conf.ReadFile(main)
+	require.NoError(t, err)
+	assert.Equal(t, root, src.Root, "the same tree as ReadFile")
+	assert.True(t, src.Loads("anomaly"))
+	assert.False(t, src.Loads("csv"))
+
+	plugins := src.PluginBlocks("anomaly")
+	require.Len(t, plugins, 2)
+	assert.Equal(t, conf.PluginBlocks(root, "anomaly"), []config.Block{plugins[0].Block, plugins[1].Block})
+	assert.Equal(t, main+":3", plugins[0].Pos.String())
+	assert.Equal(t, main+":4", plugins[0].Children()[0].Pos.String(), "a continued line is at its first line")
+	assert.Equal(t, inc+":2", plugins[1].Pos.String())
+	ratio := plugins[1].Children()[0]
+	assert.Equal(t, inc+":3", ratio.Pos.String())
+	assert.Equal(t, inc+":4", ratio.Children()[0].Pos.String())
+	assert.Equal(t, "", conf.Position{}.String())
+}
+
+// Check builds the rules as the plugin does and names the file and line of
+// every error: the one collectd would stop at first, then the others.
+func TestCheckNamesFileAndLine(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "anomaly.conf")
+	ratio := func(name string, extra string) string {
+		return "  <Ratio \"" + name + "\">\n    Numerator \"a/b\"\n    Denominator \"a/c\"\n    FailureMax 0.1\n" + extra + "  </Ratio>\n"
+	}
+	for _, tc := range []struct {
+		name, text string
+		want       []string
+	}{
+		{"unknown option in a rule", "<Plugin anomaly>\n" + ratio("r", "    FailureMaxx 3\n") + "</Plugin>\n",
+			[]string{`:6: <Plugin anomaly>: <Ratio "r">: unknown option "FailureMaxx"`}},
+		{"bad value", "<Plugin anomaly>\n" + ratio("r", "    Window \"soon\"\n") + "</Plugin>\n",
+			[]string{`:6: <Plugin anomaly>: <Ratio "r">: option Window "soon": want one duration: seconds, or a string like "5m"`}},
+		{"unknown top-level option", "<Plugin anomaly>\n  MaxSeries 10\n  Colour \"red\"\n</Plugin>\n",
+			[]string{`:3: <Plugin anomaly>: unknown option "Colour" (rules are <Count>, <ErrorShare>, <Health>, <Missing>, <PeriodRatio>, <Ratio>, <Spike>, <StdDevChange>; other options: MaxSeries, Hostname, TimeScale, <Simulation>)`}},
+		{"rule missing its series", "<Plugin anomaly>\n  <Ratio \"r\">\n    FailureMax 0.1\n  </Ratio>\n</Plugin>\n",
+			[]string{`:2: <Plugin anomaly>: <Ratio "r">: a ratio needs Numerator and Denominator series`}},
+		{"duplicate rule names: the second", "<Plugin anomaly>\n" + ratio("r", "") + ratio("r", "") + "</Plugin>\n",
+			[]string{`:7: <Plugin anomaly>: <Ratio "r">: another rule has the name "r"`}},
+		{"nested incident option", "<Plugin anomaly>\n  <Simulation>\n    Seed 1\n    <Incident \"x\">\n      Duration 60\n      <Provider \"a\">\n        Fraud 2\n      </Provider>\n    </Incident>\n  </Simulation>\n</Plugin>\n",
+			[]string{`:7: <Plugin anomaly>: <Simulation>: <Incident "x">: <Provider "a">: option Fraud 2: provider a Fraud = 2: must be between 0 and 1`}},
+		{"every broken rule, first the one collectd stops at", "<Plugin anomaly>\n" + ratio("a", "    Hits 0\n") + ratio("b", "") + ratio("c", "    MinDenominator -1\n") + "</Plugin>\n",
+			[]string{`:6: <Plugin anomaly>: <Ratio "a">: option Hits 0: want a whole number from 1 to 2147483647`,
+				`:17: <Plugin anomaly>: <Ratio "c">: option MinDenominator -1: must not be negative`}},
+		{"no plugin block", "LoadPlugin anomaly\n", []string{`no <Plugin anomaly> block`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			writeFile(t, path, tc.text)
+			src, err := conf.ReadSource(path)
+			require.NoError(t, err)
+			s, problems := src.Check()
+			assert.Nil(t, s)
+			var got []string
+			for _, p := range problems {
+				got = append(got, strings.TrimPrefix(p.Error(), path))
+			}
+			assert.Equal(t, tc.want, got)
+		})
+	}
+
+	writeFile(t, path, "<Plugin anomaly>\n  TimeScale 60\n"+ratio("r", "    Window 300\n")+"</Plugin>\n")
+	src, err := conf.ReadSource(path)
+	require.NoError(t, err)
+	s, problems := src.Check()
+	require.Empty(t, problems)
+	require.Len(t, s.Rules, 1)
+	assert.Equal(t, 5*time.Second, s.Rules[0].(*detect.RatioRule).Window, "TimeScale applies")
 }

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/collectd-anomaly/collectd-anomaly/conf"
+	"github.com/collectd-anomaly/collectd-anomaly/detect"
+)
+
+const checkAbout = `
+Reads each configuration file as collectd does - "Key value" lines, <Block>s,
+quoted strings, numbers, booleans, comments, continued lines and Include of
+files, directories and globs - and builds the rules of its <Plugin anomaly>
+blocks with the plugin's own code (the blocks handed over one by one, as
+collectd does, then the engine's validation of the rules). Every error names
+its file and line: the one collectd would stop at first, then any other
+broken rule or option. Without errors it lists the rules and where they are.
+
+Exit status: 0 when every file is fine, 1 when one is not, 2 on wrong usage.`
+
+func runCheck(_ context.Context, e *env, args []string) int {
+	fs := newFlags(e, "check", "FILE...", checkAbout)
+	quiet := fs.Bool("q", false, "print errors only")
+	files, code, ok := parseArgs(fs, args)
+	if !ok {
+		return code
+	}
+	if len(files) == 0 {
+		fs.Usage()
+		return exitUsage
+	}
+	status := exitOK
+	for _, f := range files {
+		if !checkFile(e, f, *quiet) {
+			status = exitFailure
+		}
+	}
+	return status
+}
+
+// checkFile checks one file and reports; it returns whether it is fine.
+func checkFile(e *env, path string, quiet bool) bool {
+	src, err := conf.ReadSource(path)
+	if err != nil {
+		// Syntax errors name the file and line already.
+		fmt.Fprintln(e.stderr, err)
+		return false
+	}
+	settings, problems := src.Check()
+	for _, n := range src.Notes {
+		fmt.Fprintf(e.stderr, "%s: warning: %v\n", n.Pos, n.Err)
+	}
+	if len(problems) > 0 {
+		for _, p := range problems {
+			if p.Pos.File == "" {
+				fmt.Fprintf(e.stderr, "%s: %v\n", path, p.Err)
+			} else {
+				fmt.Fprintln(e.stderr, p.Error())
+			}
+		}
+		return false
+	}
+	if quiet {
+		return true
+	}
+	describeSettings(e, path, src, settings)
+	return true
+}
+
+// describeSettings lists what a valid configuration sets up.
+func describeSettings(e *env, path string, src *conf.Source, s *conf.Settings) {
+	fmt.Fprintf(e.stdout, "%s: OK, %s\n", path, plural(len(s.Rules), "rule"))
+	where := map[string]string{}
+	for _, p := range src.PluginBlocks("anomaly") {
+		for _, c := range p.Children() {
+			if len(c.Values) == 1 && c.Values[0].IsString() {
+				if _, seen := where[c.Values[0].String()]; !seen {
+					where[c.Values[0].String()] = c.Pos.String()
+				}
+			}
+		}
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 8, 2, ' ', 0)
+	for _, r := range s.Rules {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", r.Spec().Name, r.Kind(), groupingOf(r), where[r.Spec().Name])
+	}
+	tw.Flush()
+	if sim := s.Simulation; sim != nil {
+		seed := "a random seed"
+		if sim.SeedSet {
+			seed = fmt.Sprintf("seed %d", sim.Config.Seed)
+		}
+		fmt.Fprintf(e.stdout, "  simulation: %s mode, %s, %s\n", sim.Config.Mode, seed, plural(len(sim.Config.Incidents), "incident"))
+	}
+	if s.TimeScale != 1 {
+		fmt.Fprintf(e.stdout, "  TimeScale %g: every duration of the rules is divided by it\n", s.TimeScale)
+	}
+	if !src.Loads("anomaly") {
+		fmt.Fprintf(e.stdout, "  note: no LoadPlugin anomaly here; another file of collectd's configuration must load the plugin\n")
+	}
+}
+
+// groupingOf says how a rule splits its state.
+func groupingOf(r detect.Rule) string {
+	spec := r.Spec()
+	var parts []string
+	if spec.AggregateHosts {
+		parts = append(parts, "all hosts together")
+	} else {
+		parts = append(parts, "per host")
+	}
+	if spec.PerSeries {
+		parts = append(parts, "per series")
+	}
+	return strings.Join(parts, ", ")
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}

@@ -1,0 +1,212 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// web.csv: 100 requests every 10 s; 25% errors from 00:04:00 to 00:05:50;
+// no values from 00:10:00 to 00:10:20. The alerts are known:
+//   - server-errors (1-minute ratio, WARNING above 5%, FAILURE above 20%)
+//     warns when the window holds 2 error slots (54 of 600 = 9%), fails at 5
+//     (126 of 600 = 21%), eases to WARNING once fewer than 5 remain after the
+//     errors end and recovers when the window is clean again;
+//   - errors-per-minute (a count above 100) fails at 4 error slots (102) and
+//     recovers when it falls back;
+//   - web-silent fires when 3 intervals have passed without values and
+//     recovers with the next value.
+func TestReplayCSVGolden(t *testing.T) {
+	code, stdout, stderr := runCmd(t, "replay", "testdata/web.conf", "--csv", "testdata/web.csv")
+	require.Equal(t, exitOK, code, stderr)
+	golden(t, "web.golden", stdout)
+	assert.Contains(t, stderr, "replayed 174 values (2 series)")
+
+	// The same as JSON lines, summary on stderr.
+	code, stdout, stderr = runCmd(t, "replay", "--json", "testdata/web.conf", "--csv", "testdata/web.csv")
+	require.Equal(t, exitOK, code, stderr)
+	golden(t, "web.json.golden", stdout)
+	assert.Contains(t, stderr, "RULE               KIND     RAISED  FAILURES  TIME ALERTING")
+	lines := 0
+	sc := bufio.NewScanner(strings.NewReader(stdout))
+	for sc.Scan() {
+		var a map[string]any
+		require.NoError(t, json.Unmarshal(sc.Bytes(), &a), sc.Text())
+		for _, k := range []string{"time", "severity", "previous", "rule", "kind", "host", "series", "observed", "threshold", "baseline", "window_seconds", "message"} {
+			assert.Contains(t, a, k)
+		}
+		lines++
+	}
+	assert.Equal(t, 8, lines)
+
+	// --rule keeps the named rules; --all adds nothing here (no periodic rule).
+	code, stdout, _ = runCmd(t, "replay", "testdata/web.conf", "--csv", "testdata/web.csv", "--rule", "web-silent", "-q", "--all")
+	require.Equal(t, exitOK, code)
+	assert.Equal(t, `TIME (UTC)           SEVERITY  HOST  ALERT
+2026-01-05 00:10:30  FAILURE   shop  web-silent: no values of web/* from shop for 35s (timeout 30s)
+2026-01-05 00:10:40  OKAY      shop  web-silent: values of web/* from shop arrive again (timeout 30s)
+`, stdout)
+}
+
+// latency.csv: one series at 1-minute interval, 100 +- 5, shifted by +60
+// from 03:00 to 03:20. The scores name that span: state FAILURE and a score
+// above 1/2 from the first shifted value on, ok and a low score before.
+func TestReplayScoresGolden(t *testing.T) {
+	scores := filepath.Join(t.TempDir(), "scores.csv")
+	code, stdout, stderr := runCmd(t, "replay", "testdata/latency.conf", "--csv", "testdata/latency.csv",
+		"--series", "app/gauge-latency", "--scores", scores)
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, "FAILURE   replay  latency-shift of replay: mean 114.2 over 5m0s against 100.3")
+	data, err := os.ReadFile(scores)
+	require.NoError(t, err)
+	golden(t, "latency-scores.golden", string(data))
+
+	rows, err := csv.NewReader(strings.NewReader(string(data))).ReadAll()
+	require.NoError(t, err)
+	require.Len(t, rows, 241)
+	assert.Equal(t, []string{"timestamp", "value", "state", "score"}, rows[0])
+	for _, row := range rows[1:] {
+		ts, err := time.Parse("2006-01-02 15:04:05", row[0])
+		require.NoError(t, err)
+		score, err := strconv.ParseFloat(row[3], 64)
+		require.NoError(t, err)
+		assert.True(t, score >= 0 && score <= 1, row)
+		shifted := !ts.Before(time.Date(2026, 1, 5, 3, 0, 0, 0, time.UTC)) && ts.Before(time.Date(2026, 1, 5, 3, 20, 0, 0, time.UTC))
+		switch {
+		case shifted:
+			assert.Equal(t, "2", row[2], row)
+			assert.Greater(t, score, 0.5, row)
+		case ts.Before(time.Date(2026, 1, 5, 3, 0, 0, 0, time.UTC)):
+			assert.Equal(t, "0", row[2], row)
+			assert.Less(t, score, 0.5, row)
+		}
+	}
+}
+
+func TestReplayReport(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "report")
+	code, _, stderr := runCmd(t, "replay", "testdata/web.conf", "--csv", "testdata/web.csv", "--report", dir, "-q")
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stderr, "report: "+dir+"/index.html")
+	page, err := os.ReadFile(filepath.Join(dir, "index.html"))
+	require.NoError(t, err)
+	for _, want := range []string{"server-errors", "errors-per-minute", "web-silent", `<img src="01-shop-server-errors.svg"`} {
+		assert.Contains(t, string(page), want)
+	}
+	svgs, err := filepath.Glob(filepath.Join(dir, "*.svg"))
+	require.NoError(t, err)
+	assert.Len(t, svgs, 3, "one chart per rule and group")
+	for _, f := range svgs {
+		b, err := os.ReadFile(f)
+		require.NoError(t, err)
+		assert.Contains(t, string(b), "<svg", f)
+	}
+}
+
+// The simulator with an incident given on the command line, through the
+// shipped rule pack: the server-error rule fires within minutes.
+func TestReplaySimulatorIncident(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "report")
+	code, stdout, stderr := runCmd(t, "replay", "../../collectd.conf.d/anomaly.conf", "--days", "0.5", "--seed", "3",
+		"--incident", "name=pages-5xx,start=9h,duration=30m,PageError500=0.03", "--json", "-q", "--report", dir)
+	require.Equal(t, exitOK, code, stderr)
+	var fired time.Time
+	sc := bufio.NewScanner(strings.NewReader(stdout))
+	for sc.Scan() {
+		var a struct {
+			Time           time.Time
+			Severity, Rule string
+			Group          string
+		}
+		require.NoError(t, json.Unmarshal(sc.Bytes(), &a))
+		if a.Rule == "web-server-errors" && a.Group == "page" && a.Severity == "FAILURE" {
+			fired = a.Time
+		}
+	}
+	begin := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	require.False(t, fired.IsZero(), stdout)
+	assert.True(t, !fired.Before(begin) && fired.Before(begin.Add(3*time.Minute)), "fired at %s", fired)
+	assert.Contains(t, stderr, "replayed 116640 values (27 series)")
+	page, err := os.ReadFile(filepath.Join(dir, "index.html"))
+	require.NoError(t, err)
+	assert.Contains(t, string(page), "pages-5xx: 2026-01-05 09:00:00 to 2026-01-05 09:30:00")
+}
+
+// ^C (a cancelled context) stops the replay; what was found is printed.
+func TestReplayInterrupted(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	code, stdout, stderr := runCtx(t, ctx, "replay", "../../collectd.conf.d/anomaly.conf", "--days", "30")
+	assert.Equal(t, exitInterrupted, code)
+	assert.True(t, strings.HasPrefix(stdout, "TIME (UTC)"), stdout)
+	assert.Contains(t, stderr, "interrupted: the alerts above are those until 2026-01-05 00:00:00 (simulated time)")
+}
+
+// InfluxDB: the recorded answers of a real InfluxDB 1.8 (replay/testdata).
+func TestReplayInfluxDB(t *testing.T) {
+	var queries []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		queries = append(queries, q.Get("q"))
+		file := "empty.json"
+		if strings.Contains(q.Get("q"), "time >= '2026-01-05T00:00:00Z'") {
+			file = "plugin.json"
+		}
+		http.ServeFile(w, r, filepath.Join("..", "..", "replay", "testdata", "influxdb", file))
+	}))
+	defer srv.Close()
+	conf := filepath.Join(t.TempDir(), "hits.conf")
+	require.NoError(t, os.WriteFile(conf, []byte(`<Plugin anomaly>
+  <Count "many-hits">
+    Series "ecommerce/gauge-page-hits-total"
+    Window 30
+    FailureMax 1000
+  </Count>
+</Plugin>
+`), 0o644))
+	code, stdout, stderr := runCmd(t, "replay", conf, "--influxdb", srv.URL, "--from", "2026-01-05", "--to", "2026-01-05T12:00:00Z", "-q")
+	require.Equal(t, exitOK, code, stderr)
+	assert.Equal(t, `TIME (UTC)           SEVERITY  HOST  ALERT
+2026-01-05 00:01:20  FAILURE   shop  many-hits of shop: 1427 events in 30s, more than 1000
+2026-01-05 00:01:50  OKAY      shop  many-hits of shop: 0 events in 30s, back within the threshold 1000
+`, stdout, "the hits stop at 00:01:00; the window is empty 30 s later, judged a slot late")
+	assert.Contains(t, stderr, "replayed 21 values (4 series)")
+	require.Len(t, queries, 2, "6 hours a query")
+	assert.Equal(t, "SELECT * FROM /.*/ WHERE time >= '2026-01-05T06:00:00Z' AND time < '2026-01-05T12:00:00Z' GROUP BY *", queries[1])
+}
+
+func TestReplayErrors(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad.csv")
+	require.NoError(t, os.WriteFile(bad, []byte("time,identifier,value\n1767571200,shop/web/gauge-x,1\n1767571210,shop/web/gauge-x,lots\n"), 0o644))
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"replay"}, exitUsage, "Usage: anomaly replay [flags] FILE"},
+		{[]string{"replay", "testdata/web.conf", "--scores", "x.csv"}, exitUsage, "--scores needs a single series from --csv"},
+		{[]string{"replay", "testdata/web.conf", "--csv", "a", "--influxdb", "b"}, exitUsage, "--csv and --influxdb are two sources: give one"},
+		{[]string{"replay", "testdata/web.conf", "--rule", "nope"}, exitUsage, "no rule named nope (the rules are server-errors, errors-per-minute, web-silent)"},
+		{[]string{"replay", "testdata/web.conf", "--csv", bad}, exitFailure, bad + `:3: value "lots" is not a number`},
+		{[]string{"replay", "testdata/web.conf", "--csv", "testdata/web.csv", "--scores", "x.csv"}, exitFailure, "--scores needs a single series; testdata/web.csv has 2"},
+		{[]string{"replay", "testdata/check/broken.conf"}, exitFailure, `testdata/check/broken.conf:7: <Plugin anomaly>: <Ratio "errors">: unknown option "FailureMaxx"`},
+		{[]string{"replay", "testdata/web.conf", "--incident", "duration=1h,PageError500=0.1"}, exitFailure, `incident "duration=1h,PageError500=0.1": want start=D, from the start of the run`},
+		{[]string{"replay", "testdata/web.conf", "--days", "x"}, exitUsage, `invalid value "x" for flag -days`},
+	} {
+		code, _, stderr := runCmd(t, tc.args...)
+		assert.Equal(t, tc.code, code, tc.args)
+		assert.Contains(t, stderr, tc.want, tc.args)
+	}
+}

@@ -1,0 +1,322 @@
+package replay
+
+import (
+	"math"
+
+	"gonum.org/v1/gonum/mathext"
+	"gonum.org/v1/gonum/stat/distuv"
+
+	"github.com/collectd-anomaly/collectd-anomaly/detect"
+)
+
+// What each rule kind judges, for charts and scores. This is the one place
+// that knows the meaning of a verdict's fields per kind; a kind it does not
+// know is drawn from Observed and Baseline and scored by its level.
+
+// chartValues returns what a chart of the rule draws for a verdict: the
+// judged quantity, what it was compared with (NaN if nothing) and a further
+// quantity the band needs (NaN if none).
+func chartValues(r detect.Rule, v *detect.Verdict) (obs, base, aux float64) {
+	nan := math.NaN()
+	switch r := r.(type) {
+	case *detect.RatioRule, *detect.CountRule, *detect.PeriodRatioRule, *detect.MissingRule:
+		return v.Observed, nan, nan
+	case *detect.HealthRule:
+		share := nan
+		if v.Denominator > 0 && v.Denominator >= r.MinRequests {
+			share = v.Numerator / v.Denominator
+		}
+		return v.Observed, nan, share
+	case *detect.SpikeRule:
+		return v.Observed, v.Baseline, nan
+	case *detect.StdDevChangeRule:
+		return v.Numerator, v.Denominator, nan
+	case *detect.ErrorShareRule:
+		return v.Observed, v.Baseline, v.Denominator
+	}
+	return v.Observed, v.Baseline, v.Threshold
+}
+
+// Unit names the y axis of a rule's chart.
+func Unit(r detect.Rule) string {
+	switch r := r.(type) {
+	case *detect.RatioRule:
+		return "share"
+	case *detect.CountRule:
+		return r.Unit
+	case *detect.PeriodRatioRule:
+		return "per period"
+	case *detect.MissingRule:
+		return "silence (s)"
+	case *detect.HealthRule:
+		return "latency (ms)"
+	case *detect.SpikeRule:
+		if r.Model == detect.NormalModel {
+			return "mean"
+		}
+		return "count"
+	case *detect.StdDevChangeRule:
+		return "stddev"
+	case *detect.ErrorShareRule:
+		return "error share"
+	}
+	return "observed"
+}
+
+// Band is the range of values a rule takes for normal at one point of a
+// chart: a value above Hi or below Lo raises an alert (NaN: no bound on that
+// side). FailHi and FailLo are the FAILURE bounds where a rule has warning
+// bounds too (NaN otherwise).
+type Band struct {
+	Lo, Hi, FailLo, FailHi float64
+}
+
+// bandOf returns the band of rule r at a chart point whose mean baseline
+// and auxiliary quantity (see chartValues) are base and aux.
+func bandOf(r detect.Rule, base, aux float64) Band {
+	nan := math.NaN()
+	b := Band{Lo: nan, Hi: nan, FailLo: nan, FailHi: nan}
+	thresholds := func(th detect.Thresholds) Band {
+		b.Hi, b.Lo = th.WarningMax, th.WarningMin
+		if math.IsNaN(b.Hi) {
+			b.Hi = th.FailureMax
+		} else {
+			b.FailHi = th.FailureMax
+		}
+		if math.IsNaN(b.Lo) {
+			b.Lo = th.FailureMin
+		} else {
+			b.FailLo = th.FailureMin
+		}
+		return b
+	}
+	switch r := r.(type) {
+	case *detect.RatioRule:
+		return thresholds(r.Thresholds)
+	case *detect.CountRule:
+		return thresholds(r.Thresholds)
+	case *detect.PeriodRatioRule:
+		return thresholds(r.Thresholds)
+	case *detect.MissingRule:
+		if r.Timeout > 0 {
+			b.Hi = r.Timeout.Seconds()
+		}
+		return b
+	case *detect.HealthRule:
+		b.Hi, b.FailHi = r.LatencyWarning, r.LatencyFailure
+		return b
+	case *detect.SpikeRule:
+		if math.IsNaN(base) || r.Model != detect.PoissonModel {
+			return b
+		}
+		p := loosest(r.Probability, r.WarningProbability)
+		if r.Direction == detect.DirectionBoth {
+			p /= 2
+		}
+		// The exact Poisson bounds (as the rule computes its tails), and MinFactor.
+		f := max(r.MinFactor, 1)
+		if r.Direction != detect.DirectionDown && base >= r.MinExpected {
+			b.Hi = max(base*f, poissonUpper(base, p))
+		}
+		if r.Direction != detect.DirectionUp && math.Exp(-base) < p {
+			b.Lo = min(base/f, poissonLower(base, p))
+		}
+		return b
+	case *detect.StdDevChangeRule:
+		if math.IsNaN(base) {
+			return b
+		}
+		f := loosestFactor(r.FailureFactor, r.WarningFactor)
+		if r.Direction != detect.DirectionDown {
+			b.Hi = base * f
+		}
+		if r.Direction != detect.DirectionUp {
+			b.Lo = base / f
+		}
+		return b
+	case *detect.ErrorShareRule:
+		if !(aux > 0) {
+			return b
+		}
+		n := math.Round(aux)
+		p := loosest(r.Probability, r.WarningProbability)
+		// The fewest errors whose tail is below p: a binary search.
+		lo, hi := 0.0, n+1
+		for lo < hi {
+			k := math.Floor((lo + hi) / 2)
+			if binomialAtLeast(k, n, r.ExpectedShare) < p {
+				hi = k
+			} else {
+				lo = k + 1
+			}
+		}
+		k := max(lo, float64(r.MinErrors))
+		if k <= n {
+			b.Hi = (k - 0.5) / n
+		}
+		return b
+	}
+	return b
+}
+
+// loosest is the probability bound that raises the first alert.
+func loosest(failure, warning float64) float64 {
+	if warning > 0 && !math.IsNaN(warning) {
+		return warning
+	}
+	return failure
+}
+
+func loosestFactor(failure, warning float64) float64 {
+	if warning > 0 && !math.IsNaN(warning) {
+		return warning
+	}
+	return failure
+}
+
+// poissonUpper is the smallest count k with P(X >= k) < p, X ~ Poisson(lambda).
+func poissonUpper(lambda, p float64) float64 {
+	lo, hi := math.Ceil(lambda), math.Ceil(lambda+20*math.Sqrt(lambda)+50)
+	for lo < hi {
+		k := math.Floor((lo + hi) / 2)
+		if (distuv.Gamma{Alpha: k, Beta: 1}).CDF(lambda) < p {
+			hi = k
+		} else {
+			lo = k + 1
+		}
+	}
+	return lo
+}
+
+// poissonLower is the largest count k with P(X <= k) < p (-1 if none).
+func poissonLower(lambda, p float64) float64 {
+	lo, hi := -1.0, math.Floor(lambda)
+	for lo < hi {
+		k := math.Ceil((lo + hi) / 2)
+		if (distuv.Poisson{Lambda: lambda}).CDF(k) < p {
+			lo = k
+		} else {
+			hi = k - 1
+		}
+	}
+	return lo
+}
+
+// binomialAtLeast is P(X >= k) for X ~ Binomial(n, p).
+func binomialAtLeast(k, n, p float64) float64 {
+	switch {
+	case k <= 0:
+		return 1
+	case k > n:
+		return 0
+	}
+	return mathext.RegIncBeta(k, n-k+1, p)
+}
+
+// Score says how anomalous a verdict finds its window, in [0, 1]: 0 for
+// nothing unusual (or no verdict), 1/2 at the bound that raises the rule's
+// first alert, towards 1 beyond it. It is u/(1+u) for u, the distance
+// covered towards that bound:
+//
+//	thresholds (ratio, count, period ratio): x / bound for a maximum,
+//	    bound / x for a minimum (the largest of the bounds set)
+//	spike, error share: ln p / ln Probability, p the verdict's tail probability
+//	stddev change: (factor - 1) / (bound factor - 1), in the judged direction
+//	missing: silence / timeout
+//	health: the larger of latency / LatencyWarning and errors / ErrorWarning
+//	other kinds: the level (0, 1 or 2)
+//
+// so that a detector can be scored on labelled data by thresholding the
+// score (1/2 is the rule's own decision, apart from hysteresis and guards).
+func Score(r detect.Rule, v *detect.Verdict) float64 {
+	if math.IsNaN(v.Observed) && !v.Decided {
+		return 0
+	}
+	u := math.NaN()
+	tail := func(p, bound float64) float64 {
+		switch {
+		case math.IsNaN(p) || p >= 1:
+			return 0
+		case p <= 0:
+			return math.Inf(1)
+		}
+		return math.Log(p) / math.Log(bound)
+	}
+	switch r := r.(type) {
+	case *detect.RatioRule:
+		u = thresholdDistance(r.Thresholds, v.Observed)
+	case *detect.CountRule:
+		u = thresholdDistance(r.Thresholds, v.Observed)
+	case *detect.PeriodRatioRule:
+		u = thresholdDistance(r.Thresholds, v.Observed)
+	case *detect.MissingRule:
+		if v.Threshold > 0 {
+			u = v.Observed / v.Threshold
+		}
+	case *detect.HealthRule:
+		u = v.Observed / r.LatencyWarning
+		if v.Denominator > 0 && v.Denominator >= r.MinRequests {
+			u = max(u, v.Numerator/v.Denominator/r.ErrorWarning)
+		}
+	case *detect.SpikeRule:
+		u = tail(v.Value, loosest(r.Probability, r.WarningProbability))
+	case *detect.ErrorShareRule:
+		u = tail(binomialAtLeast(math.Round(v.Numerator), math.Round(v.Denominator), r.ExpectedShare),
+			loosest(r.Probability, r.WarningProbability))
+	case *detect.StdDevChangeRule:
+		change := v.Observed
+		switch r.Direction {
+		case detect.DirectionDown:
+			change = 1 / change
+		case detect.DirectionBoth:
+			change = max(change, 1/change)
+		}
+		if f := loosestFactor(r.FailureFactor, r.WarningFactor); f > 1 {
+			u = max(change-1, 0) / (f - 1)
+		}
+	default:
+		u = float64(v.Level)
+	}
+	switch {
+	case math.IsNaN(u) || u <= 0:
+		return 0
+	case math.IsInf(u, 1):
+		return 1
+	}
+	return u / (1 + u)
+}
+
+// thresholdDistance is x against the loosest bounds of th (see Score).
+func thresholdDistance(th detect.Thresholds, x float64) float64 {
+	if math.IsNaN(x) {
+		return math.NaN()
+	}
+	u := 0.0
+	if !math.IsNaN(th.WarningMax) || !math.IsNaN(th.FailureMax) {
+		hi := th.WarningMax
+		if math.IsNaN(hi) {
+			hi = th.FailureMax
+		}
+		switch {
+		case hi > 0 && x >= 0:
+			u = max(u, x/hi)
+		case x > hi:
+			u = max(u, 2)
+		}
+	}
+	if !math.IsNaN(th.WarningMin) || !math.IsNaN(th.FailureMin) {
+		lo := th.WarningMin
+		if math.IsNaN(lo) {
+			lo = th.FailureMin
+		}
+		switch {
+		case lo > 0 && x > 0:
+			u = max(u, lo/x)
+		case lo > 0:
+			u = math.Inf(1)
+		case x < lo:
+			u = max(u, 2)
+		}
+	}
+	return u
+}
