@@ -23,6 +23,8 @@ type Settings struct {
 	// periods, MinDuration, Repeat, Resolution, Timeout): 60 makes the rule
 	// pack's minutes seconds, for demonstrations and tests.
 	TimeScale float64
+	// InfluxDB is set when an <InfluxDB> block asks for values and alerts to be written there.
+	InfluxDB *InfluxDB
 }
 
 // Parse reads one or more <Plugin anomaly> blocks (collectd allows several;
@@ -77,13 +79,15 @@ func (s *Settings) option(c config.Block, names map[string]bool) error {
 		s.MaxSeries, err = oneInt(c, 1)
 	case is(c, "Hostname"):
 		s.Hostname, err = oneString(c)
+	case is(c, "InfluxDB"):
+		s.InfluxDB, err = parseInfluxDB(c, s.InfluxDB)
 	case is(c, "Simulation"):
 		if s.Simulation != nil {
 			return fmt.Errorf("%s: only one <Simulation> block is allowed", where(c))
 		}
 		s.Simulation, err = parseSimulation(c)
 	default:
-		return fmt.Errorf("unknown option %q (rules are %s; other options: MaxSeries, Hostname, TimeScale, <Simulation>)", c.Key, ruleKindList())
+		return fmt.Errorf("unknown option %q (rules are %s; other options: MaxSeries, Hostname, TimeScale, <Simulation>, <InfluxDB>)", c.Key, ruleKindList())
 	}
 	return err
 }

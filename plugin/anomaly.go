@@ -29,12 +29,12 @@ type anomalyPlugin struct {
 
 	// Set during configuration, which collectd runs on one thread before
 	// any read or write; read-only afterwards except engine.
-	blocks     []config.Block
-	settings   *conf.Settings
+	blocks         []config.Block
+	settings       *conf.Settings
 	registered     bool // callbacks registered (by init)
 	initRegistered bool
-	interval   time.Duration // of the read callback: engine ticks and simulated reads
-	engine     atomic.Pointer[detect.Engine]
+	interval       time.Duration // of the read callback: engine ticks and simulated reads
+	engine         atomic.Pointer[detect.Engine]
 
 	alerts  chan detect.Alert
 	values  chan detect.DerivedValue
@@ -45,6 +45,8 @@ type anomalyPlugin struct {
 
 	simMu sync.Mutex // collectd may run reads of one plugin concurrently
 	sim   *simulation
+
+	influx atomic.Pointer[influxSink] // set by init if an <InfluxDB> block asks (influx.go)
 }
 
 func newPlugin(h daemon) *anomalyPlugin {
@@ -94,6 +96,9 @@ func (p *anomalyPlugin) init() error {
 		return err
 	}
 	p.registered = true
+	if err := p.startInflux(); err != nil {
+		return err
+	}
 	p.alerts = make(chan detect.Alert, alertQueue)
 	p.values = make(chan detect.DerivedValue, alertQueue)
 	p.stop, p.stopped = make(chan struct{}), make(chan struct{})
@@ -118,6 +123,7 @@ func (p *anomalyPlugin) describe() string {
 // write is the write callback: every value list collectd handles passes here.
 func (p *anomalyPlugin) write(vl *detect.ValueList) error {
 	p.engine.Load().Observe(vl)
+	p.influxWrite(vl)
 	return nil
 }
 
@@ -135,6 +141,7 @@ func (p *anomalyPlugin) Read(ctx context.Context) error {
 // Alert implements detect.Sink. The engine calls it from write threads with
 // a group locked, so it only queues.
 func (p *anomalyPlugin) Alert(a detect.Alert) {
+	p.influxAlert(&a)
 	select {
 	case p.alerts <- a:
 	default:
@@ -255,6 +262,7 @@ func (p *anomalyPlugin) notification(a *detect.Alert) *cgo.Notification {
 
 // Shutdown dispatches the notifications still queued.
 func (p *anomalyPlugin) Shutdown(context.Context) error {
+	defer p.stopInflux() // after the queues are drained: flushes InfluxDB
 	p.stopMu.Do(func() { close(p.stop) })
 	select {
 	case <-p.stopped:

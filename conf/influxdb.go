@@ -1,0 +1,186 @@
+package conf
+
+import (
+	"crypto/x509"
+	"fmt"
+	"net/url"
+	"os"
+	"time"
+
+	"collectd.org/config"
+
+	"github.com/collectd-anomaly/collectd-anomaly/influx"
+)
+
+// InfluxDB configures writing to InfluxDB: the <InfluxDB> block of
+// <Plugin anomaly>. Its durations are not rule durations: TimeScale leaves
+// them alone.
+//
+//	<InfluxDB>
+//	  URL "http://127.0.0.1:8086"
+//	  Token "user:password"        # 1.8: "user:password" or none; 2.x: an API token
+//	  Org "my-org"                 # 2.x only
+//	  Bucket "collectd/autogen"    # 1.8: "database/retention-policy"; 2.x: the bucket
+//	  BatchSize 5000               # points per write request
+//	  FlushInterval 1              # seconds a point waits at most for its batch
+//	  BufferLimit 100000           # points kept while InfluxDB is unreachable
+//	  Timeout 10                   # seconds, of a write request and of the flush at shutdown
+//	  CAFile "/etc/ssl/my-ca.pem"  # to verify an https server, beside the system's CAs
+//	  InsecureSkipVerify false
+//	  WriteValues true             # every value list collectd handles
+//	  WriteDerived true            # series the rules compute (conversion rate)
+//	  WriteHealth true             # health series
+//	  WriteAlerts true             # alerts, as measurement anomaly_alerts
+//	</InfluxDB>
+type InfluxDB struct {
+	URL, Token, Org, Bucket string
+
+	BatchSize     int
+	FlushInterval time.Duration
+	BufferLimit   int
+	Timeout       time.Duration
+
+	CAFile             string
+	InsecureSkipVerify bool
+
+	// The streams: value lists of other plugins (raw), of plugin "anomaly"
+	// (derived series and, among them, health series), and alerts.
+	WriteValues, WriteDerived, WriteHealth, WriteAlerts bool
+}
+
+const influxOptions = "URL, Token, Org, Bucket, BatchSize, FlushInterval, BufferLimit, Timeout, CAFile, InsecureSkipVerify, WriteValues, WriteDerived, WriteHealth, WriteAlerts"
+
+// parseInfluxDB reads an <InfluxDB> block; prev is the one read before, if
+// any: there may be only one.
+func parseInfluxDB(b config.Block, prev *InfluxDB) (*InfluxDB, error) {
+	if prev != nil {
+		return nil, fmt.Errorf("%s: only one <InfluxDB> block is allowed", where(b))
+	}
+	if len(b.Values) != 0 {
+		return nil, fmt.Errorf("%s: takes no argument", where(b))
+	}
+	in := &InfluxDB{
+		BatchSize:     influx.DefaultBatchSize,
+		FlushInterval: influx.DefaultFlushInterval,
+		BufferLimit:   influx.DefaultBufferLimit,
+		Timeout:       influx.DefaultTimeout,
+		WriteValues:   true, WriteDerived: true, WriteHealth: true, WriteAlerts: true,
+	}
+	var bufferLimit *config.Block
+	for _, c := range b.Children {
+		if is(c, "BufferLimit") {
+			bufferLimit = &c
+		}
+		if err := in.option(c); err != nil {
+			return nil, fmt.Errorf("%s: %w", where(b), err)
+		}
+	}
+	switch {
+	case in.URL == "":
+		return nil, fmt.Errorf(`%s: missing URL, such as URL "http://127.0.0.1:8086"`, where(b))
+	case in.Bucket == "":
+		return nil, fmt.Errorf(`%s: missing Bucket: "database/retention-policy" (or just "database") for InfluxDB 1.8, the bucket for 2.x`, where(b))
+	case in.BufferLimit < in.BatchSize:
+		if bufferLimit == nil {
+			return nil, fmt.Errorf("%s: option BatchSize %d: the BufferLimit (default %d) must be at least BatchSize", where(b), in.BatchSize, in.BufferLimit)
+		}
+		return nil, fmt.Errorf("%s: %w", where(b), optionError(*bufferLimit, "must be at least BatchSize (%d)", in.BatchSize))
+	}
+	return in, nil
+}
+
+func (in *InfluxDB) option(c config.Block) error {
+	var err error
+	switch {
+	case is(c, "URL"):
+		in.URL, err = influxURL(c)
+	case is(c, "Token"):
+		in.Token, err = secret(c)
+	case is(c, "Org"):
+		in.Org, err = oneString(c)
+	case is(c, "Bucket"):
+		in.Bucket, err = oneString(c)
+		if err == nil && in.Bucket == "" {
+			err = optionError(c, "must not be empty")
+		}
+	case is(c, "BatchSize"):
+		in.BatchSize, err = oneInt(c, 1)
+	case is(c, "BufferLimit"):
+		in.BufferLimit, err = oneInt(c, 1)
+	case is(c, "FlushInterval"):
+		in.FlushInterval, err = positiveDuration(c)
+	case is(c, "Timeout"):
+		in.Timeout, err = positiveDuration(c)
+	case is(c, "CAFile"):
+		in.CAFile, err = caFile(c)
+	case is(c, "InsecureSkipVerify"):
+		in.InsecureSkipVerify, err = oneBool(c)
+	case is(c, "WriteValues"):
+		in.WriteValues, err = oneBool(c)
+	case is(c, "WriteDerived"):
+		in.WriteDerived, err = oneBool(c)
+	case is(c, "WriteHealth"):
+		in.WriteHealth, err = oneBool(c)
+	case is(c, "WriteAlerts"):
+		in.WriteAlerts, err = oneBool(c)
+	default:
+		err = fmt.Errorf("unknown option %q (options: %s)", c.Key, influxOptions)
+	}
+	return err
+}
+
+// influxURL wants http(s)://host[:port][/path], without credentials: they
+// belong in Token, which is never logged; an error shows the URL with its
+// password hidden.
+func influxURL(c config.Block) (string, error) {
+	s, err := oneString(c)
+	if err != nil {
+		return "", redactedError(c, "want one string in quotes")
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return "", redactedError(c, "not a URL")
+	}
+	if u.User != nil {
+		return "", redactedError(c, `put the credentials in Token ("user:password" for InfluxDB 1.8), not in the URL`)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", optionError(c, "want http://host:port or https://host:port")
+	}
+	return s, nil
+}
+
+// redactedError is optionError with the URL's password, if any, hidden.
+func redactedError(c config.Block, msg string) error {
+	if len(c.Values) == 1 && c.Values[0].IsString() {
+		if u, err := url.Parse(c.Values[0].String()); err == nil {
+			return fmt.Errorf("option %s %q: %s", c.Key, u.Redacted(), msg)
+		}
+		return fmt.Errorf("option %s (value not shown): %s", c.Key, msg)
+	}
+	return optionError(c, "%s", msg)
+}
+
+// secret reads the token; an error does not show it.
+func secret(c config.Block) (string, error) {
+	if len(c.Children) > 0 || len(c.Values) != 1 || !c.Values[0].IsString() {
+		return "", fmt.Errorf("option %s (value not shown): want one string in quotes", c.Key)
+	}
+	return c.Values[0].String(), nil
+}
+
+// caFile must hold at least one PEM certificate.
+func caFile(c config.Block) (string, error) {
+	s, err := oneString(c)
+	if err != nil {
+		return "", err
+	}
+	pem, err := os.ReadFile(s)
+	if err != nil {
+		return "", optionError(c, "%v", err)
+	}
+	if !x509.NewCertPool().AppendCertsFromPEM(pem) {
+		return "", optionError(c, "no PEM certificate in it")
+	}
+	return s, nil
+}

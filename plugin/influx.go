@@ -1,0 +1,142 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/collectd-anomaly/collectd-anomaly/detect"
+	"github.com/collectd-anomaly/collectd-anomaly/influx"
+)
+
+// influxSink writes to InfluxDB what an <InfluxDB> block asks for. The
+// streams:
+//
+//   - raw: every value list collectd handles whose plugin is not "anomaly"
+//     (WriteValues);
+//   - health: value lists anomaly/gauge-<Output> of a Health rule of this
+//     configuration, with the level's word as field "state" (WriteHealth);
+//   - derived: every other value list of plugin "anomaly", the series the
+//     rules compute such as the conversion rate (WriteDerived);
+//   - alerts: every alert the engine raises, as measurement anomaly_alerts
+//     (WriteAlerts).
+//
+// Derived and health values reach InfluxDB the way they reach every write
+// plugin: the plugin dispatches them into collectd, and collectd hands them
+// back to the write callback. So the engine's Value sink needs no hook, and
+// InfluxDB stores exactly what csv or rrdtool store.
+type influxSink struct {
+	w       *influx.Writer
+	streams [3]bool           // by stream: write it or not
+	outputs map[string]stream // type instance of anomaly/gauge-* -> stream
+	alerts  bool
+	host    string // of alerts that have none (rules aggregating hosts)
+}
+
+type stream uint8
+
+const (
+	streamRaw stream = iota
+	streamDerived
+	streamHealth
+)
+
+// startInflux starts the writer of an <InfluxDB> block, if there is one.
+func (p *anomalyPlugin) startInflux() error {
+	c := p.settings.InfluxDB
+	if c == nil {
+		return nil
+	}
+	w, err := influx.New(influx.Config{
+		URL: c.URL, Token: c.Token, Org: c.Org, Bucket: c.Bucket,
+		BatchSize: c.BatchSize, FlushInterval: c.FlushInterval, BufferLimit: c.BufferLimit, Timeout: c.Timeout,
+		CAFile: c.CAFile, InsecureSkipVerify: c.InsecureSkipVerify,
+		Errorf: func(format string, args ...any) { p.host.errorf("anomaly plugin: "+format, args...) },
+		Infof:  func(format string, args ...any) { p.host.infof("anomaly plugin: "+format, args...) },
+	})
+	if err != nil {
+		return err
+	}
+	s := &influxSink{w: w, outputs: map[string]stream{}, alerts: c.WriteAlerts, host: p.settings.Hostname}
+	s.streams[streamRaw], s.streams[streamDerived], s.streams[streamHealth] = c.WriteValues, c.WriteDerived, c.WriteHealth
+	for _, r := range p.settings.Rules {
+		if e, ok := r.(detect.Emitter); ok {
+			s.outputs[e.OutputName()] = streamDerived
+			if _, health := r.(*detect.HealthRule); health {
+				s.outputs[e.OutputName()] = streamHealth
+			}
+		}
+	}
+	if s.host == "" {
+		s.host = p.host.hostname()
+	}
+	p.influx.Store(s)
+	p.host.infof("anomaly plugin: %s", s.describe(c.Bucket, c.Token != "", c.InsecureSkipVerify))
+	return nil
+}
+
+func (s *influxSink) describe(bucket string, token, insecure bool) string {
+	var what []string
+	for i, name := range []string{"raw values", "derived series", "health"} {
+		if s.streams[i] {
+			what = append(what, name)
+		}
+	}
+	if s.alerts {
+		what = append(what, "alerts")
+	}
+	if len(what) == 0 {
+		what = append(what, "nothing (every Write option is false)")
+	}
+	cfg := s.w.Config()
+	var extra []string
+	if token {
+		extra = append(extra, "with a token")
+	}
+	if insecure {
+		extra = append(extra, "certificate NOT verified (InsecureSkipVerify)")
+	}
+	more := ""
+	if len(extra) > 0 {
+		more = ", " + strings.Join(extra, ", ")
+	}
+	return fmt.Sprintf("writing %s to InfluxDB at %s, bucket %q%s (batches of up to %d points, sent at least every %s; up to %d points kept while writes fail)",
+		strings.Join(what, ", "), s.w.Where(), bucket, more, cfg.BatchSize, cfg.FlushInterval, cfg.BufferLimit)
+}
+
+// influxWrite is the write callback's part: classify, format, queue.
+func (p *anomalyPlugin) influxWrite(vl *detect.ValueList) {
+	s := p.influx.Load()
+	if s == nil {
+		return
+	}
+	k := s.classify(vl)
+	if s.streams[k] {
+		s.w.WriteValueList(vl, k == streamHealth)
+	}
+}
+
+func (s *influxSink) classify(vl *detect.ValueList) stream {
+	if vl.Plugin != "anomaly" {
+		return streamRaw
+	}
+	if vl.Type == "gauge" {
+		if k, ok := s.outputs[vl.TypeInstance]; ok {
+			return k
+		}
+	}
+	return streamDerived
+}
+
+// influxAlert is the Alert sink's part.
+func (p *anomalyPlugin) influxAlert(a *detect.Alert) {
+	if s := p.influx.Load(); s != nil && s.alerts {
+		s.w.WriteAlert(a, s.host)
+	}
+}
+
+// stopInflux flushes and stops the writer (collectd's shutdown).
+func (p *anomalyPlugin) stopInflux() {
+	if s := p.influx.Swap(nil); s != nil {
+		s.w.Close()
+	}
+}
