@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -94,7 +96,8 @@ func TestWriteConvertsValueLists(t *testing.T) {
 }
 
 // A panic or an error in the Go callback costs the value list and a log line,
-// never the daemon.
+// never the daemon. collectd's write thread only copied the value list into
+// the ring (status 0); the writer goroutine logs what went wrong after.
 func TestWriteRecoversPanicsAndLogsErrors(t *testing.T) {
 	var logged []string
 	Logf = func(f string, a ...any) { logged = append(logged, fmt.Sprintf(f, a...)) }
@@ -102,14 +105,14 @@ func TestWriteRecoversPanicsAndLogsErrors(t *testing.T) {
 	SetWriteFunc(func(vl *detect.ValueList) error { panic("boom") })
 	defer SetWriteFunc(nil)
 	id := detect.Identifier{Host: "h", Plugin: "p", Type: "gauge"}
-	assert.Equal(t, -1, FakeWrite(id, time.Now(), time.Second, FakeValue{"value", detect.GaugeValue(1)}))
+	assert.Equal(t, 0, FakeWrite(id, time.Now(), time.Second, FakeValue{"value", detect.GaugeValue(1)}))
 	require.NotEmpty(t, logged)
 	assert.Contains(t, logged[0], "panicked: boom")
 
 	logged = nil
 	SetWriteFunc(func(vl *detect.ValueList) error { return fmt.Errorf("bad %s", vl.Type) })
-	assert.Equal(t, -1, FakeWrite(id, time.Now(), time.Second, FakeValue{"value", detect.GaugeValue(1)}))
-	assert.Equal(t, -1, FakeWrite(id, time.Now(), time.Second, FakeValue{"value", detect.Value{Kind: 42}}))
+	assert.Equal(t, 0, FakeWrite(id, time.Now(), time.Second, FakeValue{"value", detect.GaugeValue(1)}))
+	assert.Equal(t, 0, FakeWrite(id, time.Now(), time.Second, FakeValue{"value", detect.Value{Kind: 42}}))
 	require.NotEmpty(t, logged)
 	assert.Contains(t, logged[0], "bad gauge")
 }
@@ -158,5 +161,63 @@ func BenchmarkWriteCallback(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		callWrite(ds, vl)
+	}
+}
+
+// A value list with more data sources than a ring record holds is refused
+// by the C callback (status -1), counted, and reported in the log.
+func TestWriteRefusesTooManyValues(t *testing.T) {
+	var logged []string
+	Logf = func(f string, a ...any) { logged = append(logged, fmt.Sprintf(f, a...)) }
+	defer func() { Logf = func(string, ...any) {} }()
+	got := 0
+	require.NoError(t, SetWriteFunc(func(vl *detect.ValueList) error { got++; return nil }))
+	defer SetWriteFunc(nil)
+	values := make([]FakeValue, maxValues+1)
+	for i := range values {
+		values[i] = FakeValue{fmt.Sprintf("v%d", i), detect.GaugeValue(1)}
+	}
+	before := uint64(ringRefused())
+	assert.Equal(t, -1, FakeWrite(detect.Identifier{Host: "h", Plugin: "p", Type: "many"}, time.Now(), time.Second, values...))
+	assert.Equal(t, before+1, uint64(ringRefused()))
+	assert.Zero(t, got)
+	require.NotEmpty(t, logged)
+	assert.Contains(t, logged[len(logged)-1], "value lists refused so far")
+}
+
+// collectd's write threads wait while the ring is full, and go on as soon
+// as the writer drains it: nothing is dropped. Several producers at once:
+// the race detector watches.
+func TestWriteRingFullWaitsAndLosesNothing(t *testing.T) {
+	var got atomic.Int64
+	require.NoError(t, SetWriteFunc(func(vl *detect.ValueList) error { got.Add(1); return nil }))
+	defer SetWriteFunc(nil)
+	const producers, each = 4, ringCapacity // twice the ring's capacity in all
+	var wg sync.WaitGroup
+	for p := 0; p < producers; p++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ds, vl := fakeCValueList()
+			defer freeFakeCValueList(ds, vl)
+			for i := 0; i < each/2; i++ {
+				if rc := putOnly(ds, vl); rc != 0 {
+					t.Errorf("put refused: %d", rc)
+					return
+				}
+			}
+		}()
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	for {
+		Flush()
+		select {
+		case <-done:
+			Flush()
+			assert.Equal(t, int64(producers*each/2), got.Load())
+			return
+		case <-time.After(time.Millisecond):
+		}
 	}
 }

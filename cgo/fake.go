@@ -1,6 +1,7 @@
 package cgo
 
 // #include "shim.h"
+// #include "ring.h"
 // #include <stdlib.h>
 import "C"
 
@@ -96,8 +97,9 @@ type FakeValue struct {
 }
 
 // FakeWrite builds a value_list_t and data_set_t in C memory, as collectd
-// would, and passes them through the registered write callback's C entry
-// point. It returns the callback's status.
+// would, passes them through the write callback's C entry point (into the
+// ring) and flushes the ring to the write function. It returns the C
+// callback's status: 0, or -1 for a value list the ring refused.
 func FakeWrite(id detect.Identifier, t time.Time, interval time.Duration, values ...FakeValue) int {
 	cvl := (*C.value_list_t)(C.calloc(1, C.sizeof_value_list_t))
 	defer C.free(unsafe.Pointer(cvl))
@@ -141,12 +143,10 @@ func FakeWrite(id detect.Identifier, t time.Time, interval time.Duration, values
 			srcs[i]._type = 99
 		}
 	}
-	return int(C.anomaly_fake_call_write(ds, cvl))
+	rc := int(C.anomaly_fake_call_write(ds, cvl))
+	Flush()
+	return rc
 }
-
-// SetWriteFunc installs f as the write callback without registering it with
-// the daemon, so FakeWrite can drive it in tests.
-func SetWriteFunc(f WriteFunc) { writeFunc = f }
 
 // fakeCValueList and callWrite serve the allocation test: building the C
 // structures is outside the measured call.
@@ -174,5 +174,15 @@ func freeFakeCValueList(ds *C.data_set_t, cvl *C.value_list_t) {
 }
 
 func callWrite(ds *C.data_set_t, cvl *C.value_list_t) int {
+	rc := int(C.anomaly_fake_call_write(ds, cvl))
+	Flush()
+	return rc
+}
+
+// putOnly is the C callback alone: the value list goes into the ring.
+func putOnly(ds *C.data_set_t, cvl *C.value_list_t) int {
 	return int(C.anomaly_fake_call_write(ds, cvl))
 }
+
+// ringRefused is the ring's count of refused value lists.
+func ringRefused() uint64 { return uint64(C.anomaly_ring_refused()) }

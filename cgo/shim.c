@@ -1,4 +1,5 @@
 #include "shim.h"
+#include "ring.h"
 #include "_cgo_export.h"
 
 #include <dlfcn.h>
@@ -28,9 +29,11 @@ static int (*meta_add_double_fn)(notification_t *, const char *, double);
 static int (*meta_add_signed_int_fn)(notification_t *, const char *, int64_t);
 static int (*meta_free_fn)(notification_meta_t *);
 
+/* The write callback stays in C: it only copies the value list into the
+ * ring that the plugin's writer goroutine drains (ring.c). */
 static int write_cb(const data_set_t *ds, const value_list_t *vl, user_data_t *ud) {
   (void)ud;
-  return goWrite((data_set_t *)ds, (value_list_t *)vl);
+  return anomaly_ring_put(ds, vl);
 }
 
 static int config_cb(oconfig_item_t *ci) { return goConfig(ci); }

@@ -263,6 +263,9 @@ func (p *anomalyPlugin) notification(a *detect.Alert) *cgo.Notification {
 // Shutdown dispatches the notifications still queued.
 func (p *anomalyPlugin) Shutdown(context.Context) error {
 	defer p.stopInflux() // after the queues are drained: flushes InfluxDB
+	// collectd has stopped its write threads: the value lists still in the
+	// write ring go through the engine before its alerts are drained.
+	p.host.stopWriter()
 	p.stopMu.Do(func() { close(p.stop) })
 	select {
 	case <-p.stopped:

@@ -64,6 +64,8 @@ func (d *fakeDaemon) defaultInterval() time.Duration { return d.interval }
 
 func (d *fakeDaemon) hostname() string { return "collectd-host" }
 
+func (d *fakeDaemon) stopWriter() {}
+
 func (d *fakeDaemon) notifier() cgo.Notifier {
 	if d.notifierFor != nil {
 		return d.notifierFor

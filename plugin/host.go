@@ -15,6 +15,7 @@ import (
 type daemon interface {
 	registerInit(f func() error) error
 	registerCallbacks(p *anomalyPlugin) error
+	stopWriter()
 	dispatch(ctx context.Context, vl *api.ValueList) error
 	defaultInterval() time.Duration
 	hostname() string
@@ -38,6 +39,8 @@ func (collectdHost) registerCallbacks(p *anomalyPlugin) error {
 	}
 	return plugin.RegisterShutdown("anomaly", p)
 }
+
+func (collectdHost) stopWriter() { cgo.StopWriter() }
 
 func (collectdHost) dispatch(ctx context.Context, vl *api.ValueList) error {
 	return plugin.Write(ctx, vl)
