@@ -123,26 +123,35 @@ func copyFile(t *testing.T, from, to string) {
 
 // stop ends collectd: SIGTERM, then SIGKILL if it has not exited in 10 s.
 func (c *collectd) stop() {
-	if c.cmd.Process == nil {
-		return
-	}
-	select {
-	case err := <-c.done:
-		c.done <- err
-	default:
-		_ = syscall.Kill(-c.cmd.Process.Pid, syscall.SIGTERM)
-		select {
-		case err := <-c.done:
-			c.done <- err
-		case <-time.After(10 * time.Second):
-			_ = syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL)
-			c.done <- <-c.done
-		}
-	}
+	stopProcess(c.cmd, c.done, 10*time.Second)
 	if c.t.Failed() {
 		b, _ := os.ReadFile(c.log)
 		o, _ := os.ReadFile(filepath.Join(c.dir, "stdout.log"))
 		c.t.Logf("collectd log:\n%s\ncollectd stdout/stderr:\n%s", b, o)
+	}
+}
+
+// stopProcess ends a daemon the tests started in its own process group:
+// SIGTERM, then SIGKILL after grace. done receives the daemon's exit (from
+// cmd.Wait) and gets it back, so that stopping twice, or after the daemon
+// exited by itself, is fine.
+func stopProcess(cmd *exec.Cmd, done chan error, grace time.Duration) {
+	if cmd == nil || cmd.Process == nil {
+		return
+	}
+	select {
+	case err := <-done:
+		done <- err
+		return
+	default:
+	}
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+	select {
+	case err := <-done:
+		done <- err
+	case <-time.After(grace):
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		done <- <-done
 	}
 }
 

@@ -132,25 +132,7 @@ func (d *influxd) start() {
 
 // stop ends influxd: SIGTERM, then SIGKILL after 10 s. Its data stay, for
 // start to run it again on the same port.
-func (d *influxd) stop() {
-	if d.cmd == nil || d.cmd.Process == nil {
-		return
-	}
-	select {
-	case err := <-d.done:
-		d.done <- err
-		return
-	default:
-	}
-	_ = syscall.Kill(-d.cmd.Process.Pid, syscall.SIGTERM)
-	select {
-	case err := <-d.done:
-		d.done <- err
-	case <-time.After(10 * time.Second):
-		_ = syscall.Kill(-d.cmd.Process.Pid, syscall.SIGKILL)
-		<-d.done
-	}
-}
+func (d *influxd) stop() { stopProcess(d.cmd, d.done, 10*time.Second) }
 
 // series is one series of an InfluxQL result.
 type series struct {

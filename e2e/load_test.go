@@ -771,25 +771,7 @@ func udpDrops(port int) (int, bool) {
 
 // stop ends collectd with SIGTERM (SIGKILL after 20 s) and waits for it: its
 // shutdown callbacks run (gobare writes its count then).
-func (d *loadCollectd) stop() {
-	if d.cmd.Process == nil {
-		return
-	}
-	select {
-	case err := <-d.done:
-		d.done <- err
-		return
-	default:
-	}
-	_ = syscall.Kill(-d.cmd.Process.Pid, syscall.SIGTERM)
-	select {
-	case err := <-d.done:
-		d.done <- err
-	case <-time.After(20 * time.Second):
-		_ = syscall.Kill(-d.cmd.Process.Pid, syscall.SIGKILL)
-		d.done <- <-d.done
-	}
-}
+func (d *loadCollectd) stop() { stopProcess(d.cmd, d.done, 20*time.Second) }
 
 // output is what collectd logged and printed, for a failure message.
 func (d *loadCollectd) output() string {
