@@ -114,7 +114,7 @@ func TestCountRuleHysteresis(t *testing.T) {
 	assert.Equal(t, Failure, v.Level)
 	v = judge(1, 10, Failure)
 	assert.Equal(t, Failure, v.Level, "10 is not more than 10, but the alert holds until 8")
-	assert.Equal(t, 8.0, v.Threshold)
+	assert.Equal(t, 10.0, v.Threshold, "a raised level names the configured bound")
 	v = judge(2, 9, Failure)
 	assert.Equal(t, Failure, v.Level)
 	v = judge(3, 8, Failure)

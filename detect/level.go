@@ -49,7 +49,9 @@ func (t Thresholds) Any() bool {
 }
 
 // Level judges x given the level the alert is at now, and returns the bound
-// that decided: the one crossed, or for OK the one x is back inside of.
+// that decided: for WARNING and FAILURE the configured bound x is beyond
+// (a person reads "above 5%", not the 3% that hysteresis makes it while the
+// alert lasts); for OK the bound x is back inside of, hysteresis included.
 func (t Thresholds) Level(x float64, current Level) (Level, float64) {
 	fmax, fmin, wmax, wmin := t.FailureMax, t.FailureMin, t.WarningMax, t.WarningMin
 	if current == Failure {
@@ -61,13 +63,13 @@ func (t Thresholds) Level(x float64, current Level) (Level, float64) {
 	// Comparisons with an unset (NaN) bound are false, so unset bounds never fire.
 	switch {
 	case x > fmax:
-		return Failure, fmax
+		return Failure, t.FailureMax
 	case x < fmin:
-		return Failure, fmin
+		return Failure, t.FailureMin
 	case x > wmax:
-		return Warning, wmax
+		return Warning, t.WarningMax
 	case x < wmin:
-		return Warning, wmin
+		return Warning, t.WarningMin
 	}
 	for _, b := range [...]float64{wmax, fmax, wmin, fmin} {
 		if !math.IsNaN(b) {

@@ -45,3 +45,19 @@ func TestThresholdsUnsetNeverFire(t *testing.T) {
 	assert.True(t, math.IsNaN(b))
 	assert.False(t, Unbounded().Any())
 }
+
+// A failure that eases to a warning names the configured warning bound, not
+// the bound hysteresis lowered it to while the alert lasts.
+func TestThresholdsNameTheConfiguredBound(t *testing.T) {
+	th := Unbounded()
+	th.WarningMax, th.FailureMax, th.Hysteresis = 0.05, 0.10, 0.02
+	l, b := th.Level(0.07, Failure)
+	assert.Equal(t, Warning, l)
+	assert.Equal(t, 0.05, b)
+	l, b = th.Level(0.09, Failure)
+	assert.Equal(t, Failure, l, "within the hysteresis band")
+	assert.Equal(t, 0.10, b)
+	l, b = th.Level(0.02, Warning)
+	assert.Equal(t, OK, l)
+	assert.InDelta(t, 0.03, b, 1e-12, "recovery is judged against the relaxed bound")
+}
