@@ -33,14 +33,57 @@ var start = time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
 // simulateRun replays the default model with incidents through the rule pack.
 func simulateRun(t testing.TB, seed uint64, duration time.Duration, incidents ...simulate.Incident) *replay.Recorder {
 	t.Helper()
+	return simulateMode(t, simulate.Gauge, seed, duration, incidents...)
+}
+
+// simulateMode is simulateRun with the simulator's mode: counts per interval
+// (gauge) or running totals (counter).
+func simulateMode(t testing.TB, mode simulate.Mode, seed uint64, duration time.Duration, incidents ...simulate.Incident) *replay.Recorder {
+	t.Helper()
 	rec := &replay.Recorder{}
 	e, err := detect.NewEngine(rulePack(t), detect.Options{Sink: rec})
 	require.NoError(t, err)
-	sim, err := simulate.New(simulate.Config{Params: simulate.DefaultParams(), Seed: seed, Incidents: incidents}, interval)
+	sim, err := simulate.New(simulate.Config{Params: simulate.DefaultParams(), Seed: seed, Mode: mode, Incidents: incidents}, interval)
 	require.NoError(t, err)
 	run := replay.Simulation{Engine: e, Simulator: sim, Host: "shop", Start: start, Interval: interval}
 	run.Run(0, int64(duration/interval))
 	return rec
+}
+
+// The simulator's counter mode dispatches running totals (type "counter");
+// the rule pack selects both, and the engine turns totals into increments:
+// the same seed gives the same alerts as counts per interval.
+func TestRulePackInCounterMode(t *testing.T) {
+	incidents := []simulate.Incident{
+		incident("pages-4xx", 30*time.Minute, change("PageError400", 0.15)),
+		{Name: "checkout-broken", Start: warmUp + 2*time.Hour, Duration: 2 * time.Hour, Changes: []simulate.Change{change("PaymentRate", 0)}},
+	}
+	notable := func(r *replay.Recorder) []detect.Alert {
+		var out []detect.Alert
+		for _, a := range r.Alerts() {
+			if a.Rule != "web-health" {
+				out = append(out, a)
+			}
+		}
+		return out
+	}
+	counts := notable(simulateMode(t, simulate.Gauge, 9, warmUp+6*time.Hour, incidents...))
+	totals := notable(simulateMode(t, simulate.Counter, 9, warmUp+6*time.Hour, incidents...))
+	var fired []string
+	for _, a := range counts {
+		fired = append(fired, a.Severity.String()+" "+a.Subject())
+	}
+	assert.Contains(t, fired, "FAILURE web-failed-requests[page]")
+	assert.Contains(t, fired, "FAILURE payment-drop")
+	// The first total of a counter has no increment yet, so a baseline
+	// starts one interval later: an alert on a long baseline may move by a
+	// slot or two, nothing more.
+	require.Len(t, totals, len(counts))
+	for i := range counts {
+		assert.Equal(t, counts[i].Severity, totals[i].Severity)
+		assert.Equal(t, counts[i].Subject(), totals[i].Subject())
+		assert.InDelta(t, 0, counts[i].Time.Sub(totals[i].Time).Seconds(), 60, "%s", counts[i].Message)
+	}
 }
 
 // notable are the alerts a person would be woken for: not OKAY, and not the
