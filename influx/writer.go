@@ -422,6 +422,19 @@ func (w *Writer) Close() {
 
 // run is the sender: it sends batches when they are full or have waited a
 // FlushInterval, and retries failed ones after a growing pause.
+// sendSafely is sendReady for the writer's goroutine: a panic in it (in the
+// client library, say) would end the goroutine and with it collectd, so it
+// counts as a failed send instead, logged and retried.
+func (w *Writer) sendSafely(due bool) (ok bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			w.cfg.Errorf("InfluxDB writer panicked: %v", r)
+			ok = false
+		}
+	}()
+	return w.sendReady(w.ctx, due)
+}
+
 func (w *Writer) run() {
 	defer close(w.done)
 	tick := time.NewTicker(w.cfg.FlushInterval)
@@ -444,7 +457,7 @@ func (w *Writer) run() {
 		if retryC != nil {
 			continue // pausing after a failure
 		}
-		if w.sendReady(w.ctx, due) {
+		if w.sendSafely(due) {
 			due = false
 		} else {
 			retry.Reset(w.backoff)

@@ -129,7 +129,10 @@ func (p *anomalyPlugin) write(vl *detect.ValueList) error {
 
 // Read is the read callback, run every interval: it advances the engine's
 // clock (so silent series are judged) and dispatches simulated traffic.
-func (p *anomalyPlugin) Read(ctx context.Context) error {
+func (p *anomalyPlugin) Read(ctx context.Context) (err error) {
+	// collectd.org's read wrapper does not recover: a panic must not cross
+	// into collectd.
+	defer recoverTo(&err, "read callback")
 	now := time.Now()
 	p.engine.Load().Tick(now)
 	if p.settings.Simulation == nil {
@@ -167,6 +170,11 @@ func (p *anomalyPlugin) queueFull() {
 // dispatchDerived sends a rule's derived value back into collectd, so every
 // write plugin stores it like any other value.
 func (p *anomalyPlugin) dispatchDerived(v *detect.DerivedValue) {
+	defer func() {
+		if r := recover(); r != nil {
+			p.host.errorf("anomaly plugin: dispatching %s panicked: %v", v.Name, r)
+		}
+	}()
 	host := v.Host
 	if host == "" {
 		host = p.settings.Hostname
@@ -208,7 +216,14 @@ func (p *anomalyPlugin) notify(n cgo.Notifier) {
 }
 
 func (p *anomalyPlugin) send(n cgo.Notifier, a *detect.Alert) {
-	if err := n.Notify(p.notification(a)); err != nil {
+	var err error
+	defer func() {
+		// A panic here would end the goroutine, and with it collectd.
+		if r := recover(); r != nil {
+			p.host.errorf("anomaly plugin: dispatching notification for %s panicked: %v", a.Subject(), r)
+		}
+	}()
+	if err = n.Notify(p.notification(a)); err != nil {
 		p.host.errorf("anomaly plugin: dispatching notification for %s: %v", a.Subject(), err)
 	}
 }
@@ -261,7 +276,8 @@ func (p *anomalyPlugin) notification(a *detect.Alert) *cgo.Notification {
 }
 
 // Shutdown dispatches the notifications still queued.
-func (p *anomalyPlugin) Shutdown(context.Context) error {
+func (p *anomalyPlugin) Shutdown(context.Context) (err error) {
+	defer recoverTo(&err, "shutdown callback")
 	defer p.stopInflux() // after the queues are drained: flushes InfluxDB
 	// collectd has stopped its write threads: the value lists still in the
 	// write ring go through the engine before its alerts are drained.
@@ -333,4 +349,13 @@ func (p *anomalyPlugin) logIncidents(s *simulation, step int64) {
 		}
 	}
 	s.incidents = active
+}
+
+// recoverTo turns a panic in a callback collectd.org calls into the
+// callback's error, which collectd logs: collectd.org's wrappers do not
+// recover, and a panic crossing into C would end the daemon.
+func recoverTo(err *error, callback string) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("%s panicked: %v", callback, r)
+	}
 }

@@ -158,3 +158,14 @@ func TestReadIncidentChangesTheValues(t *testing.T) {
 	assert.Equal(t, api.Gauge(0), hits(), "no traffic during the outage")
 	assert.NotEqual(t, api.Gauge(0), hits(), "page hits after")
 }
+
+// A panic in the read callback comes back as its error (collectd logs it)
+// instead of crossing into collectd.
+func TestReadRecoversPanics(t *testing.T) {
+	d := newFakeDaemon()
+	p := configured(t, d, bare("Simulation", opt("Seed", 1)))
+	p.sim = &simulation{sim: nil, interval: time.Second, step: 0} // a broken simulator
+	err := p.Read(context.Background())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "read callback panicked")
+}
