@@ -23,16 +23,10 @@ func newErrorShareBuilder() ruleBuilder {
 	return b
 }
 
-// errorShareProbability reads a number strictly between 0 and 1.
-func errorShareProbability(c config.Block) (float64, error) {
-	f, err := oneNumber(c)
-	if err == nil && (f <= 0 || f >= 1) {
-		err = optionError(c, "want a number between 0 and 1 (exclusive)")
-	}
-	return f, err
-}
-
 func (b *errorShareBuilder) option(c config.Block, rd reader) (bool, error) {
+	if ok, err := tailBoundsOption(&b.p.TailBounds, c); ok {
+		return true, err
+	}
 	var err error
 	switch {
 	case is(c, "Errors"):
@@ -42,17 +36,9 @@ func (b *errorShareBuilder) option(c config.Block, rd reader) (bool, error) {
 	case is(c, "Window"):
 		b.p.Window, err = rd.positiveDuration(c)
 	case is(c, "ExpectedShare"):
-		b.p.ExpectedShare, err = errorShareProbability(c)
-	case is(c, "Probability"):
-		b.p.Probability, err = errorShareProbability(c)
-	case is(c, "WarningProbability"):
-		b.p.WarningProbability, err = errorShareProbability(c)
+		b.p.ExpectedShare, err = probabilityOption(c)
 	case is(c, "MinErrors"):
 		b.p.MinErrors, err = oneInt(c, 0)
-	case is(c, "RecoveryFactor"):
-		if b.p.RecoveryFactor, err = oneNumber(c); err == nil && b.p.RecoveryFactor < 1 {
-			err = optionError(c, "must be at least 1")
-		}
 	default:
 		return false, nil
 	}

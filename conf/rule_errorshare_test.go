@@ -82,7 +82,7 @@ func TestParseErrorShareDefaults(t *testing.T) {
 func TestParseErrorShareErrors(t *testing.T) {
 	in := func(extra ...config.Block) []config.Block { return []config.Block{minimalErrorShare("e", extra...)} }
 	const e = `<Plugin anomaly>: <ErrorShare "e">: `
-	const between = `want a number between 0 and 1 (exclusive)`
+	const between = `must be between 0 and 1`
 	checkErrors(t, []errorCase{
 		{"no Errors", []config.Block{named("ErrorShare", "e", opt("Total", "a/b"))}, e + `an error share needs Errors and Total series`},
 		{"no Total", []config.Block{named("ErrorShare", "e", opt("Errors", "a/b"))}, e + `an error share needs Errors and Total series`},

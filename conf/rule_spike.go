@@ -1,7 +1,6 @@
 package conf
 
 import (
-	"fmt"
 	"time"
 
 	"collectd.org/config"
@@ -25,27 +24,25 @@ import (
 //	  RecoveryFactor 1000         # recover above the bound times this
 //	</Spike>
 type spikeBuilder struct {
-	series       []detect.Selector
-	p            detect.SpikeParams
-	window, base bool // set by the user
-	minFactor    bool
+	baselineOptions
+	p         detect.SpikeParams
+	minFactor bool // set by the user: else the model's default
 }
 
-func newSpikeBuilder() ruleBuilder { return &spikeBuilder{p: detect.DefaultSpikeParams()} }
+func newSpikeBuilder() ruleBuilder {
+	p := detect.DefaultSpikeParams()
+	return &spikeBuilder{p: p, baselineOptions: baselineOptions{direction: p.Direction}}
+}
 
 func (b *spikeBuilder) option(c config.Block, rd reader) (bool, error) {
+	if ok, err := b.baselineOptions.option(c, rd); ok {
+		return true, err
+	}
+	if ok, err := tailBoundsOption(&b.p.TailBounds, c); ok {
+		return true, err
+	}
 	var err error
 	switch {
-	case is(c, "Series"):
-		err = selectors(c, &b.series)
-	case is(c, "Window"):
-		b.p.Window, err = rd.positiveDuration(c)
-		b.window = true
-	case is(c, "Baseline"):
-		b.p.Baseline, err = rd.positiveDuration(c)
-		b.base = true
-	case is(c, "Direction"):
-		b.p.Direction, err = changeDirectionOption(c)
 	case is(c, "Model"):
 		var s string
 		if s, err = oneString(c); err == nil {
@@ -53,17 +50,11 @@ func (b *spikeBuilder) option(c config.Block, rd reader) (bool, error) {
 				err = optionError(c, "%v", err)
 			}
 		}
-	case is(c, "Probability"):
-		b.p.Probability, err = spikeProbabilityOption(c)
-	case is(c, "WarningProbability"):
-		b.p.WarningProbability, err = spikeProbabilityOption(c)
 	case is(c, "MinFactor"):
-		b.p.MinFactor, err = spikeFactorOption(c)
+		b.p.MinFactor, err = factorOption(c)
 		b.minFactor = true
 	case is(c, "MinExpected"):
 		b.p.MinExpected, err = nonNegative(c)
-	case is(c, "RecoveryFactor"):
-		b.p.RecoveryFactor, err = spikeFactorOption(c)
 	default:
 		return false, nil
 	}
@@ -71,48 +62,12 @@ func (b *spikeBuilder) option(c config.Block, rd reader) (bool, error) {
 }
 
 func (b *spikeBuilder) build(spec detect.RuleSpec, rd reader) (detect.Rule, error) {
-	if len(b.series) == 0 {
-		return nil, fmt.Errorf("a spike needs Series")
+	if err := b.resolve(rd, "spike", time.Minute, time.Hour); err != nil {
+		return nil, err
 	}
-	if !b.window {
-		b.p.Window = rd.scaled(time.Minute)
-	}
-	if !b.base {
-		b.p.Baseline = rd.scaled(time.Hour)
-	}
+	b.p.Window, b.p.Baseline, b.p.Direction = b.window, b.baseline, b.direction
 	if !b.minFactor {
 		b.p.MinFactor = b.p.Model.DefaultMinFactor()
 	}
 	return detect.NewSpikeRule(spec, b.series, b.p)
-}
-
-// changeDirectionOption reads Direction "up", "down" or "both".
-func changeDirectionOption(c config.Block) (detect.Direction, error) {
-	s, err := oneString(c)
-	if err != nil {
-		return 0, err
-	}
-	d, err := detect.ParseDirection(s)
-	if err != nil {
-		return 0, optionError(c, "%v", err)
-	}
-	return d, nil
-}
-
-// spikeProbabilityOption reads a number strictly between 0 and 1.
-func spikeProbabilityOption(c config.Block) (float64, error) {
-	f, err := oneNumber(c)
-	if err == nil && !(f > 0 && f < 1) {
-		err = optionError(c, "must be between 0 and 1")
-	}
-	return f, err
-}
-
-// spikeFactorOption reads a factor of 1 or more.
-func spikeFactorOption(c config.Block) (float64, error) {
-	f, err := oneNumber(c)
-	if err == nil && f < 1 {
-		err = optionError(c, "must be at least 1")
-	}
-	return f, err
 }

@@ -1,7 +1,6 @@
 package conf
 
 import (
-	"fmt"
 	"time"
 
 	"collectd.org/config"
@@ -23,32 +22,25 @@ import (
 //	  Hysteresis 0.25             # default 0.25
 //	</StdDevChange>
 type stdDevChangeBuilder struct {
-	series       []detect.Selector
-	p            detect.StdDevChangeParams
-	window, base bool // set by the user
+	baselineOptions
+	p detect.StdDevChangeParams
 }
 
 func newStdDevChangeBuilder() ruleBuilder {
-	return &stdDevChangeBuilder{p: detect.DefaultStdDevChangeParams()}
+	p := detect.DefaultStdDevChangeParams()
+	return &stdDevChangeBuilder{p: p, baselineOptions: baselineOptions{direction: p.Direction}}
 }
 
 func (b *stdDevChangeBuilder) option(c config.Block, rd reader) (bool, error) {
+	if ok, err := b.baselineOptions.option(c, rd); ok {
+		return true, err
+	}
 	var err error
 	switch {
-	case is(c, "Series"):
-		err = selectors(c, &b.series)
-	case is(c, "Window"):
-		b.p.Window, err = rd.positiveDuration(c)
-		b.window = true
-	case is(c, "Baseline"):
-		b.p.Baseline, err = rd.positiveDuration(c)
-		b.base = true
 	case is(c, "FailureFactor"):
 		b.p.FailureFactor, err = stdDevFactorOption(c)
 	case is(c, "WarningFactor"):
 		b.p.WarningFactor, err = stdDevFactorOption(c)
-	case is(c, "Direction"):
-		b.p.Direction, err = changeDirectionOption(c)
 	case is(c, "MinCount"):
 		b.p.MinCount, err = oneInt(c, 2)
 	case is(c, "Hysteresis"):
@@ -60,15 +52,10 @@ func (b *stdDevChangeBuilder) option(c config.Block, rd reader) (bool, error) {
 }
 
 func (b *stdDevChangeBuilder) build(spec detect.RuleSpec, rd reader) (detect.Rule, error) {
-	if len(b.series) == 0 {
-		return nil, fmt.Errorf("a stddev change needs Series")
+	if err := b.resolve(rd, "stddev change", 5*time.Minute, time.Hour); err != nil {
+		return nil, err
 	}
-	if !b.window {
-		b.p.Window = rd.scaled(5 * time.Minute)
-	}
-	if !b.base {
-		b.p.Baseline = rd.scaled(time.Hour)
-	}
+	b.p.Window, b.p.Baseline, b.p.Direction = b.window, b.baseline, b.direction
 	return detect.NewStdDevChangeRule(spec, b.series, b.p)
 }
 

@@ -197,3 +197,83 @@ func (rb *ratioBuilder) build(spec detect.RuleSpec, rd reader) (detect.Rule, err
 	}
 	return detect.NewRatioRule(spec, rb.num, rb.den, rb.window, rb.th, rb.minDen)
 }
+
+// tailBoundsOption reads the options of rules judged by a tail probability
+// (detect.TailBounds): Probability, WarningProbability, RecoveryFactor.
+func tailBoundsOption(tb *detect.TailBounds, c config.Block) (bool, error) {
+	var err error
+	switch {
+	case is(c, "Probability"):
+		tb.Probability, err = probabilityOption(c)
+	case is(c, "WarningProbability"):
+		tb.WarningProbability, err = probabilityOption(c)
+	case is(c, "RecoveryFactor"):
+		tb.RecoveryFactor, err = factorOption(c)
+	default:
+		return false, nil
+	}
+	return true, err
+}
+
+// probabilityOption reads a number strictly between 0 and 1.
+func probabilityOption(c config.Block) (float64, error) {
+	f, err := oneNumber(c)
+	if err == nil && !(f > 0 && f < 1) {
+		err = optionError(c, "must be between 0 and 1")
+	}
+	return f, err
+}
+
+// factorOption reads a factor of 1 or more.
+func factorOption(c config.Block) (float64, error) {
+	f, err := oneNumber(c)
+	if err == nil && f < 1 {
+		err = optionError(c, "must be at least 1")
+	}
+	return f, err
+}
+
+// baselineOptions are the options of the rules that judge a recent window
+// against the baseline before it (<Spike>, <StdDevChange>): Series, Window,
+// Baseline and Direction. Zero durations take the rule's defaults, scaled.
+type baselineOptions struct {
+	series           []detect.Selector
+	window, baseline time.Duration
+	direction        detect.Direction
+}
+
+func (o *baselineOptions) option(c config.Block, rd reader) (bool, error) {
+	var err error
+	switch {
+	case is(c, "Series"):
+		err = selectors(c, &o.series)
+	case is(c, "Window"):
+		o.window, err = rd.positiveDuration(c)
+	case is(c, "Baseline"):
+		o.baseline, err = rd.positiveDuration(c)
+	case is(c, "Direction"):
+		var s string
+		if s, err = oneString(c); err == nil {
+			if o.direction, err = detect.ParseDirection(s); err != nil {
+				err = optionError(c, "%v", err)
+			}
+		}
+	default:
+		return false, nil
+	}
+	return true, err
+}
+
+// resolve checks the series and fills in the default durations.
+func (o *baselineOptions) resolve(rd reader, kind string, window, baseline time.Duration) error {
+	if len(o.series) == 0 {
+		return fmt.Errorf("a %s needs Series", kind)
+	}
+	if o.window == 0 {
+		o.window = rd.scaled(window)
+	}
+	if o.baseline == 0 {
+		o.baseline = rd.scaled(baseline)
+	}
+	return nil
+}
