@@ -24,8 +24,10 @@ type Alert struct {
 	Observed  float64
 	Threshold float64
 	Baseline  float64
-	Window    time.Duration
-	Message   string
+	// Probability is the tail probability the rule judged, NaN if none.
+	Probability float64
+	Window      time.Duration
+	Message     string
 }
 
 // Subject names what the alert is about: the rule, and its group if any.

@@ -180,7 +180,7 @@ func (r *ErrorShareRule) NewState(clock SlotClock) RuleState {
 // Message implements Rule: "FAILURE: provider-errors[a] of shop-1: 5 errors
 // of 104 (4.81%, expected 0.1%) in 6h0m0s, p-value 9.1e-08 < 1e-06".
 func (r *ErrorShareRule) Message(a *Alert, v *Verdict) string {
-	p := errorShareTail(v.Numerator, v.Denominator, v.Baseline)
+	p := v.Probability
 	cmp := "<"
 	if a.Severity == OK {
 		cmp = ">="
@@ -260,6 +260,7 @@ func (s *errorShareState) Evaluate(slot int64, current Level) Verdict {
 		v.Threshold = failBound
 	}
 	v.Observed = k / n
+	v.Probability = tail
 	v.Baseline = r.ExpectedShare
 	v.Numerator, v.Denominator = k, n
 	v.Window = s.window

@@ -121,19 +121,20 @@ func (g *group) notify(sink Sink, v Verdict, t time.Time, prev Level, repeated b
 	}
 	spec := g.rule.Spec()
 	a := Alert{
-		Time:      when,
-		Severity:  g.alert.level,
-		Previous:  prev,
-		Repeat:    repeated,
-		Rule:      spec.Name,
-		Kind:      g.rule.Kind(),
-		Host:      g.host,
-		Group:     g.label,
-		Series:    spec.Describe(),
-		Observed:  v.Observed,
-		Threshold: v.Threshold,
-		Baseline:  v.Baseline,
-		Window:    v.Window,
+		Time:        when,
+		Severity:    g.alert.level,
+		Previous:    prev,
+		Repeat:      repeated,
+		Rule:        spec.Name,
+		Kind:        g.rule.Kind(),
+		Host:        g.host,
+		Group:       g.label,
+		Series:      spec.Describe(),
+		Observed:    v.Observed,
+		Threshold:   v.Threshold,
+		Baseline:    v.Baseline,
+		Window:      v.Window,
+		Probability: v.Probability,
 	}
 	a.Message = g.rule.Message(&a, &v)
 	sink.Alert(a)

@@ -106,6 +106,9 @@ type Verdict struct {
 	// Numerator and Denominator are the raw quantities behind Observed where
 	// it is a ratio, for the message; NaN otherwise.
 	Numerator, Denominator float64
+	// Probability is the tail probability of the window under the normal
+	// model, for rules that judge by one (or report one); NaN otherwise.
+	Probability float64
 	// Window is the span the verdict covers.
 	Window time.Duration
 
@@ -152,7 +155,7 @@ func (c SlotClock) Of(t time.Time) int64 {
 
 func undecided() Verdict {
 	nan := math.NaN()
-	return Verdict{Observed: nan, Threshold: nan, Baseline: nan, Numerator: nan, Denominator: nan}
+	return Verdict{Observed: nan, Threshold: nan, Baseline: nan, Numerator: nan, Denominator: nan, Probability: nan}
 }
 
 // slotsFor is how many slots of width step cover d (at least one).

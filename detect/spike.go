@@ -157,7 +157,7 @@ func (m SpikeModel) DefaultMinFactor() float64 {
 //
 // Direction "both" takes the smaller of the two one-sided tails and doubles it
 // (the two-sided p-value), so Probability means the same false-alert chance per
-// window in every direction. The verdict's Value carries p (not emitted) for
+// window in every direction. The verdict carries p as Probability for
 // the message.
 //
 // One bound for both models: a window is a FAILURE when p < Probability (a
@@ -322,16 +322,16 @@ func (r *SpikeRule) Message(a *Alert, v *Verdict) string {
 	var judged string
 	switch {
 	case a.Severity != OK:
-		judged = fmt.Sprintf("p=%s < %s", formatProbability(v.Value), formatProbability(v.Threshold))
-	case v.Value < v.Threshold:
+		judged = fmt.Sprintf("p=%s < %s", formatProbability(v.Probability), formatProbability(v.Threshold))
+	case v.Probability < v.Threshold:
 		// Still improbable, but the change fell short of sqrt(MinFactor).
 		f := math.Sqrt(r.MinFactor)
 		if v.Observed < v.Baseline {
 			f = 1 / f
 		}
-		judged = fmt.Sprintf("within %sx of it (p=%s)", formatNumber(f), formatProbability(v.Value))
+		judged = fmt.Sprintf("within %sx of it (p=%s)", formatNumber(f), formatProbability(v.Probability))
 	default:
-		judged = fmt.Sprintf("p=%s >= %s", formatProbability(v.Value), formatProbability(v.Threshold))
+		judged = fmt.Sprintf("p=%s >= %s", formatProbability(v.Probability), formatProbability(v.Threshold))
 	}
 	if r.Model == NormalModel {
 		return fmt.Sprintf("%s: %s of %s: mean %s over %s against %s in the previous %s (%s), %s",
@@ -424,7 +424,7 @@ func (s *spikeState) judge(win, base *Summary, current Level) Verdict {
 	}
 	v.Observed, v.Baseline = tst.observed, tst.baseline
 	v.Window = s.window
-	v.Value = tst.p
+	v.Probability = tst.p
 	return v
 }
 

@@ -122,7 +122,7 @@ func TestSpikeWarmsUpOverWindowAndBaseline(t *testing.T) {
 	assert.Equal(t, 600.0, v.Observed)
 	assert.Equal(t, 600.0, v.Baseline)
 	assert.Equal(t, time.Minute, v.Window)
-	assert.InDelta(t, poissonAtLeast(600, 600), v.Value, 1e-12)
+	assert.InDelta(t, poissonAtLeast(600, 600), v.Probability, 1e-12)
 }
 
 // A rise is a FAILURE only once it is improbable and reaches MinFactor; the
@@ -132,16 +132,16 @@ func TestSpikePoissonUpExactVerdicts(t *testing.T) {
 	d.steps(66, 100)
 	v := d.step(200) // 700 against 600: p ~ 1e-4, not improbable enough
 	assert.Equal(t, OK, v.Level)
-	assert.InEpsilon(t, poissonAtLeast(700, 600), v.Value, 1e-12)
+	assert.InEpsilon(t, poissonAtLeast(700, 600), v.Probability, 1e-12)
 	v = d.step(200) // 800: p ~ 2e-15 but only 1.33x
-	assert.Less(t, v.Value, 1e-12)
+	assert.Less(t, v.Probability, 1e-12)
 	assert.Equal(t, OK, v.Level, "below MinFactor 1.5")
 	v = d.step(200) // 900 = 1.5x
 	assert.Equal(t, Failure, v.Level)
 	assert.Equal(t, 900.0, v.Observed)
 	assert.Equal(t, 600.0, v.Baseline)
 	assert.Equal(t, 1e-6, v.Threshold)
-	assert.InEpsilon(t, poissonTailSum(900, 600, true), v.Value, 1e-8)
+	assert.InEpsilon(t, poissonTailSum(900, 600, true), v.Probability, 1e-8)
 	assert.Equal(t, []string{"FAILURE@68"}, d.changes)
 }
 
@@ -286,7 +286,7 @@ func TestSpikePoissonDownOnSparseCounts(t *testing.T) {
 	require.Len(t, d.changes, 1)
 	assert.Equal(t, fireAt, fired.Observed)
 	assert.InDelta(t, 22.5, fired.Baseline, bucketTolerance)
-	assert.InEpsilon(t, poissonTailSum(fireAt, fired.Baseline, false), fired.Value, 1e-8)
+	assert.InEpsilon(t, poissonTailSum(fireAt, fired.Baseline, false), fired.Probability, 1e-8)
 
 	var recovered Verdict
 	for i := 0; i < 2000; i++ {
@@ -336,7 +336,7 @@ func TestSpikeBothIsTwoSided(t *testing.T) {
 		d.step(160)
 	}
 	assert.Equal(t, 660.0, both.last.Observed)
-	assert.InEpsilon(t, 2*up.last.Value, both.last.Value, 1e-12)
+	assert.InEpsilon(t, 2*up.last.Probability, both.last.Probability, 1e-12)
 
 	down := newSlotDriver(spikeRule10s(t, func(p *SpikeParams) { p.Direction = DirectionDown }))
 	both = newSlotDriver(spikeRule10s(t, func(p *SpikeParams) { p.Direction = DirectionBoth }))
@@ -346,7 +346,7 @@ func TestSpikeBothIsTwoSided(t *testing.T) {
 	}
 	assert.Equal(t, Failure, down.last.Level)
 	assert.Equal(t, Failure, both.last.Level)
-	assert.InEpsilon(t, 2*down.last.Value, both.last.Value, 1e-12)
+	assert.InEpsilon(t, 2*down.last.Probability, both.last.Probability, 1e-12)
 	assert.Equal(t, 180.0, both.last.Observed)
 
 	// "up" ignores drops, "down" rises.
@@ -468,8 +468,8 @@ func TestSpikeNormalModelExactVerdict(t *testing.T) {
 	assert.InDelta(t, 150, v.Baseline, 1e-12)
 	tt := 25 / (base.StdDev() * math.Sqrt(1.0/6+1.0/60))
 	want := 2 * distuv.StudentsT{Mu: 0, Sigma: 1, Nu: 59}.Survival(tt)
-	assert.InEpsilon(t, want, v.Value, 1e-9)
-	assert.Less(t, v.Value, 1e-6)
+	assert.InEpsilon(t, want, v.Probability, 1e-9)
+	assert.Less(t, v.Probability, 1e-6)
 
 	// A baseline without spread cannot say what is improbable.
 	flat := newSlotDriver(r)
@@ -615,24 +615,24 @@ func TestSpikePaymentDropThroughTheEngine(t *testing.T) {
 func TestSpikeMessages(t *testing.T) {
 	r := spikeRule10s(t, nil)
 	a := &Alert{Severity: Failure, Rule: "web-traffic-spike", Host: "shop-1"}
-	v := &Verdict{Observed: 1200, Baseline: 600, Threshold: 1e-6, Value: 3.14e-45, Window: time.Minute}
+	v := &Verdict{Observed: 1200, Baseline: 600, Threshold: 1e-6, Probability: 3.14e-45, Window: time.Minute}
 	assert.Equal(t, "FAILURE: web-traffic-spike of shop-1: 1200 in 1m0s against 600 expected from the previous 10m0s (2x), p=3.1e-45 < 1e-06",
 		r.Message(a, v))
 	a = &Alert{Severity: OK, Rule: "web-traffic-spike", Group: "page"}
-	v = &Verdict{Observed: 610, Baseline: 600, Threshold: 1e-3, Value: 0.35, Window: time.Minute}
+	v = &Verdict{Observed: 610, Baseline: 600, Threshold: 1e-3, Probability: 0.35, Window: time.Minute}
 	assert.Equal(t, "OKAY: web-traffic-spike[page] of all hosts: 610 in 1m0s against 600 expected from the previous 10m0s (1.017x), p=0.35 >= 0.001",
 		r.Message(a, v))
-	v.Value = 0
+	v.Probability = 0
 	assert.Contains(t, r.Message(a, v), "p=<1e-300")
-	v = &Verdict{Observed: 700, Baseline: 600, Threshold: 1e-3, Value: 2e-5, Window: time.Minute}
+	v = &Verdict{Observed: 700, Baseline: 600, Threshold: 1e-3, Probability: 2e-5, Window: time.Minute}
 	assert.Equal(t, "OKAY: web-traffic-spike[page] of all hosts: 700 in 1m0s against 600 expected from the previous 10m0s (1.167x), within 1.225x of it (p=2e-05)",
 		r.Message(a, v))
-	v = &Verdict{Observed: 500, Baseline: 600, Threshold: 1e-3, Value: 2e-5, Window: time.Minute}
+	v = &Verdict{Observed: 500, Baseline: 600, Threshold: 1e-3, Probability: 2e-5, Window: time.Minute}
 	assert.Contains(t, r.Message(a, v), "(0.8333x), within 0.8165x of it (p=2e-05)")
 
 	n := spikeRule10s(t, func(p *SpikeParams) { p.Model = NormalModel })
 	a = &Alert{Severity: Failure, Rule: "latency-shift", Host: "shop-1"}
-	v = &Verdict{Observed: 60, Baseline: 150, Threshold: 1e-6, Value: 2e-9, Window: 5 * time.Minute}
+	v = &Verdict{Observed: 60, Baseline: 150, Threshold: 1e-6, Probability: 2e-9, Window: 5 * time.Minute}
 	assert.Equal(t, "FAILURE: latency-shift of shop-1: mean 60 over 5m0s against 150 in the previous 10m0s (-90), p=2e-09 < 1e-06",
 		n.Message(a, v))
 	v.Observed = 250

@@ -43,7 +43,7 @@ import (
 // surprising the factor is: with the defaults (n = 30, N = 360) a factor 2
 // up is p = 2e-10 on normal data, a factor 2 down p = 2e-5 (a spread estimated
 // from 30 values shrinks by half more easily than it doubles) - hence the
-// default Direction "up". The verdict's Value carries p (not emitted).
+// default Direction "up". The verdict carries p as Probability.
 //
 // # Guards and warm-up
 //
@@ -184,7 +184,7 @@ func (r *StdDevChangeRule) Message(a *Alert, v *Verdict) string {
 	return fmt.Sprintf("%s: %s of %s: stddev %s over %s is %sx the %s of the previous %s, %s the factor %sx (F-test p=%s)",
 		a.Severity, a.Subject(), hostOrAll(a.Host), formatNumber(v.Numerator), v.Window,
 		formatNumber(v.Observed), formatNumber(v.Denominator), r.Baseline, verb, formatNumber(v.Threshold),
-		formatProbability(v.Value))
+		formatProbability(v.Probability))
 }
 
 // varianceTest is the F-test's tail for a window of n values whose stddev is
@@ -264,6 +264,6 @@ func (s *stdDevState) judge(win, base *Summary, current Level) Verdict {
 	v.Observed, v.Baseline = ratio, sb
 	v.Numerator, v.Denominator = sw, sb
 	v.Window = s.window
-	v.Value = varianceTest(ratio, win.N, base.N, r.Direction)
+	v.Probability = varianceTest(ratio, win.N, base.N, r.Direction)
 	return v
 }

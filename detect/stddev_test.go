@@ -160,7 +160,7 @@ func TestStdDevChangeDirections(t *testing.T) {
 	assert.Equal(t, Failure, down.last.Level)
 	assert.Equal(t, 0.0, down.last.Observed)
 	assert.Equal(t, 1/1.75, down.last.Threshold, "in the units of Observed: the recovery bound 1/(2-0.25)")
-	assert.Equal(t, 0.0, down.last.Value, "a stddev of 0 is impossible for normal data")
+	assert.Equal(t, 0.0, down.last.Probability, "a stddev of 0 is impossible for normal data")
 	assert.Equal(t, Failure, frozen(DirectionBoth).last.Level)
 
 	assert.Equal(t, Failure, widened(DirectionUp).last.Level)
@@ -306,13 +306,13 @@ func TestStdDevChangeLatencyThroughTheEngine(t *testing.T) {
 func TestStdDevChangeMessages(t *testing.T) {
 	r := stdDevRule10s(t, nil)
 	a := &Alert{Severity: Failure, Rule: "web-latency-spread", Host: "shop-1"}
-	v := &Verdict{Observed: 2.4, Threshold: 2, Baseline: 50, Numerator: 120, Denominator: 50, Value: 7.3e-17, Window: 5 * time.Minute}
+	v := &Verdict{Observed: 2.4, Threshold: 2, Baseline: 50, Numerator: 120, Denominator: 50, Probability: 7.3e-17, Window: 5 * time.Minute}
 	assert.Equal(t, "FAILURE: web-latency-spread of shop-1: stddev 120 over 5m0s is 2.4x the 50 of the previous 10m0s, above the factor 2x (F-test p=7.3e-17)",
 		r.Message(a, v))
-	v = &Verdict{Observed: 0.2, Threshold: 0.5, Baseline: 50, Numerator: 10, Denominator: 50, Value: 1e-9, Window: 5 * time.Minute}
+	v = &Verdict{Observed: 0.2, Threshold: 0.5, Baseline: 50, Numerator: 10, Denominator: 50, Probability: 1e-9, Window: 5 * time.Minute}
 	assert.Contains(t, r.Message(a, v), "is 0.2x the 50 of the previous 10m0s, below the factor 0.5x")
 	a.Severity = OK
-	v = &Verdict{Observed: 1.1, Threshold: 1.75, Baseline: 50, Numerator: 55, Denominator: 50, Value: 0.3, Window: 5 * time.Minute}
+	v = &Verdict{Observed: 1.1, Threshold: 1.75, Baseline: 50, Numerator: 55, Denominator: 50, Probability: 0.3, Window: 5 * time.Minute}
 	assert.Equal(t, "OKAY: web-latency-spread of shop-1: stddev 55 over 5m0s is 1.1x the 50 of the previous 10m0s, back within the factor 1.75x (F-test p=0.3)",
 		r.Message(a, v))
 }

@@ -259,6 +259,9 @@ func (p *anomalyPlugin) notification(a *detect.Alert) *cgo.Notification {
 	if !math.IsNaN(a.Baseline) {
 		meta = append(meta, cgo.Meta{Key: "baseline", Value: a.Baseline})
 	}
+	if !math.IsNaN(a.Probability) {
+		meta = append(meta, cgo.Meta{Key: "probability", Value: a.Probability})
+	}
 	if a.Repeat {
 		meta = append(meta, cgo.Meta{Key: "repeat", Value: "true"})
 	}

@@ -149,7 +149,7 @@ func TestNotificationFields(t *testing.T) {
 	n := p.notification(&detect.Alert{
 		Time: when, Severity: detect.Warning, Previous: detect.Failure, Repeat: true,
 		Rule: "latency", Kind: "spread", Series: "ecommerce/gauge-page-latency-mean",
-		Observed: 120, Threshold: math.NaN(), Baseline: 50, Window: 5 * time.Minute,
+		Observed: 120, Threshold: math.NaN(), Baseline: 50, Probability: math.NaN(), Window: 5 * time.Minute,
 		Message: "WARNING: latency",
 	})
 	assert.Equal(t, cgo.Warning, n.Severity)
@@ -202,4 +202,17 @@ func TestNotifyErrorIsLogged(t *testing.T) {
 		"anomaly plugin: dispatching notification for r[page]: chain is down",
 		"anomaly plugin: dispatching notification for r: chain is down",
 	}, d.errorLines())
+}
+
+// Rules that judge by a tail probability say it in the meta data too.
+func TestNotificationCarriesProbability(t *testing.T) {
+	d := newFakeDaemon()
+	p := configured(t, d)
+	n := p.notification(&detect.Alert{Rule: "drop", Kind: "spike", Severity: detect.Failure, Host: "h",
+		Observed: 2, Threshold: 1e-6, Baseline: 21.6, Probability: 2.7e-7, Window: 30 * time.Minute})
+	assert.Contains(t, n.Meta, cgo.Meta{Key: "probability", Value: 2.7e-7})
+	n = p.notification(&detect.Alert{Rule: "r", Kind: "ratio", Host: "h", Threshold: 0.1, Baseline: math.NaN(), Probability: math.NaN()})
+	for _, m := range n.Meta {
+		assert.NotEqual(t, "probability", m.Key, "none for rules without one")
+	}
 }

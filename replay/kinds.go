@@ -259,7 +259,7 @@ func Score(r detect.Rule, v *detect.Verdict) float64 {
 			u = max(u, v.Numerator/v.Denominator/r.ErrorWarning)
 		}
 	case *detect.SpikeRule:
-		u = tail(v.Value, loosest(r.Probability, r.WarningProbability))
+		u = tail(v.Probability, loosest(r.Probability, r.WarningProbability))
 	case *detect.ErrorShareRule:
 		u = tail(binomialAtLeast(math.Round(v.Numerator), math.Round(v.Denominator), r.ExpectedShare),
 			loosest(r.Probability, r.WarningProbability))

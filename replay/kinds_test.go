@@ -31,7 +31,7 @@ func TestScore(t *testing.T) {
 	sp := detect.DefaultSpikeParams()
 	spike, err := detect.NewSpikeRule(spec, []detect.Selector{detect.MustSelector("a/b")}, sp)
 	require.NoError(t, err)
-	p := func(p float64) *detect.Verdict { v := verdict(10); v.Value = p; return v }
+	p := func(p float64) *detect.Verdict { v := verdict(10); v.Probability = p; return v }
 	assert.Equal(t, 0.0, replay.Score(spike, p(1)))
 	assert.InDelta(t, 0.5, replay.Score(spike, p(1e-6)), 1e-12, "p at Probability")
 	assert.Greater(t, replay.Score(spike, p(1e-12)), replay.Score(spike, p(1e-6)))
