@@ -558,16 +558,18 @@ func TestInfluxDBOutageBeyondTheBuffer(t *testing.T) {
 	assert.Equal(t, droppedN, missing, "the log line counts what InfluxDB misses")
 	_, summaryDropped, _, left := writerSummary(t, c)
 	assert.Equal(t, []int{droppedN, 0}, []int{summaryDropped, left}, "dropped, and not written at shutdown")
-	sort.Slice(outage, func(i, j int) bool { return outage[i].ns < outage[j].ns })
-	lastMissing := -1
-	for i, s := range outage {
-		if !s.arrived {
-			lastMissing = i
+	// The values of one read share a time stamp and may straddle two
+	// batches, one dropped, one kept: count the arrived values strictly
+	// older than the newest dropped one.
+	var newestDropped int64 = math.MinInt64
+	for _, s := range outage {
+		if !s.arrived && s.ns > newestDropped {
+			newestDropped = s.ns
 		}
 	}
 	arrivedBefore := 0
-	for _, s := range outage[:lastMissing+1] {
-		if s.arrived {
+	for _, s := range outage {
+		if s.arrived && s.ns < newestDropped {
 			arrivedBefore++
 		}
 	}
