@@ -99,6 +99,7 @@ func TestWriteConvertsValueLists(t *testing.T) {
 // never the daemon. collectd's write thread only copied the value list into
 // the ring (status 0); the writer goroutine logs what went wrong after.
 func TestWriteRecoversPanicsAndLogsErrors(t *testing.T) {
+	writeErrors.seen.Store(0) // the log backs off: start from the first error
 	var logged []string
 	Logf = func(f string, a ...any) { logged = append(logged, fmt.Sprintf(f, a...)) }
 	defer func() { Logf = func(string, ...any) {} }()
@@ -110,6 +111,7 @@ func TestWriteRecoversPanicsAndLogsErrors(t *testing.T) {
 	assert.Contains(t, logged[0], "panicked: boom")
 
 	logged = nil
+	writeErrors.seen.Store(0)
 	SetWriteFunc(func(vl *detect.ValueList) error { return fmt.Errorf("bad %s", vl.Type) })
 	assert.Equal(t, 0, FakeWrite(id, time.Now(), time.Second, FakeValue{"value", detect.GaugeValue(1)}))
 	assert.Equal(t, 0, FakeWrite(id, time.Now(), time.Second, FakeValue{"value", detect.Value{Kind: 42}}))
@@ -167,6 +169,7 @@ func BenchmarkWriteCallback(b *testing.B) {
 // A value list with more data sources than a ring record holds is refused
 // by the C callback (status -1), counted, and reported in the log.
 func TestWriteRefusesTooManyValues(t *testing.T) {
+	writeErrors.seen.Store(0)
 	var logged []string
 	Logf = func(f string, a ...any) { logged = append(logged, fmt.Sprintf(f, a...)) }
 	defer func() { Logf = func(string, ...any) {} }()
