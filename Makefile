@@ -32,6 +32,7 @@ demo: build ## run collectd in the foreground with the plugin: simulated traffic
 	@./scripts/demo.sh $(PLUGIN)
 
 install: build ## install the plugin into collectd's PluginDir and the rule pack into collectd.conf.d
+	install -d $(PLUGIN_DIR)
 	install -m 0644 $(PLUGIN) $(PLUGIN_DIR)/anomaly.so
 	install -d $(CONF_DIR)
 	install -m 0644 collectd.conf.d/anomaly.conf $(CONF_DIR)/anomaly.conf
