@@ -173,8 +173,7 @@ func (r *ErrorShareRule) Kind() string { return "errorshare" }
 
 // NewState implements Rule.
 func (r *ErrorShareRule) NewState(clock SlotClock) RuleState {
-	n := slotsFor(r.Window, clock.Step)
-	return &errorShareState{rule: r, errs: NewMovingWindow(n), total: NewMovingWindow(n), window: time.Duration(n) * clock.Step}
+	return &errorShareState{rule: r, sumPair: newSumPair(r.Window, clock)}
 }
 
 // Message implements Rule: "FAILURE: provider-errors[a] of shop-1: 5 errors
@@ -207,32 +206,20 @@ func errorShareTail(k, n, p float64) float64 {
 	return mathext.RegIncBeta(k, n-k+1, p)
 }
 
-// recovery is the bound a raised alert must come back above.
+// errorShareState sums errors (the part) and trials (the whole).
 type errorShareState struct {
-	rule        *ErrorShareRule
-	errs, total *MovingWindow
-	window      time.Duration
+	rule *ErrorShareRule
+	sumPair
 }
-
-func (s *errorShareState) Add(input int, slot int64, v float64) {
-	if input == 0 {
-		s.errs.Add(slot, v)
-	} else {
-		s.total.Add(slot, v)
-	}
-}
-
-func (s *errorShareState) Span() int64 { return int64(s.total.Len()) }
 
 func (s *errorShareState) Evaluate(slot int64, current Level) Verdict {
-	s.errs.Advance(slot)
-	s.total.Advance(slot)
 	v := undecided()
-	if !s.total.Full() {
+	errs, trials, full := s.sums(slot)
+	if !full {
 		return v
 	}
 	r := &s.rule.ErrorShareParams
-	k, n := math.Round(s.errs.Total().Sum), math.Round(s.total.Total().Sum)
+	k, n := math.Round(errs), math.Round(trials)
 	n = max(n, k)
 	if n <= 0 {
 		return v

@@ -42,8 +42,7 @@ func (r *RatioRule) Kind() string { return "ratio" }
 
 // NewState implements Rule.
 func (r *RatioRule) NewState(clock SlotClock) RuleState {
-	n := slotsFor(r.Window, clock.Step)
-	return &ratioState{rule: r, num: NewMovingWindow(n), den: NewMovingWindow(n), window: time.Duration(n) * clock.Step}
+	return &ratioState{rule: r, sumPair: newSumPair(r.Window, clock)}
 }
 
 // Message implements Rule.
@@ -70,29 +69,16 @@ func hostOrAll(host string) string {
 }
 
 type ratioState struct {
-	rule     *RatioRule
-	num, den *MovingWindow
-	window   time.Duration
+	rule *RatioRule
+	sumPair
 }
-
-func (s *ratioState) Add(input int, slot int64, v float64) {
-	if input == 0 {
-		s.num.Add(slot, v)
-	} else {
-		s.den.Add(slot, v)
-	}
-}
-
-func (s *ratioState) Span() int64 { return int64(s.den.Len()) }
 
 func (s *ratioState) Evaluate(slot int64, current Level) Verdict {
-	s.num.Advance(slot)
-	s.den.Advance(slot)
 	v := undecided()
-	if !s.den.Full() {
+	num, den, full := s.sums(slot)
+	if !full {
 		return v
 	}
-	num, den := s.num.Total().Sum, s.den.Total().Sum
 	if den <= 0 || den < s.rule.MinDenominator {
 		return v
 	}

@@ -1,5 +1,7 @@
 package detect
 
+import "time"
+
 // maxBuckets bounds the memory of a window: a window longer than this many
 // slots keeps its slots in buckets of several (an hour of 10 s slots in
 // 60 buckets of a minute; 60 divides the usual windows of whole minutes
@@ -142,3 +144,34 @@ func (w *MovingWindow) Full() bool {
 
 // Newest is the newest slot.
 func (w *MovingWindow) Newest() int64 { return w.newest }
+
+// sumPair is the memory of rules that divide one sum by another over the
+// same moving window (ratio, errorshare): input 0 is the part, any other
+// input the whole.
+type sumPair struct {
+	part, whole *MovingWindow
+	window      time.Duration // the span the window covers
+}
+
+func newSumPair(window time.Duration, clock SlotClock) sumPair {
+	n := slotsFor(window, clock.Step)
+	return sumPair{part: NewMovingWindow(n), whole: NewMovingWindow(n), window: time.Duration(n) * clock.Step}
+}
+
+func (p *sumPair) Add(input int, slot int64, v float64) {
+	if input == 0 {
+		p.part.Add(slot, v)
+	} else {
+		p.whole.Add(slot, v)
+	}
+}
+
+func (p *sumPair) Span() int64 { return int64(p.whole.Len()) }
+
+// sums advances both windows to slot and returns their sums; full is false
+// while the window has not yet spanned its length.
+func (p *sumPair) sums(slot int64) (part, whole float64, full bool) {
+	p.part.Advance(slot)
+	p.whole.Advance(slot)
+	return p.part.Total().Sum, p.whole.Total().Sum, p.whole.Full()
+}
