@@ -196,13 +196,27 @@ func TestWriteRingFullWaitsAndLosesNothing(t *testing.T) {
 	require.NoError(t, SetWriteFunc(func(vl *detect.ValueList) error { got.Add(1); return nil }))
 	defer SetWriteFunc(nil)
 	const producers, each = 4, ringCapacity // twice the ring's capacity in all
+	// The ring keeps a pointer to each record's data set, which collectd
+	// keeps for its lifetime: the fakes are freed only once all is drained.
+	type fake struct {
+		ds *cDataSet
+		vl *cValueList
+	}
+	fakes := make([]fake, producers)
+	for i := range fakes {
+		fakes[i].ds, fakes[i].vl = fakeCValueList()
+	}
+	defer func() {
+		for _, f := range fakes {
+			freeFakeCValueList(f.ds, f.vl)
+		}
+	}()
 	var wg sync.WaitGroup
 	for p := 0; p < producers; p++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ds, vl := fakeCValueList()
-			defer freeFakeCValueList(ds, vl)
+			ds, vl := fakes[p].ds, fakes[p].vl
 			for i := 0; i < each/2; i++ {
 				if rc := putOnly(ds, vl); rc != 0 {
 					t.Errorf("put refused: %d", rc)

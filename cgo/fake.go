@@ -148,6 +148,13 @@ func FakeWrite(id detect.Identifier, t time.Time, interval time.Duration, values
 	return rc
 }
 
+// cDataSet and cValueList name collectd's C types for the tests (which
+// cannot use cgo themselves).
+type (
+	cDataSet   = C.data_set_t
+	cValueList = C.value_list_t
+)
+
 // fakeCValueList and callWrite serve the allocation test: building the C
 // structures is outside the measured call.
 func fakeCValueList() (*C.data_set_t, *C.value_list_t) {

@@ -113,9 +113,6 @@ void anomaly_meta_free(notification_t *n) {
   n->meta = NULL;
 }
 
-int anomaly_ds_type(const data_set_t *ds, size_t i) { return ds->ds[i].type; }
-const char *anomaly_ds_name(const data_set_t *ds, size_t i) { return ds->ds[i].name; }
-size_t anomaly_ds_num(const data_set_t *ds) { return ds->ds_num; }
 
 int anomaly_config_value_type(const oconfig_item_t *ci, int i) { return ci->values[i].type; }
 const char *anomaly_config_value_string(const oconfig_item_t *ci, int i) {

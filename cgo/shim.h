@@ -23,10 +23,8 @@ int anomaly_meta_add_signed_int(notification_t *n, const char *key, int64_t valu
 int anomaly_dispatch_notification(notification_t *n);
 void anomaly_meta_free(notification_t *n);
 
-/* Accessors cgo cannot express itself (a field named "type", unions). */
-int anomaly_ds_type(const data_set_t *ds, size_t i);
-const char *anomaly_ds_name(const data_set_t *ds, size_t i);
-size_t anomaly_ds_num(const data_set_t *ds);
+/* Accessors of the configuration tree: its values are a union, which cgo
+ * cannot read. */
 int anomaly_config_value_type(const oconfig_item_t *ci, int i);
 const char *anomaly_config_value_string(const oconfig_item_t *ci, int i);
 double anomaly_config_value_number(const oconfig_item_t *ci, int i);

@@ -155,14 +155,12 @@ type convertError string
 
 func (e convertError) Error() string { return string(e) }
 
+// convertValueList views a ring record as a detect.ValueList. The ring took
+// only value lists whose values match their data set and fit a record
+// (anomaly_ring_put), so that is not checked again; the data set is read
+// in place, without a cgo call per value.
 func convertValueList(ds *C.data_set_t, cvl *C.value_list_t, s *scratch) error {
-	n := int(C.anomaly_ds_num(ds))
-	if n != int(cvl.values_len) {
-		return convertError("value list and data set disagree on the number of values")
-	}
-	if n > maxValues {
-		return convertError("value list has more data sources than the plugin handles")
-	}
+	n := int(cvl.values_len)
 	vl := &s.vl
 	vl.Host = borrow(cvl.host[:])
 	vl.Plugin = borrow(cvl.plugin[:])
@@ -172,9 +170,10 @@ func convertValueList(ds *C.data_set_t, cvl *C.value_list_t, s *scratch) error {
 	vl.Time = cdtimeToTime(cvl.time)
 	vl.Interval = cdtimeToDuration(cvl.interval)
 	values := unsafe.Slice(cvl.values, n)
-	for i := 0; i < n; i++ {
+	sources := unsafe.Slice(ds.ds, n)
+	for i := range n {
 		raw := unsafe.Pointer(&values[i])
-		switch C.anomaly_ds_type(ds, C.size_t(i)) {
+		switch sources[i]._type {
 		case C.DS_TYPE_GAUGE:
 			s.values[i] = detect.GaugeValue(*(*float64)(raw))
 		case C.DS_TYPE_COUNTER:
@@ -186,7 +185,7 @@ func convertValueList(ds *C.data_set_t, cvl *C.value_list_t, s *scratch) error {
 		default:
 			return convertError("unknown data source type")
 		}
-		s.names[i] = cStringBorrow(C.anomaly_ds_name(ds, C.size_t(i)))
+		s.names[i] = borrow(sources[i].name[:])
 	}
 	vl.Values = s.values[:n]
 	vl.DSNames = s.names[:n]
@@ -202,13 +201,6 @@ func borrow(a []C.char) string {
 		}
 	}
 	return unsafe.String(&b[0], len(b))
-}
-
-func cStringBorrow(p *C.char) string {
-	if p == nil {
-		return ""
-	}
-	return borrow(unsafe.Slice(p, C.DATA_MAX_NAME_LEN))
 }
 
 // cdtime_t counts 2^-30 seconds.
