@@ -16,12 +16,10 @@ import "C"
 import (
 	"fmt"
 	"sync/atomic"
-
-	"collectd.org/plugin"
 )
 
 // Logf reports errors of callbacks; it is collectd's log unless a test replaces it.
-var Logf = func(format string, args ...any) { plugin.Errorf(format, args...) }
+var Logf = Errorf
 
 // logLimited logs at most every n-th of a repeated kind of error, so that a
 // stream of bad value lists costs log lines, not the daemon's disk.

@@ -28,6 +28,18 @@ static int (*meta_add_string_fn)(notification_t *, const char *, const char *);
 static int (*meta_add_double_fn)(notification_t *, const char *, double);
 static int (*meta_add_signed_int_fn)(notification_t *, const char *, int64_t);
 static int (*meta_free_fn)(notification_meta_t *);
+static plugin_ctx_t (*get_ctx_fn)(void);
+static plugin_ctx_t (*set_ctx_fn)(plugin_ctx_t);
+static void (*log_fn)(int, const char *, ...);
+static int (*dispatch_values_fn)(value_list_t const *);
+
+/* The plugin's context as collectd gave it to the init callback (name
+ * "anomaly" and the plugin's interval). collectd keeps a context per thread
+ * and every callback it runs has one; the plugin's own threads (Go's) have
+ * none unless given this one, and collectd's notification plugins read it:
+ * exec's NotificationExec asks it for the interval it passes the program. */
+static plugin_ctx_t plugin_ctx;
+static int have_ctx;
 
 /* The write callback stays in C: it only copies the value list into the
  * ring that the plugin's writer goroutine drains (ring.c). */
@@ -78,6 +90,54 @@ const char *anomaly_hostname(void) {
   return hostname == NULL ? NULL : *hostname;
 }
 
+int anomaly_save_ctx(cdtime_t interval) {
+  RESOLVE(get_ctx_fn, "plugin_get_ctx");
+  RESOLVE(set_ctx_fn, "plugin_set_ctx");
+  plugin_ctx = get_ctx_fn();
+  if (interval > 0)
+    plugin_ctx.interval = interval;
+  have_ctx = 1;
+  return 0;
+}
+
+/* enter makes the plugin's context the calling thread's and returns the one
+ * it had, for leave to put back: a Go thread may also be one of collectd's
+ * (a read callback's), whose context collectd owns. */
+static int enter(plugin_ctx_t *old) {
+  if (!have_ctx || set_ctx_fn == NULL)
+    return 0;
+  *old = set_ctx_fn(plugin_ctx);
+  return 1;
+}
+
+static void leave(int entered, plugin_ctx_t old) {
+  if (entered)
+    set_ctx_fn(old);
+}
+
+int anomaly_log(int level, const char *msg) {
+  RESOLVE(log_fn, "plugin_log");
+  plugin_ctx_t old;
+  int entered = enter(&old);
+  log_fn(level, "%s", msg);
+  leave(entered, old);
+  return 0;
+}
+
+int anomaly_dispatch_gauge(const value_list_t *tmpl, double value) {
+  RESOLVE(dispatch_values_fn, "plugin_dispatch_values");
+  value_t v = {.gauge = value};
+  value_list_t vl = *tmpl;
+  vl.values = &v;
+  vl.values_len = 1;
+  vl.meta = NULL;
+  plugin_ctx_t old;
+  int entered = enter(&old);
+  int rc = dispatch_values_fn(&vl);
+  leave(entered, old);
+  return rc;
+}
+
 int anomaly_meta_add_string(notification_t *n, const char *key, const char *value) {
   RESOLVE(meta_add_string_fn, "plugin_notification_meta_add_string");
   return meta_add_string_fn(n, key, value);
@@ -95,7 +155,11 @@ int anomaly_meta_add_signed_int(notification_t *n, const char *key, int64_t valu
 
 int anomaly_dispatch_notification(notification_t *n) {
   RESOLVE(dispatch_notification_fn, "plugin_dispatch_notification");
-  return dispatch_notification_fn(n);
+  plugin_ctx_t old;
+  int entered = enter(&old);
+  int rc = dispatch_notification_fn(n);
+  leave(entered, old);
+  return rc;
 }
 
 void anomaly_meta_free(notification_t *n) {

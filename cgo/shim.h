@@ -16,6 +16,15 @@ cdtime_t anomaly_default_interval(void);
 /* collectd's Hostname (hostname_g); NULL when not inside collectd. */
 const char *anomaly_hostname(void);
 
+/* Keeps the calling thread's plugin context (collectd's, in the init
+ * callback), with interval if it is not 0, for the dispatches and log lines
+ * below, which run on the plugin's own threads. */
+int anomaly_save_ctx(cdtime_t interval);
+/* plugin_log of msg at level (LOG_ERR, LOG_INFO, ...), in the plugin's context. */
+int anomaly_log(int level, const char *msg);
+/* plugin_dispatch_values of one gauge: tmpl's identifier, time and interval. */
+int anomaly_dispatch_gauge(const value_list_t *tmpl, double value);
+
 /* Builds and frees a notification's meta data list and dispatches it. */
 int anomaly_meta_add_string(notification_t *n, const char *key, const char *value);
 int anomaly_meta_add_double(notification_t *n, const char *key, double value);

@@ -69,13 +69,28 @@ type collectd struct {
 // stopped when the test ends, whatever its outcome.
 func startCollectd(t *testing.T, body string) *collectd {
 	t.Helper()
+	return startCollectdWith(t, daemonOptions{csv: true}, body)
+}
+
+// daemonOptions are what tests vary of the daemon around their body.
+type daemonOptions struct {
+	csv     bool     // load the csv writer (thousands of hosts would be thousands of files)
+	plugins []string // collectd plugins the body loads, copied into the plugin directory
+}
+
+func startCollectdWith(t *testing.T, opt daemonOptions, body string) *collectd {
+	t.Helper()
 	dir := t.TempDir()
 	plugins := filepath.Join(dir, "plugins")
 	require.NoError(t, os.MkdirAll(plugins, 0o755))
 	// collectd refuses a plugin that is a symlink: copy the ones we need.
 	copyFile(t, pluginSO, filepath.Join(plugins, "anomaly.so"))
-	for _, p := range []string{"logfile", "csv", "exec"} {
+	for _, p := range append([]string{"logfile", "csv", "exec"}, opt.plugins...) {
 		copyFile(t, "/usr/lib/collectd/"+p+".so", filepath.Join(plugins, p+".so"))
+	}
+	csv := ""
+	if opt.csv {
+		csv = fmt.Sprintf("LoadPlugin csv\n<Plugin csv>\n  DataDir %q\n</Plugin>\n", filepath.Join(dir, "csv"))
 	}
 	c := &collectd{t: t, dir: dir, log: filepath.Join(dir, "collectd.log"), done: make(chan error, 1)}
 	config := fmt.Sprintf(`Hostname "e2e-host"
@@ -94,12 +109,8 @@ LoadPlugin logfile
   Timestamp true
   PrintSeverity true
 </Plugin>
-LoadPlugin csv
-<Plugin csv>
-  DataDir %q
-</Plugin>
-%s
-`, dir, filepath.Join(dir, "collectd.pid"), plugins, c.log, filepath.Join(dir, "csv"), body)
+%s%s
+`, dir, filepath.Join(dir, "collectd.pid"), plugins, c.log, csv, body)
 	confPath := filepath.Join(dir, "collectd.conf")
 	require.NoError(t, os.WriteFile(confPath, []byte(config), 0o644))
 	out, err := os.Create(filepath.Join(dir, "stdout.log"))

@@ -28,6 +28,8 @@ type fakeDaemon struct {
 	mu         sync.Mutex
 	registered int
 	dispatched []*api.ValueList
+	warnings   []string
+	stats      []*api.ValueList
 	infos      []string
 	errors     []string
 }
@@ -56,9 +58,28 @@ func (d *fakeDaemon) dispatch(_ context.Context, vl *api.ValueList) error {
 	if d.dispatchErr != nil {
 		return d.dispatchErr
 	}
+	if vl.Plugin == "anomaly" && vl.PluginInstance == "stats" {
+		// The plugin's statistics, every interval: kept apart so that
+		// tests of the simulated and derived values need not skip them.
+		d.stats = append(d.stats, vl.Clone())
+		return nil
+	}
 	d.dispatched = append(d.dispatched, vl.Clone())
 	return nil
 }
+
+// dispatchGauge records g as the value list collectd would receive.
+func (d *fakeDaemon) dispatchGauge(g *cgo.Gauge) error {
+	return d.dispatch(context.Background(), &api.ValueList{
+		Identifier: api.Identifier{Host: g.Host, Plugin: g.Plugin, PluginInstance: g.PluginInstance, Type: g.Type, TypeInstance: g.TypeInstance},
+		Time:       g.Time,
+		Interval:   g.Interval,
+		Values:     []api.Value{api.Gauge(g.Value)},
+		DSNames:    []string{"value"},
+	})
+}
+
+func (d *fakeDaemon) saveContext(time.Duration) error { return nil }
 
 func (d *fakeDaemon) defaultInterval() time.Duration { return d.interval }
 
@@ -77,6 +98,12 @@ func (d *fakeDaemon) errorf(format string, args ...any) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.errors = append(d.errors, fmt.Sprintf(format, args...))
+}
+
+func (d *fakeDaemon) warningf(format string, args ...any) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.warnings = append(d.warnings, fmt.Sprintf(format, args...))
 }
 
 func (d *fakeDaemon) infof(format string, args ...any) {

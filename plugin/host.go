@@ -16,11 +16,16 @@ type daemon interface {
 	registerInit(f func() error) error
 	registerCallbacks(p *anomalyPlugin) error
 	stopWriter()
+	// dispatch hands collectd a value list from a read callback (collectd's
+	// thread); dispatchGauge one from the plugin's own threads.
 	dispatch(ctx context.Context, vl *api.ValueList) error
+	dispatchGauge(g *cgo.Gauge) error
+	saveContext(interval time.Duration) error
 	defaultInterval() time.Duration
 	hostname() string
 	notifier() cgo.Notifier
 	errorf(format string, args ...any)
+	warningf(format string, args ...any)
 	infof(format string, args ...any)
 }
 
@@ -46,6 +51,10 @@ func (collectdHost) dispatch(ctx context.Context, vl *api.ValueList) error {
 	return plugin.Write(ctx, vl)
 }
 
+func (collectdHost) dispatchGauge(g *cgo.Gauge) error { return cgo.DispatchGauge(g) }
+
+func (collectdHost) saveContext(interval time.Duration) error { return cgo.SaveContext(interval) }
+
 func (collectdHost) defaultInterval() time.Duration {
 	if d := cgo.DefaultInterval(); d > 0 {
 		return d
@@ -57,5 +66,6 @@ func (collectdHost) hostname() string { return cgo.Hostname() }
 
 func (collectdHost) notifier() cgo.Notifier { return cgo.Collectd{} }
 
-func (collectdHost) errorf(format string, args ...any) { plugin.Errorf(format, args...) }
-func (collectdHost) infof(format string, args ...any)  { plugin.Infof(format, args...) }
+func (collectdHost) errorf(format string, args ...any)   { cgo.Errorf(format, args...) }
+func (collectdHost) warningf(format string, args ...any) { cgo.Warningf(format, args...) }
+func (collectdHost) infof(format string, args ...any)    { cgo.Infof(format, args...) }

@@ -1,0 +1,206 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"collectd.org/api"
+	"collectd.org/network"
+	"github.com/stretchr/testify/require"
+
+	"github.com/collectd-anomaly/collectd-anomaly/simulate"
+)
+
+// burstHosts is how many hosts go silent at once in the burst test; the
+// crash it guards against needed about a thousand (ANOMALY_BURST_HOSTS and
+// ANOMALY_BURST_ROUNDS make it bigger or longer: `make burst`).
+const burstHosts = 1000
+
+// TestAlertBurstWithExec sends one interval of the e-commerce mix for a
+// thousand hosts through collectd's network plugin and then nothing, so that
+// the shipped pack's dead man's switch fires for every host at once - with
+// collectd's exec plugin paging a program for each notification and the
+// logfile plugin writing them. collectd must stay up, every host's silence
+// must reach the notification plugins (one by one or in a summary), nothing
+// may be dropped, and collectd's log must have no error line. Before the
+// notifications entered collectd with a plugin context (and from a thread
+// collectd knows), this aborted collectd in 4 runs of 4.
+func TestAlertBurstWithExec(t *testing.T) {
+	hosts := envInt(t, "ANOMALY_BURST_HOSTS", burstHosts)
+	rounds := envInt(t, "ANOMALY_BURST_ROUNDS", 2)
+	for round := range rounds {
+		t.Run(fmt.Sprintf("round-%d", round+1), func(t *testing.T) { burstRound(t, hosts) })
+	}
+}
+
+func burstRound(t *testing.T, hosts int) {
+	port := freeUDPPortT(t)
+	// exec runs its programs as an unprivileged user: a directory it can use.
+	shared, err := os.MkdirTemp("", "anomaly-burst")
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(shared) })
+	require.NoError(t, os.Chmod(shared, 0o777))
+	pages := shared + "/pages"
+	require.NoError(t, os.Mkdir(pages, 0o777))
+	require.NoError(t, os.Chmod(pages, 0o777)) // past the umask
+	script := shared + "/page.sh"
+	require.NoError(t, os.WriteFile(script, []byte("#!/bin/sh\ncat > "+pages+"/page.$$\n"), 0o755))
+	c := startCollectdWith(t, daemonOptions{plugins: []string{"network", "exec"}}, fmt.Sprintf(`
+LoadPlugin network
+<Plugin network>
+  Listen "127.0.0.1" "%d"
+</Plugin>
+LoadPlugin exec
+<Plugin exec>
+  NotificationExec "nobody" "/bin/cat"
+  NotificationExec "nobody" %q
+</Plugin>
+%s`, port, script, rulePack(t)))
+	_, ok := c.waitFor(regexp.MustCompile(`Initialization complete`), 30*time.Second)
+	require.True(t, ok, "collectd did not start")
+
+	sent := sendOneInterval(t, port, hosts, time.Second)
+	t.Logf("sent %d value lists of %d hosts", sent, hosts)
+
+	// Every host is silent after its timeout (3 intervals of 1 s): the
+	// FAILUREs, one by one and in summaries, come within seconds; allow for
+	// a slow machine.
+	deadline := time.Now().Add(60 * time.Second)
+	var paged map[string]bool
+	for time.Now().Before(deadline) {
+		paged = silentHostsPaged(t, pages)
+		if len(paged) >= hosts {
+			break
+		}
+		if code, out, exited := c.exited(0); exited {
+			t.Fatalf("collectd exited with %d during the burst:\n%s", code, tail(out, 4000))
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	// collectd must still run, a moment after the burst too.
+	time.Sleep(2 * time.Second)
+	if code, out, exited := c.exited(0); exited {
+		t.Fatalf("collectd exited with %d after the burst:\n%s", code, tail(out, 4000))
+	}
+	require.Len(t, paged, hosts, "hosts whose silence reached the paging program through exec")
+	logged := silentHosts(c.notifications())
+	stopCollectd(t, c)
+	for _, l := range c.lines() {
+		require.NotRegexp(t, `^\[(error|warning)\]|dropped|lost|plugin_get_interval`, l.Text, "collectd's log")
+	}
+	// The logfile plugin got the same notifications (it shows only their
+	// messages, which name as many hosts as 255 bytes hold).
+	require.GreaterOrEqual(t, logged, burstLimit+1, "notifications in the logfile")
+	t.Logf("%d hosts paged; %d notifications logged", len(paged), logged)
+}
+
+// burstLimit is the plugin's default BurstLimit.
+const burstLimit = 20
+
+// silentHostsPaged reads what exec handed the paging program, one file per
+// notification, and returns the hosts whose silence they report: a
+// notification's Host, or every host a summary's "subjects" names.
+func silentHostsPaged(t *testing.T, dir string) map[string]bool {
+	hosts := map[string]bool{}
+	files, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	for _, f := range files {
+		b, err := os.ReadFile(dir + "/" + f.Name())
+		require.NoError(t, err)
+		fields := map[string]string{}
+		for _, line := range strings.Split(string(b), "\n") {
+			if line == "" {
+				break // the message follows
+			}
+			if k, v, ok := strings.Cut(line, ": "); ok {
+				fields[k] = v
+			}
+		}
+		if fields["Severity"] != "FAILURE" || fields["TypeInstance"] != "ecommerce-silent" {
+			continue
+		}
+		if fields["summary"] == "true" {
+			for _, h := range strings.Fields(fields["subjects"]) {
+				hosts[h] = true
+			}
+			continue
+		}
+		hosts[fields["Host"]] = true
+	}
+	return hosts
+}
+
+// silentHosts counts the FAILUREs of the dead man's switch in collectd's log.
+func silentHosts(ns []notification) int {
+	n := 0
+	for _, x := range ns {
+		if x.Severity == "FAILURE" && x.TypeInst == "ecommerce-silent" {
+			n++
+		}
+	}
+	return n
+}
+
+// sendOneInterval sends the 27 e-commerce series of hosts hosts, once, with
+// the given interval, through collectd's network protocol.
+func sendOneInterval(t *testing.T, port, hosts int, interval time.Duration) int {
+	t.Helper()
+	client, err := network.Dial(net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), network.ClientOptions{})
+	require.NoError(t, err)
+	defer client.Close()
+	ctx := context.Background()
+	now := time.Now()
+	n := 0
+	for h := range hosts {
+		sim, err := simulate.New(simulate.Config{Params: simulate.DefaultParams(), Seed: uint64(h) + 1}, interval)
+		require.NoError(t, err)
+		for _, v := range sim.Step(0) {
+			vl := &api.ValueList{
+				Identifier: api.Identifier{Host: fmt.Sprintf("shop-%04d", h), Plugin: "ecommerce", Type: v.Type, TypeInstance: v.TypeInstance},
+				Time:       now,
+				Interval:   interval,
+				Values:     []api.Value{api.Gauge(v.Value)},
+				DSNames:    []string{"value"},
+			}
+			require.NoError(t, client.Write(ctx, vl))
+			n++
+		}
+		if h%20 == 19 { // keep the socket's receive buffer from overflowing
+			require.NoError(t, client.Flush())
+			time.Sleep(time.Millisecond)
+		}
+	}
+	require.NoError(t, client.Flush())
+	return n
+}
+
+func freeUDPPortT(t *testing.T) int {
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).Port
+}
+
+func envInt(t *testing.T, name string, def int) int {
+	s := os.Getenv(name)
+	if s == "" {
+		return def
+	}
+	n, err := strconv.Atoi(s)
+	require.NoError(t, err, name)
+	return n
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
