@@ -19,12 +19,19 @@ type Options struct {
 	// MaxSeries bounds memory: value lists of series beyond it are counted
 	// in Stats.SeriesDropped and otherwise ignored.
 	MaxSeries int
+	// Now is the collector's wall clock, used only to refuse value times far
+	// in the future (hostclock.go); nil (replay) refuses none.
+	Now func() time.Time
 }
 
 // Stats counts what the engine did not use, so that operators can see it.
 type Stats struct {
 	ValueLists    uint64 // value lists observed
-	NaN           uint64 // NaN gauges skipped
+	NaN           uint64 // NaN gauges skipped (collectd's "unknown")
+	Infinite      uint64 // +-Inf gauges skipped
+	Resets        uint64 // counters and derives that fell: their increment is unknown
+	Ahead         uint64 // value lists dropped, their time too far ahead of their host's clock
+	AheadHost     string // the host of the latest of them
 	Stale         uint64 // value lists not newer than the series' previous one (repeated or out of order)
 	Malformed     uint64 // value lists whose number of values changed
 	SeriesDropped uint64 // value lists of series beyond MaxSeries
@@ -38,13 +45,16 @@ type Engine struct {
 	rules     []Rule
 	sink      Sink
 	maxSeries int
+	now       func() time.Time
 
 	mu     sync.RWMutex
 	routes map[Identifier]*route
 	groups map[groupKey]*group
+	hosts  map[string]*hostClock
 	all    []*group
 
-	valueLists, nan, stale, malformed, dropped atomic.Uint64
+	valueLists, nan, infinite, resets, ahead, stale, malformed, dropped atomic.Uint64
+	aheadHost                                                           atomic.Pointer[string]
 }
 
 // NewEngine validates the rules and builds an engine for them.
@@ -70,8 +80,10 @@ func NewEngine(rules []Rule, opt Options) (*Engine, error) {
 		rules:     rules,
 		sink:      opt.Sink,
 		maxSeries: opt.MaxSeries,
+		now:       opt.Now,
 		routes:    map[Identifier]*route{},
 		groups:    map[groupKey]*group{},
+		hosts:     map[string]*hostClock{},
 	}, nil
 }
 
@@ -83,6 +95,7 @@ type route struct {
 	prev     []Value
 	values   []float64 // scratch: this value list's values as rules see them
 	targets  []target
+	clock    *hostClock // shared by the routes of one host
 }
 
 type target struct {
@@ -106,6 +119,11 @@ func (e *Engine) Observe(vl *ValueList) {
 	if len(r.targets) == 0 {
 		return
 	}
+	if e.now != nil && !r.clock.accept(vl.Time, e.now()) {
+		e.ahead.Add(1)
+		e.aheadHost.Store(&r.clock.host)
+		return
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if len(vl.Values) != len(r.prev) {
@@ -124,6 +142,10 @@ func (e *Engine) Observe(vl *ValueList) {
 			r.values[i] = v.Gauge
 			if math.IsNaN(v.Gauge) {
 				e.nan.Add(1)
+			} else if math.IsInf(v.Gauge, 0) {
+				// Not a measurement: it would make every sum infinite.
+				e.infinite.Add(1)
+				r.values[i] = math.NaN()
 			}
 		case Absolute:
 			r.values[i] = float64(v.Counter)
@@ -131,7 +153,11 @@ func (e *Engine) Observe(vl *ValueList) {
 			// A cumulative value says nothing until there is a previous one.
 			r.values[i] = math.NaN()
 			if !first && r.prev[i].Kind == v.Kind {
-				r.values[i] = increment(v.Kind, r.prev[i], v)
+				inc, reset := increment(v.Kind, r.prev[i], v)
+				if reset {
+					e.resets.Add(1)
+				}
+				r.values[i] = inc
 			}
 			r.prev[i] = v
 		}
@@ -156,7 +182,12 @@ func (e *Engine) addRoute(vl *ValueList) *route {
 		e.dropped.Add(1)
 		return nil
 	}
-	r := &route{prev: make([]Value, len(vl.Values)), values: make([]float64, len(vl.Values))}
+	clock := e.hosts[id.Host]
+	if clock == nil {
+		clock = &hostClock{host: id.Host}
+		e.hosts[id.Host] = clock
+	}
+	r := &route{prev: make([]Value, len(vl.Values)), values: make([]float64, len(vl.Values)), clock: clock}
 	for ri, rule := range e.rules {
 		spec := rule.Spec()
 		if !spec.Hosts.Match(id.Host) {
@@ -242,9 +273,17 @@ func (e *Engine) Tick(now time.Time) {
 func (e *Engine) Stats() Stats {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
+	var aheadHost string
+	if h := e.aheadHost.Load(); h != nil {
+		aheadHost = *h
+	}
 	return Stats{
 		ValueLists:    e.valueLists.Load(),
 		NaN:           e.nan.Load(),
+		Infinite:      e.infinite.Load(),
+		Resets:        e.resets.Load(),
+		Ahead:         e.ahead.Load(),
+		AheadHost:     aheadHost,
 		Stale:         e.stale.Load(),
 		Malformed:     e.malformed.Load(),
 		SeriesDropped: e.dropped.Load(),

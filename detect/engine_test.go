@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"math"
 	"sync"
 	"testing"
 	"time"
@@ -269,11 +270,152 @@ func TestCountersBecomeIncrements(t *testing.T) {
 }
 
 func TestIncrement(t *testing.T) {
-	assert.Equal(t, 5.0, increment(Counter, CounterValue(10), CounterValue(15)))
-	assert.Equal(t, 7.0, increment(Counter, CounterValue(10), CounterValue(7)), "reset: the new value is the increase")
-	assert.Equal(t, 16.0, increment(Counter, CounterValue(4294967290), CounterValue(10)), "32-bit wrap")
-	assert.Equal(t, 3.0, increment(Derive, DeriveValue(-5), DeriveValue(-2)))
-	assert.Equal(t, 4.0, increment(Derive, DeriveValue(100), DeriveValue(4)), "reset")
+	for _, tc := range []struct {
+		name      string
+		kind      Kind
+		prev, cur Value
+		want      float64 // NaN: unknown
+		reset     bool
+	}{
+		{"counts up", Counter, CounterValue(10), CounterValue(15), 5, false},
+		{"falls: reset, increment unknown", Counter, CounterValue(10), CounterValue(7), math.NaN(), true},
+		{"falls by 10%: reset, not 907017 events", Counter, CounterValue(1_007_017), CounterValue(907_017), math.NaN(), true},
+		{"32-bit wrap", Counter, CounterValue(4294967290), CounterValue(10), 16, false},
+		{"falls just below 2^32: no wrap of 4e9", Counter, CounterValue(4294967000), CounterValue(4294966796), math.NaN(), true},
+		{"64-bit wrap", Counter, CounterValue(math.MaxUint64 - 5), CounterValue(4), 10, false},
+		{"64-bit fall in the middle", Counter, CounterValue(1 << 40), CounterValue(1 << 39), math.NaN(), true},
+		{"derive counts up from negative", Derive, DeriveValue(-5), DeriveValue(-2), 3, false},
+		{"derive falls: reset", Derive, DeriveValue(100), DeriveValue(4), math.NaN(), true},
+	} {
+		got, reset := increment(tc.kind, tc.prev, tc.cur)
+		if math.IsNaN(tc.want) {
+			assert.True(t, math.IsNaN(got), "%s: got %v", tc.name, got)
+		} else {
+			assert.Equal(t, tc.want, got, tc.name)
+		}
+		assert.Equal(t, tc.reset, reset, tc.name)
+	}
+}
+
+// A counter reset or an implausible wrap raises no spike: the increment is
+// unknown, and the reset is counted.
+func TestCounterResetRaisesNoSpike(t *testing.T) {
+	rec := &recorder{}
+	th := Unbounded()
+	th.FailureMax = 1000
+	r, err := NewCountRule(RuleSpec{Name: "hits", Lifecycle: Lifecycle{Hits: 1}}, []Selector{MustSelector("web/counter-hits")}, time.Minute, th, "hits")
+	require.NoError(t, err)
+	e, err := NewEngine([]Rule{r}, Options{Sink: rec})
+	require.NoError(t, err)
+	restarted, _ := ParseIdentifier("web/counter-hits")
+	restarted.Host = "a"
+	nearTop := restarted
+	nearTop.Host = "b"
+	a, b := uint64(1_007_017), uint64(4294966000)
+	for step := range 30 {
+		a, b = a+50, b+50
+		if step == 10 {
+			a = 907_017    // restarted, and counted a little since
+			b = 4294966296 // falls just below 2^32: not a wrap of 4e9
+		}
+		ts := t0.Add(time.Duration(step) * 10 * time.Second)
+		e.Observe(&ValueList{Identifier: restarted, Time: ts, Interval: 10 * time.Second, Values: []Value{CounterValue(a)}})
+		e.Observe(&ValueList{Identifier: nearTop, Time: ts, Interval: 10 * time.Second, Values: []Value{CounterValue(b)}})
+	}
+	assert.Empty(t, rec.severities())
+	assert.Equal(t, uint64(2), e.Stats().Resets)
+}
+
+// Infinite gauges are skipped and counted like NaN: no alert says "+Inf".
+func TestInfiniteValuesAreSkipped(t *testing.T) {
+	rec := &recorder{}
+	e, err := NewEngine([]Rule{failedShareRule(t)}, Options{Sink: rec})
+	require.NoError(t, err)
+	for step := range 20 {
+		errs := 1.0
+		if step == 10 {
+			errs = math.Inf(1)
+		}
+		if step == 11 {
+			errs = math.Inf(-1)
+		}
+		feed(e, "h", step, 100, errs)
+	}
+	assert.Empty(t, rec.severities())
+	assert.Equal(t, uint64(2), e.Stats().Infinite)
+}
+
+// Window sums stay exact when a huge value comes and goes: the normal values
+// around it are not lost to rounding.
+func TestHugeValuesLeaveWindowsExact(t *testing.T) {
+	rec := &recorder{}
+	e, err := NewEngine([]Rule{failedShareRule(t)}, Options{Sink: rec})
+	require.NoError(t, err)
+	for step := range 40 {
+		requests := 500.0
+		if step == 10 || step == 11 {
+			requests = 1e308
+		}
+		feed(e, "h", step, requests, 5) // a 1% error share, or far below it
+	}
+	// A window of 6 slots later than the huge ones holds 6 x 500 requests
+	// and 6 x 5 errors: 1%, nowhere near the 10% bound.
+	assert.Empty(t, rec.severities())
+	w := NewMovingWindow(6)
+	for slot := range int64(20) {
+		x := 500.0
+		if slot == 3 || slot == 4 {
+			x = 1e308
+		}
+		w.Add(slot, x)
+		if slot >= 10 { // both huge values have left
+			require.Equal(t, 3000.0, w.Total().Sum, "the sum at slot %d", slot)
+			require.InDelta(t, 500.0, w.Total().Mean(), 1e-9, "slot %d", slot)
+			require.InDelta(t, 0.0, w.Total().StdDev(), 1e-9, "slot %d", slot)
+		}
+	}
+}
+
+// A value stamped far ahead of its host's clock is dropped and counted and
+// moves nothing: the host's real values after it are still used.
+func TestValuesFarAheadOfTheirHostAreDropped(t *testing.T) {
+	rec := &recorder{}
+	wall := t0
+	e, err := NewEngine([]Rule{failedShareRule(t)}, Options{Sink: rec, Now: func() time.Time { return wall }})
+	require.NoError(t, err)
+	for step := range 40 {
+		wall = t0.Add(time.Duration(step) * 10 * time.Second)
+		if step == 5 {
+			e.Observe(gaugeList("h", "web/gauge-requests", wall.Add(10*365*24*time.Hour), 100))
+		}
+		errs := 1.0
+		if step >= 20 {
+			errs = 30 // an incident the host's real values show
+		}
+		feed(e, "h", step, 100, errs)
+	}
+	s := e.Stats()
+	assert.Equal(t, uint64(1), s.Ahead)
+	assert.Equal(t, "h", s.AheadHost)
+	assert.Zero(t, s.Stale, "no real value looks old")
+	assert.Equal(t, []string{"FAILURE"}, rec.severities())
+
+	// A host back after an hour of silence is on time.
+	wall = wall.Add(time.Hour)
+	feed(e, "h", 40+360, 100, 1)
+	assert.Equal(t, uint64(1), e.Stats().Ahead)
+}
+
+// A host whose clock really jumps forward is followed after JumpAfter.
+func TestHostClockJumpIsTakenAfterAMinute(t *testing.T) {
+	c := &hostClock{host: "h"}
+	require.True(t, c.accept(t0, t0))
+	jump := 3 * time.Hour
+	for s := time.Duration(0); s < JumpAfter; s += 10 * time.Second {
+		require.False(t, c.accept(t0.Add(jump+s), t0.Add(s)), "at %s", s)
+	}
+	require.True(t, c.accept(t0.Add(jump+JumpAfter), t0.Add(JumpAfter)))
+	require.True(t, c.accept(t0.Add(jump+JumpAfter+10*time.Second), t0.Add(JumpAfter+10*time.Second)))
 }
 
 func TestTickJudgesSilentGroups(t *testing.T) {

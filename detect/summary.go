@@ -56,6 +56,22 @@ func (s *Summary) combine(o *Summary, sign float64) {
 	}
 }
 
+// dominatedBy reports whether removing o from s would lose s's other values
+// to rounding: o is not finite, or its sum, or its squares about s's
+// reference, outweigh the rest by 2^20 (so the rest keeps fewer than 33 of
+// its 53 bits).
+func (s *Summary) dominatedBy(o *Summary) bool {
+	const outweighs = 1 << 20
+	if o.N == 0 {
+		return false
+	}
+	delta := o.shift - s.shift
+	o2 := o.s2 + 2*delta*o.s1 + o.N*delta*delta
+	rest, rest2 := math.Abs(s.Sum-o.Sum), math.Abs(s.s2-o2)
+	return math.IsInf(s.Sum, 0) || math.IsNaN(s.Sum) || math.IsInf(s.s2, 0) || math.IsNaN(s.s2) ||
+		math.Abs(o.Sum) > outweighs*max(rest, 1) || math.Abs(o2) > outweighs*max(rest2, 1)
+}
+
 // Mean is the average, NaN when empty.
 func (s *Summary) Mean() float64 {
 	if s.N == 0 {

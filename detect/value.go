@@ -56,28 +56,39 @@ type ValueList struct {
 	DSNames  []string // optional; needed only by rules that pick a data source by name
 }
 
-// increment turns a cumulative value into the increase since the previous one.
-// Counters are assumed to have wrapped when they fall from near the top of the
-// 32-bit range (as SNMP counters do) and to have been reset otherwise, in which
-// case the new value is the increase since the reset - Prometheus' convention.
-func increment(kind Kind, prev, cur Value) float64 {
+// increment turns a cumulative value into the increase since the previous
+// one; reset is true when the value fell and no wrap explains it.
+//
+// A counter that falls has been reset (a restarted daemon, a replaced
+// device): how much it counted between the previous value and the reset is
+// unknown, so the increment is NaN - no spike, no drop - rather than the new
+// value (Prometheus' convention, which reads a counter of a million that
+// restarts at 900,000 as 900,000 events in one interval). A wrap is assumed
+// only when the values make one plausible: the previous value was in the top
+// eighth of the 32-bit range (SNMP's Counter32) or of the 64-bit one, and the
+// increment across the wrap is under an eighth of that range. A DERIVE that
+// falls is taken as reset the same way.
+func increment(kind Kind, prev, cur Value) (inc float64, reset bool) {
 	switch kind {
 	case Counter:
 		if cur.Counter >= prev.Counter {
-			return float64(cur.Counter - prev.Counter)
+			return float64(cur.Counter - prev.Counter), false
 		}
-		if prev.Counter <= math.MaxUint32 && prev.Counter > math.MaxUint32-math.MaxUint32/8 {
-			return float64(math.MaxUint32 - prev.Counter + cur.Counter + 1)
+		if prev.Counter <= math.MaxUint32 {
+			if wrapped := uint64(math.MaxUint32) - prev.Counter + cur.Counter + 1; prev.Counter > math.MaxUint32-math.MaxUint32/8 && wrapped < math.MaxUint32/8 {
+				return float64(wrapped), false
+			}
+			return math.NaN(), true
 		}
-		return float64(cur.Counter)
+		if wrapped := math.MaxUint64 - prev.Counter + cur.Counter + 1; prev.Counter > math.MaxUint64-math.MaxUint64/8 && wrapped < math.MaxUint64/8 {
+			return float64(wrapped), false
+		}
+		return math.NaN(), true
 	case Derive:
 		if cur.Derive >= prev.Derive {
-			return float64(cur.Derive - prev.Derive)
+			return float64(cur.Derive - prev.Derive), false
 		}
-		if cur.Derive >= 0 {
-			return float64(cur.Derive)
-		}
-		return 0
+		return math.NaN(), true
 	}
-	return math.NaN()
+	return math.NaN(), false
 }

@@ -16,7 +16,9 @@ const maxBuckets = 60
 //
 // Subtracting floating-point sums drifts; the total is rebuilt from the
 // buckets each time the ring has turned once, which costs O(buckets) once per
-// turn of the ring.
+// turn of the ring - and at once when a bucket leaves that held most of the
+// total (a hostile 1e308 among counts of hundreds), whose subtraction would
+// take the other values' digits with it.
 type MovingWindow struct {
 	buckets []Summary
 	per     int64 // slots per bucket
@@ -79,14 +81,16 @@ func (w *MovingWindow) Advance(slot int64) {
 func (w *MovingWindow) recycle(entering int64) {
 	leaving := entering - int64(len(w.buckets))
 	s := &w.buckets[w.index(entering)]
+	exact := true
 	if leaving >= w.bucketOf(w.first) {
+		exact = !w.total.dominatedBy(s)
 		w.total.Remove(s)
 		if w.expired != nil {
 			w.expired(leaving*w.per+w.per-1, s)
 		}
 	}
 	*s = Summary{}
-	if w.turned++; w.turned >= len(w.buckets) {
+	if w.turned++; w.turned >= len(w.buckets) || !exact {
 		w.rebuild()
 	}
 }
