@@ -54,6 +54,10 @@ func TestParseTopLevelErrors(t *testing.T) {
 			`<Plugin anomaly>: option MaxSeries true: want one number`},
 		{"MaxSeries as a block", []config.Block{{Key: "MaxSeries", Values: config.Values(5), Children: []config.Block{opt("X", 1)}}},
 			`<Plugin anomaly>: option MaxSeries 5: takes no block`},
+		{"BurstLimit zero", []config.Block{opt("BurstLimit", 0)},
+			`<Plugin anomaly>: option BurstLimit 0: want a whole number from 1 to 2147483647`},
+		{"BurstWindow negative", []config.Block{opt("BurstWindow", -1)},
+			`<Plugin anomaly>: option BurstWindow -1: must not be negative`},
 		{"Hostname number", []config.Block{opt("Hostname", 5)},
 			`<Plugin anomaly>: option Hostname 5: want one string in quotes`},
 		{"Hostname two values", []config.Block{opt("Hostname", "a", "b")},
@@ -86,7 +90,7 @@ func TestParseUnknownTopLevelOption(t *testing.T) {
 		msg := err.Error()
 		assert.True(t, strings.HasPrefix(msg, `<Plugin anomaly>: unknown option "Bogus" (rules are <`), msg)
 		assert.Contains(t, msg, "<Ratio>")
-		assert.True(t, strings.HasSuffix(msg, "; other options: MaxSeries, Hostname, TimeScale, <Simulation>, <InfluxDB>)"), msg)
+		assert.True(t, strings.HasSuffix(msg, "; other options: MaxSeries, Hostname, TimeScale, BurstLimit, BurstWindow, <Simulation>, <InfluxDB>)"), msg)
 	}
 }
 

@@ -3,6 +3,7 @@ package conf
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"collectd.org/config"
 
@@ -25,13 +26,28 @@ type Settings struct {
 	TimeScale float64
 	// InfluxDB is set when an <InfluxDB> block asks for values and alerts to be written there.
 	InfluxDB *InfluxDB
+	// BurstLimit is how many notifications one rule sends with one severity
+	// within BurstWindow; the rest of a burst goes out as one summary
+	// notification a second (every alert still reaches InfluxDB).
+	BurstLimit int
+	// BurstWindow is the span BurstLimit counts over (not scaled by TimeScale:
+	// it is about the people and programs that read notifications).
+	BurstWindow time.Duration
 }
+
+// Default burst shaping: a pager gets at most 20 notifications of one rule
+// and severity in 10 seconds, and one summary a second beyond them.
+const (
+	DefaultBurstLimit  = 20
+	DefaultBurstWindow = 10 * time.Second
+)
 
 // Parse reads one or more <Plugin anomaly> blocks (collectd allows several;
 // they add up). Each block may be the Plugin block itself or just its
 // children wrapped in any block.
 func Parse(blocks ...config.Block) (*Settings, error) {
-	s := &Settings{MaxSeries: detect.DefaultMaxSeries, TimeScale: 1}
+	s := &Settings{MaxSeries: detect.DefaultMaxSeries, TimeScale: 1,
+		BurstLimit: DefaultBurstLimit, BurstWindow: DefaultBurstWindow}
 	// TimeScale applies to every rule, wherever it stands: read it first.
 	for _, b := range blocks {
 		for _, c := range b.Children {
@@ -79,6 +95,10 @@ func (s *Settings) option(c config.Block, names map[string]bool) error {
 		s.MaxSeries, err = oneInt(c, 1)
 	case is(c, "Hostname"):
 		s.Hostname, err = oneString(c)
+	case is(c, "BurstLimit"):
+		s.BurstLimit, err = oneInt(c, 1)
+	case is(c, "BurstWindow"):
+		s.BurstWindow, err = positiveDuration(c)
 	case is(c, "InfluxDB"):
 		s.InfluxDB, err = parseInfluxDB(c, s.InfluxDB)
 	case is(c, "Simulation"):
@@ -87,7 +107,7 @@ func (s *Settings) option(c config.Block, names map[string]bool) error {
 		}
 		s.Simulation, err = parseSimulation(c)
 	default:
-		return fmt.Errorf("unknown option %q (rules are %s; other options: MaxSeries, Hostname, TimeScale, <Simulation>, <InfluxDB>)", c.Key, ruleKindList())
+		return fmt.Errorf("unknown option %q (rules are %s; other options: MaxSeries, Hostname, TimeScale, BurstLimit, BurstWindow, <Simulation>, <InfluxDB>)", c.Key, ruleKindList())
 	}
 	return err
 }

@@ -20,8 +20,10 @@ import (
 )
 
 // alertQueue is how many notifications may wait for dispatch. Alerts are
-// changes of state, a handful an hour; the bound only matters if collectd's
-// notification chain hangs, and then dropping is better than blocking writes.
+// changes of state, a handful an hour, and bursts are shaped into summaries
+// before the queue (burst.go); the bound only matters if collectd's
+// notification chain hangs, and then dropping (counted and logged) is better
+// than blocking the rules.
 const alertQueue = 4096
 
 type anomalyPlugin struct {
@@ -36,12 +38,17 @@ type anomalyPlugin struct {
 	interval       time.Duration // of the read callback: engine ticks and simulated reads
 	engine         atomic.Pointer[detect.Engine]
 
-	alerts  chan detect.Alert
-	values  chan detect.DerivedValue
-	dropped atomic.Uint64
-	stop    chan struct{}
-	stopped chan struct{}
-	stopMu  sync.Once
+	alerts chan detect.Alert
+	values chan detect.DerivedValue
+	shaper *burstShaper
+	// Counted for the plugin's statistics (stats.go).
+	dropped, droppedSeen atomic.Uint64 // queued alerts and values dropped
+	notified, summarised atomic.Uint64 // notifications dispatched; alerts in summaries
+	reportMu             sync.Mutex
+	lastReport           counters // the read callback's, at its last run
+	stop                 chan struct{}
+	stopped              chan struct{}
+	stopMu               sync.Once
 
 	simMu sync.Mutex // collectd may run reads of one plugin concurrently
 	sim   *simulation
@@ -62,7 +69,7 @@ func (p *anomalyPlugin) configure(b config.Block) error {
 	if err != nil {
 		return err
 	}
-	e, err := detect.NewEngine(s.Rules, detect.Options{Sink: p, MaxSeries: s.MaxSeries})
+	e, err := detect.NewEngine(s.Rules, detect.Options{Sink: p, MaxSeries: s.MaxSeries, Now: time.Now})
 	if err != nil {
 		return err
 	}
@@ -95,10 +102,16 @@ func (p *anomalyPlugin) init() error {
 	if err := p.host.registerCallbacks(p); err != nil {
 		return err
 	}
+	// Everything the plugin hands collectd later comes from its own
+	// goroutines: they need the plugin's context (cgo.SaveContext).
+	if err := p.host.saveContext(p.interval); err != nil {
+		return err
+	}
 	p.registered = true
 	if err := p.startInflux(); err != nil {
 		return err
 	}
+	p.shaper = newBurstShaper(p.settings.BurstLimit, p.settings.BurstWindow)
 	p.alerts = make(chan detect.Alert, alertQueue)
 	p.values = make(chan detect.DerivedValue, alertQueue)
 	p.stop, p.stopped = make(chan struct{}), make(chan struct{})
@@ -135,20 +148,25 @@ func (p *anomalyPlugin) Read(ctx context.Context) (err error) {
 	defer recoverTo(&err, "read callback")
 	now := time.Now()
 	p.engine.Load().Tick(now)
+	defer p.report(ctx, now)
 	if p.settings.Simulation == nil {
 		return nil
 	}
 	return p.simulate(ctx, now)
 }
 
-// Alert implements detect.Sink. The engine calls it from write threads with
-// a group locked, so it only queues.
+// Alert implements detect.Sink. The engine calls it with a group locked,
+// so it only shapes and queues: InfluxDB gets every alert, collectd's
+// notification chain the first of a burst and then summaries (burst.go).
 func (p *anomalyPlugin) Alert(a detect.Alert) {
 	p.influxAlert(&a)
+	if p.shaper != nil && !p.shaper.admit(&a, time.Now()) {
+		return
+	}
 	select {
 	case p.alerts <- a:
 	default:
-		p.queueFull()
+		p.dropped.Add(1)
 	}
 }
 
@@ -157,13 +175,7 @@ func (p *anomalyPlugin) Value(v detect.DerivedValue) {
 	select {
 	case p.values <- v:
 	default:
-		p.queueFull()
-	}
-}
-
-func (p *anomalyPlugin) queueFull() {
-	if n := p.dropped.Add(1); n&(n-1) == 0 {
-		p.host.errorf("anomaly plugin: output queue full, %d notifications and derived values dropped so far", n)
+		p.dropped.Add(1)
 	}
 }
 
@@ -179,27 +191,27 @@ func (p *anomalyPlugin) dispatchDerived(v *detect.DerivedValue) {
 	if host == "" {
 		host = p.settings.Hostname
 	}
-	vl := &api.ValueList{
-		Identifier: api.Identifier{Host: host, Plugin: "anomaly", PluginInstance: v.Group, Type: "gauge", TypeInstance: v.Name},
-		Time:       v.Time,
-		Interval:   v.Interval,
-		Values:     []api.Value{api.Gauge(v.Value)},
-		DSNames:    []string{"value"},
-	}
-	if err := p.host.dispatch(context.Background(), vl); err != nil {
+	g := &cgo.Gauge{Host: host, Plugin: "anomaly", PluginInstance: v.Group, Type: "gauge", TypeInstance: v.Name,
+		Time: v.Time, Interval: v.Interval, Value: v.Value}
+	if err := p.host.dispatchGauge(g); err != nil {
 		p.host.errorf("anomaly plugin: dispatching %s: %v", v.Name, err)
 	}
 }
 
-// notify dispatches queued alerts as collectd notifications until Shutdown.
+// notify dispatches queued alerts as collectd notifications, and the
+// summaries of bursts once a second, until Shutdown.
 func (p *anomalyPlugin) notify(n cgo.Notifier) {
 	defer close(p.stopped)
+	summaries := time.NewTicker(time.Second)
+	defer summaries.Stop()
 	for {
 		select {
 		case a := <-p.alerts:
 			p.send(n, &a)
 		case v := <-p.values:
 			p.dispatchDerived(&v)
+		case now := <-summaries.C:
+			p.sendSummaries(n, now)
 		case <-p.stop:
 			for {
 				select {
@@ -208,6 +220,7 @@ func (p *anomalyPlugin) notify(n cgo.Notifier) {
 				case v := <-p.values:
 					p.dispatchDerived(&v)
 				default:
+					p.sendSummaries(n, time.Now())
 					return
 				}
 			}
@@ -215,17 +228,40 @@ func (p *anomalyPlugin) notify(n cgo.Notifier) {
 	}
 }
 
+func (p *anomalyPlugin) sendSummaries(n cgo.Notifier, now time.Time) {
+	if p.shaper == nil {
+		return
+	}
+	for _, b := range p.shaper.summaries(now) {
+		p.summarised.Add(uint64(b.count()))
+		p.deliver(n, b.notification(p.collectorHost()), b.alert.Rule+" (summary)")
+	}
+}
+
 func (p *anomalyPlugin) send(n cgo.Notifier, a *detect.Alert) {
-	var err error
+	p.deliver(n, p.notification(a), a.Subject())
+}
+
+func (p *anomalyPlugin) deliver(n cgo.Notifier, note *cgo.Notification, what string) {
 	defer func() {
 		// A panic here would end the goroutine, and with it collectd.
 		if r := recover(); r != nil {
-			p.host.errorf("anomaly plugin: dispatching notification for %s panicked: %v", a.Subject(), r)
+			p.host.errorf("anomaly plugin: dispatching notification for %s panicked: %v", what, r)
 		}
 	}()
-	if err = n.Notify(p.notification(a)); err != nil {
-		p.host.errorf("anomaly plugin: dispatching notification for %s: %v", a.Subject(), err)
+	if err := n.Notify(note); err != nil {
+		p.host.errorf("anomaly plugin: dispatching notification for %s: %v", what, err)
+		return
 	}
+	p.notified.Add(1)
+}
+
+// collectorHost is the host a notification of the plugin itself names.
+func (p *anomalyPlugin) collectorHost() string {
+	if p.settings.Hostname != "" {
+		return p.settings.Hostname
+	}
+	return p.host.hostname()
 }
 
 var severities = map[detect.Level]cgo.Severity{detect.OK: cgo.Okay, detect.Warning: cgo.Warning, detect.Failure: cgo.Failure}
@@ -236,11 +272,8 @@ var severities = map[detect.Level]cgo.Severity{detect.OK: cgo.Okay, detect.Warni
 func (p *anomalyPlugin) notification(a *detect.Alert) *cgo.Notification {
 	host := a.Host
 	if host == "" {
-		host = p.settings.Hostname
-	}
-	if host == "" {
 		// collectd fills in an empty host of a value list, not of a notification.
-		host = p.host.hostname()
+		host = p.collectorHost()
 	}
 	meta := []cgo.Meta{
 		{Key: "rule", Value: a.Rule},
@@ -288,11 +321,21 @@ func (p *anomalyPlugin) Shutdown(context.Context) (err error) {
 	p.stopMu.Do(func() { close(p.stop) })
 	select {
 	case <-p.stopped:
-	case <-time.After(5 * time.Second):
-		return fmt.Errorf("notifications still queued after 5s")
+	case <-time.After(shutdownWait):
+		// The goroutine is stuck in a notification plugin: what it has not
+		// handed on is lost, and said so.
+		lost := len(p.alerts) + len(p.values)
+		if p.shaper != nil {
+			lost += p.shaper.pending()
+		}
+		p.host.errorf("anomaly plugin: %d notifications and derived values lost at shutdown: collectd's notification chain took none for %s", lost, shutdownWait)
 	}
+	p.reportDropped()
 	return nil
 }
+
+// shutdownWait is how long Shutdown waits for queued notifications.
+const shutdownWait = 5 * time.Second
 
 // simulation is the simulator and where it stands.
 type simulation struct {

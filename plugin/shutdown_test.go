@@ -61,8 +61,8 @@ func TestShutdownDrainsQueuedNotifications(t *testing.T) {
 	assert.Empty(t, d.errorLines())
 }
 
-// A full queue drops alerts rather than block collectd's write threads, and
-// says so in fewer and fewer log lines.
+// A full queue drops alerts rather than block the rules, counts them, and
+// says so once an interval.
 func TestFullQueueDropsWithRateLimitedLog(t *testing.T) {
 	d := newFakeDaemon()
 	g := newGate()
@@ -81,12 +81,13 @@ func TestFullQueueDropsWithRateLimitedLog(t *testing.T) {
 	waitClosed(t, queued, "Alert to return with the queue full")
 
 	assert.Equal(t, uint64(10), p.dropped.Load())
+	assert.Empty(t, d.errorLines(), "the read callback reports, not the rules")
+	require.NoError(t, p.Read(context.Background()))
+	require.NoError(t, p.Read(context.Background()))
 	assert.Equal(t, []string{
-		"anomaly plugin: output queue full, 1 notifications and derived values dropped so far",
-		"anomaly plugin: output queue full, 2 notifications and derived values dropped so far",
-		"anomaly plugin: output queue full, 4 notifications and derived values dropped so far",
-		"anomaly plugin: output queue full, 8 notifications and derived values dropped so far",
-	}, d.errorLines())
+		"anomaly plugin: 10 notifications and derived values dropped since the last interval (10 in all): collectd's notification chain is not keeping up",
+	}, d.errorLines(), "one line, in the first interval after")
+	assert.Equal(t, int64(10), dispatchedStat(t, d, "notifications-dropped"))
 
 	close(g.open)
 	require.NoError(t, p.Shutdown(context.Background()))
@@ -119,4 +120,19 @@ func TestDerivedValueDispatchErrorIsLogged(t *testing.T) {
 	p.Value(detect.DerivedValue{Name: "health", Value: 1})
 	require.NoError(t, p.Shutdown(context.Background()))
 	assert.Equal(t, []string{"anomaly plugin: dispatching health: no write plugin"}, d.errorLines())
+}
+
+// dispatchedStat is the newest value of the plugin's statistic name.
+func dispatchedStat(t *testing.T, d *fakeDaemon, name string) int64 {
+	t.Helper()
+	var v int64 = -1
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, vl := range d.stats {
+		if vl.TypeInstance == name {
+			v = int64(vl.Values[0].(api.Derive))
+		}
+	}
+	require.NotEqual(t, int64(-1), v, "statistic %s dispatched", name)
+	return v
 }

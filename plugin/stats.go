@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"collectd.org/api"
+
+	"github.com/collectd-anomaly/collectd-anomaly/detect"
+)
+
+// counters is what the plugin counts of its own work: the engine's
+// statistics and the notifications it sent, summarised and dropped.
+type counters struct {
+	detect.Stats
+	Notified, Summarised, Dropped uint64
+}
+
+func (p *anomalyPlugin) counters() counters {
+	return counters{Stats: p.engine.Load().Stats(),
+		Notified: p.notified.Load(), Summarised: p.summarised.Load(), Dropped: p.dropped.Load()}
+}
+
+// statSeries are the counters dispatched every interval as the plugin's own
+// series anomaly/stats/derive-<name>, as collectd's own "collectd" plugin
+// reports its queues: InfluxDB and Grafana see them like any other value.
+var statSeries = []struct {
+	name  string
+	value func(c *counters) uint64
+}{
+	{"value-lists", func(c *counters) uint64 { return c.ValueLists }},
+	{"values-nan", func(c *counters) uint64 { return c.NaN }},
+	{"values-infinite", func(c *counters) uint64 { return c.Infinite }},
+	{"counter-resets", func(c *counters) uint64 { return c.Resets }},
+	{"value-lists-ahead", func(c *counters) uint64 { return c.Ahead }},
+	{"value-lists-stale", func(c *counters) uint64 { return c.Stale }},
+	{"value-lists-malformed", func(c *counters) uint64 { return c.Malformed }},
+	{"value-lists-beyond-maxseries", func(c *counters) uint64 { return c.SeriesDropped }},
+	{"notifications", func(c *counters) uint64 { return c.Notified }},
+	{"alerts-summarised", func(c *counters) uint64 { return c.Summarised }},
+	{"notifications-dropped", func(c *counters) uint64 { return c.Dropped }},
+}
+
+// report runs every interval from the read callback: it dispatches the
+// statistics and logs one line for each kind of value or notification that
+// was refused or lost since the last report, with its count.
+func (p *anomalyPlugin) report(ctx context.Context, now time.Time) {
+	p.reportMu.Lock()
+	defer p.reportMu.Unlock()
+	c := p.counters()
+	last := p.lastReport
+	p.lastReport = c
+	for _, s := range statSeries {
+		vl := &api.ValueList{
+			Identifier: api.Identifier{Host: p.settings.Hostname, Plugin: "anomaly", PluginInstance: "stats", Type: "derive", TypeInstance: s.name},
+			Time:       now,
+			Interval:   p.interval,
+			Values:     []api.Value{api.Derive(int64(s.value(&c)))},
+			DSNames:    []string{"value"},
+		}
+		if err := p.host.dispatch(ctx, vl); err != nil {
+			p.host.errorf("anomaly plugin: dispatching its statistics: %v", err)
+			break
+		}
+	}
+	var refused []string
+	add := func(n uint64, what string, args ...any) {
+		if n > 0 {
+			refused = append(refused, fmt.Sprintf("%d %s", n, fmt.Sprintf(what, args...)))
+		}
+	}
+	add(c.Infinite-last.Infinite, "infinite values skipped")
+	add(c.Resets-last.Resets, "counters that fell taken as resets (increment unknown)")
+	add(c.Ahead-last.Ahead, "value lists dropped more than %s ahead of their host's clock (latest from %q)", detect.MaxAhead, c.AheadHost)
+	add(c.Malformed-last.Malformed, "value lists whose number of values changed")
+	add(c.SeriesDropped-last.SeriesDropped, "value lists of series beyond MaxSeries %d", p.settings.MaxSeries)
+	if len(refused) > 0 {
+		p.host.warningf("anomaly plugin: since the last interval: %s", strings.Join(refused, "; "))
+	}
+	p.reportDropped()
+}
+
+// reportDropped logs the notifications and derived values dropped since it
+// last did, once.
+func (p *anomalyPlugin) reportDropped() {
+	d := p.dropped.Load()
+	if seen := p.droppedSeen.Swap(d); d > seen {
+		p.host.errorf("anomaly plugin: %d notifications and derived values dropped since the last interval (%d in all): collectd's notification chain is not keeping up", d-seen, d)
+	}
+}
