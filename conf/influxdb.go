@@ -150,11 +150,11 @@ func influxURL(c config.Block) (string, error) {
 	return s, nil
 }
 
-// redactedError is optionError with the URL's password, if any, hidden.
+// redactedError is optionError with the URL's user info and query, if any, hidden.
 func redactedError(c config.Block, msg string) error {
 	if len(c.Values) == 1 && c.Values[0].IsString() {
 		if u, err := url.Parse(c.Values[0].String()); err == nil {
-			return fmt.Errorf("option %s %q: %s", c.Key, u.Redacted(), msg)
+			return fmt.Errorf("option %s %q: %s", c.Key, influx.RedactURL(u), msg)
 		}
 		return fmt.Errorf("option %s (value not shown): %s", c.Key, msg)
 	}

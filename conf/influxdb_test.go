@@ -88,7 +88,7 @@ func TestParseInfluxDBErrors(t *testing.T) {
 		{"URL number", with(opt("URL", 8086)), in + `option URL 8086: want one string in quotes`},
 		{"URL not a URL", with(opt("URL", "http://h:port")), in + `option URL (value not shown): not a URL`},
 		{"URL with credentials", with(opt("URL", "http://admin:hunter2@h:8086")),
-			in + `option URL "http://admin:xxxxx@h:8086": put the credentials in Token ("user:password" for InfluxDB 1.8), not in the URL`},
+			in + `option URL "http://h:8086 (credentials and query hidden)": put the credentials in Token ("user:password" for InfluxDB 1.8), not in the URL`},
 		{"Token number", with(opt("Token", 12345)), in + `option Token (value not shown): want one string in quotes`},
 		{"Token two values", with(opt("Token", "user", "hunter2")), in + `option Token (value not shown): want one string in quotes`},
 		{"Token as a block", with(named("Token", "hunter2", opt("X", 1))), in + `option Token (value not shown): want one string in quotes`},

@@ -180,7 +180,7 @@ func newWriter(cfg Config) (*Writer, error) {
 		SetApplicationName("collectd-anomaly")
 	w := &Writer{
 		cfg:     cfg,
-		where:   u.Redacted(),
+		where:   RedactURL(u),
 		client:  influxdb2.NewClientWithOptions(cfg.URL, cfg.Token, opts),
 		wake:    make(chan struct{}, 1),
 		stop:    make(chan struct{}),
@@ -263,12 +263,27 @@ func tlsConfig(caFile string, insecure bool) (*tls.Config, error) {
 	return tc, nil
 }
 
-// redact hides the password of a URL that has one.
+// redact hides what a URL may carry of secrets: its user info (not just the
+// password: a token is often put as the user) and its query string
+// (?u=user&p=password, ?token=...), for log lines and errors.
 func redact(s string) string {
-	if u, err := url.Parse(s); err == nil {
-		return u.Redacted()
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparsable URL)"
 	}
-	return "(unparsable URL)"
+	return RedactURL(u)
+}
+
+// RedactURL is u without user info, query or fragment; their presence is
+// marked, their content never shown.
+func RedactURL(u *url.URL) string {
+	c := *u
+	hidden := c.User != nil || c.RawQuery != "" || c.ForceQuery || c.Fragment != ""
+	c.User, c.RawQuery, c.ForceQuery, c.Fragment, c.RawFragment = nil, "", false, "", ""
+	if hidden {
+		return c.String() + " (credentials and query hidden)"
+	}
+	return c.String()
 }
 
 // Where is the server written to, without credentials.

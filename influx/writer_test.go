@@ -404,6 +404,26 @@ func TestWriterTokenNeverLogged(t *testing.T) {
 	assert.NotContains(t, fmt.Sprintf("%+v %s", w.Where(), w.Where()), "s3cr3t")
 }
 
+// A password in the URL's query string (InfluxDB 1.x's ?u=&p=) or user info
+// is never logged either, nor in Where.
+func TestWriterURLSecretsNeverLogged(t *testing.T) {
+	t.Parallel()
+	for _, u := range []string{"http://127.0.0.1:1/?u=me&p=hunter2x", "http://tok-hunter2x@127.0.0.1:1/", "http://127.0.0.1:1/#hunter2x"} {
+		var l logs
+		w := start(t, Config{URL: u, Org: "org", BatchSize: 1, FlushInterval: time.Millisecond, ReportEvery: time.Millisecond, Timeout: 50 * time.Millisecond}, &l)
+		for i := range 5 {
+			w.WriteValueList(point(i), false)
+		}
+		eventually(t, func() bool { return w.Stats().Failures >= 2 }, "writes fail")
+		w.Close()
+		all := l.all()
+		assert.Contains(t, all, "127.0.0.1:1", u)
+		assert.NotContains(t, all, "hunter2x", u)
+		assert.NotContains(t, w.Where(), "hunter2x", u)
+		assert.Contains(t, w.Where(), "(credentials and query hidden)", u)
+	}
+}
+
 // Close sends what is queued; what it cannot send in Timeout it counts in
 // one line, and it returns.
 func TestWriterCloseFlushes(t *testing.T) {
@@ -451,7 +471,7 @@ func TestConfigErrors(t *testing.T) {
 	}{
 		{Config{URL: "http://x"}, "influx: no Bucket"},
 		{Config{URL: "ftp://x", Bucket: "b"}, `influx: URL "ftp://x": want http://host:port or https://host:port`},
-		{Config{URL: "http://user:pass@", Bucket: "b"}, `influx: URL "http://user:xxxxx@": want http://host:port or https://host:port`},
+		{Config{URL: "http://user:pass@", Bucket: "b"}, `influx: URL "http: (credentials and query hidden)": want http://host:port or https://host:port`},
 		{Config{URL: "http://x", Bucket: "b", BatchSize: 10, BufferLimit: 5}, "influx: BufferLimit 5: want at least BatchSize (10)"},
 		{Config{URL: "https://x", Bucket: "b", CAFile: "/nonexistent"}, "influx: CAFile: open /nonexistent: no such file or directory"},
 	} {
