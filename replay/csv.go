@@ -24,7 +24,15 @@ type CSVOptions struct {
 	// Interval between the values of each series; zero infers it (the
 	// median step between a series' values).
 	Interval time.Duration
+	// MaxSeries bounds the series a file may hold (and so the memory of the
+	// recording and of the rules' state); zero means DefaultMaxSeries.
+	MaxSeries int
 }
+
+// DefaultMaxSeries bounds the series of a recording when CSVOptions leave
+// it zero: a recording costs about 0.2 KB per series plus 16 bytes per
+// value, the rules some KB per series they select.
+const DefaultMaxSeries = 100_000
 
 // DefaultHost is the host of recorded series that name none.
 const DefaultHost = "replay"
@@ -47,6 +55,10 @@ func ReadCSV(r io.Reader, name string, opt CSVOptions) (*Recording, error) {
 	host := opt.Host
 	if host == "" {
 		host = DefaultHost
+	}
+	maxSeries := opt.MaxSeries
+	if maxSeries <= 0 {
+		maxSeries = DefaultMaxSeries
 	}
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1
@@ -76,10 +88,10 @@ func ReadCSV(r io.Reader, name string, opt CSVOptions) (*Recording, error) {
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
+			return nil, fmt.Errorf("%s: %w", name, err) // a csv.ParseError names the line
 		}
+		line, _ := cr.FieldPos(0)
 		fail := func(format string, args ...any) error {
 			return fmt.Errorf("%s:%d: %s", name, line, fmt.Sprintf(format, args...))
 		}
@@ -119,6 +131,9 @@ func ReadCSV(r io.Reader, name string, opt CSVOptions) (*Recording, error) {
 				id, err := parseID(text, host)
 				if err != nil {
 					return nil, fail("%v", err)
+				}
+				if len(ids) >= maxSeries {
+					return nil, fail("more than %d series (--max-series)", maxSeries)
 				}
 				s = rec.AddSeries(id, "value", KindOfType(id.Type), opt.Interval)
 				ids[strings.Clone(text)] = s

@@ -1,6 +1,7 @@
 package replay_test
 
 import (
+	"context"
 	"math"
 	"strings"
 	"testing"
@@ -79,4 +80,52 @@ func TestReadCSVErrorsNameTheLine(t *testing.T) {
 		_, err := replay.ReadCSV(strings.NewReader(tc.in), "x.csv", replay.CSVOptions{Series: tc.series})
 		assert.EqualError(t, err, tc.want, tc.in)
 	}
+}
+
+// recordingSink keeps the alerts of a replay.
+type recordingSink struct{ alerts []detect.Alert }
+
+func (s *recordingSink) Alert(a detect.Alert)      { s.alerts = append(s.alerts, a) }
+func (s *recordingSink) Value(detect.DerivedValue) {}
+
+// A gap of a century in the data costs what a gap of a day does: the silence
+// is reported, the values after it are judged, and it takes milliseconds
+// (ticking every second of it took minutes and ignored SIGTERM).
+func TestPlayCrossesHugeGapsQuickly(t *testing.T) {
+	in := "1,h/p/gauge-x,1\n2,h/p/gauge-x,2\n4102444799,h/p/gauge-x,2\n4102444800,h/p/gauge-x,2\n"
+	rec, err := replay.ReadCSV(strings.NewReader(in), "gap.csv", replay.CSVOptions{})
+	require.NoError(t, err)
+	missing, err := detect.NewMissingRule(detect.RuleSpec{Name: "m", Lifecycle: detect.Lifecycle{Hits: 1}},
+		[]detect.Selector{detect.MustSelector("p/*")}, 0)
+	require.NoError(t, err)
+	sink := &recordingSink{}
+	e, err := detect.NewEngine([]detect.Rule{missing}, detect.Options{Sink: sink})
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	n, err := rec.Play(ctx, e, replay.PlayOptions{})
+	require.NoError(t, err, "the gap must not take seconds")
+	assert.Equal(t, 4, n)
+	var levels []string
+	for _, a := range sink.alerts {
+		levels = append(levels, a.Severity.String())
+	}
+	assert.Equal(t, []string{"FAILURE", "OKAY"}, levels, "silent in the gap, back after it")
+}
+
+// A file with more series than MaxSeries is refused, naming the flag.
+func TestReadCSVBoundsSeries(t *testing.T) {
+	var b strings.Builder
+	for i := range 5 {
+		b.WriteString("1764000000,h/p/gauge-" + string(rune('a'+i)) + ",1\n")
+	}
+	_, err := replay.ReadCSV(strings.NewReader(b.String()), "many.csv", replay.CSVOptions{MaxSeries: 4})
+	require.EqualError(t, err, "many.csv:5: more than 4 series (--max-series)")
+}
+
+// A stray quote is an error with its line, not a panic.
+func TestReadCSVStrayQuote(t *testing.T) {
+	_, err := replay.ReadCSV(strings.NewReader("1764000000,\"shop/a/b,5\n"), "q.csv", replay.CSVOptions{})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "q.csv: ")
 }

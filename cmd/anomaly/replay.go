@@ -50,6 +50,7 @@ found until then (exit status 130).`
 type replayOptions struct {
 	csv, series, host string
 	interval          time.Duration
+	maxSeries         int
 
 	influx, db, rp, user, measurement, where, naming string
 	from, to                                         string
@@ -71,6 +72,7 @@ func runReplay(ctx context.Context, e *env, args []string) int {
 	fs.StringVar(&o.csv, "csv", "", "read the values from this CSV `file` (- for standard input)")
 	fs.StringVar(&o.series, "series", "", "the series of a two-column CSV (timestamp,value): a collectd `identifier`")
 	fs.StringVar(&o.host, "host", "", "host of series named without one (CSV; default replay), or of the simulated values (default shop)")
+	fs.IntVar(&o.maxSeries, "max-series", replay.DefaultMaxSeries, "refuse a CSV file with more series than this (bounds memory: about 0.2 KB per series and 16 bytes per value, plus the rules' state)")
 	fs.Var(durationFlag{&o.interval}, "interval", "interval between values (default: inferred for CSV and InfluxDB, 10s or <Simulation> Interval for the simulator)")
 	fs.StringVar(&o.influx, "influxdb", "", "read the values from the InfluxDB server at this `URL` (http://127.0.0.1:8086)")
 	fs.StringVar(&o.db, "db", "collectd", "InfluxDB database")
@@ -326,7 +328,7 @@ func (r *replayRun) fromCSV(ctx context.Context) (int64, error) {
 		defer f.Close()
 		in, name = f, o.csv
 	}
-	rec, err := replay.ReadCSV(in, name, replay.CSVOptions{Series: o.series, Host: o.host, Interval: o.interval})
+	rec, err := replay.ReadCSV(in, name, replay.CSVOptions{Series: o.series, Host: o.host, Interval: o.interval, MaxSeries: o.maxSeries})
 	if err != nil {
 		return 0, err
 	}
