@@ -54,6 +54,8 @@ func TestParseTopLevelErrors(t *testing.T) {
 			`<Plugin anomaly>: option MaxSeries true: want one number`},
 		{"MaxSeries as a block", []config.Block{{Key: "MaxSeries", Values: config.Values(5), Children: []config.Block{opt("X", 1)}}},
 			`<Plugin anomaly>: option MaxSeries 5: takes no block`},
+		{"Statistics number", []config.Block{opt("Statistics", 1)},
+			`<Plugin anomaly>: option Statistics 1: want true or false`},
 		{"BurstLimit zero", []config.Block{opt("BurstLimit", 0)},
 			`<Plugin anomaly>: option BurstLimit 0: want a whole number from 1 to 2147483647`},
 		{"BurstWindow negative", []config.Block{opt("BurstWindow", -1)},
@@ -90,7 +92,7 @@ func TestParseUnknownTopLevelOption(t *testing.T) {
 		msg := err.Error()
 		assert.True(t, strings.HasPrefix(msg, `<Plugin anomaly>: unknown option "Bogus" (rules are <`), msg)
 		assert.Contains(t, msg, "<Ratio>")
-		assert.True(t, strings.HasSuffix(msg, "; other options: MaxSeries, Hostname, TimeScale, BurstLimit, BurstWindow, <Simulation>, <InfluxDB>)"), msg)
+		assert.True(t, strings.HasSuffix(msg, "; other options: MaxSeries, Hostname, TimeScale, BurstLimit, BurstWindow, Statistics, <Simulation>, <InfluxDB>)"), msg)
 	}
 }
 

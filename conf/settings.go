@@ -30,6 +30,9 @@ type Settings struct {
 	// within BurstWindow; the rest of a burst goes out as one summary
 	// notification a second (every alert still reaches InfluxDB).
 	BurstLimit int
+	// Statistics dispatches the plugin's own counters every interval as
+	// anomaly/stats/derive-<name> (on by default).
+	Statistics bool
 	// BurstWindow is the span BurstLimit counts over (not scaled by TimeScale:
 	// it is about the people and programs that read notifications).
 	BurstWindow time.Duration
@@ -47,7 +50,7 @@ const (
 // children wrapped in any block.
 func Parse(blocks ...config.Block) (*Settings, error) {
 	s := &Settings{MaxSeries: detect.DefaultMaxSeries, TimeScale: 1,
-		BurstLimit: DefaultBurstLimit, BurstWindow: DefaultBurstWindow}
+		BurstLimit: DefaultBurstLimit, BurstWindow: DefaultBurstWindow, Statistics: true}
 	// TimeScale applies to every rule, wherever it stands: read it first.
 	for _, b := range blocks {
 		for _, c := range b.Children {
@@ -95,6 +98,8 @@ func (s *Settings) option(c config.Block, names map[string]bool) error {
 		s.MaxSeries, err = oneInt(c, 1)
 	case is(c, "Hostname"):
 		s.Hostname, err = oneString(c)
+	case is(c, "Statistics"):
+		s.Statistics, err = oneBool(c)
 	case is(c, "BurstLimit"):
 		s.BurstLimit, err = oneInt(c, 1)
 	case is(c, "BurstWindow"):
@@ -107,7 +112,7 @@ func (s *Settings) option(c config.Block, names map[string]bool) error {
 		}
 		s.Simulation, err = parseSimulation(c)
 	default:
-		return fmt.Errorf("unknown option %q (rules are %s; other options: MaxSeries, Hostname, TimeScale, BurstLimit, BurstWindow, <Simulation>, <InfluxDB>)", c.Key, ruleKindList())
+		return fmt.Errorf("unknown option %q (rules are %s; other options: MaxSeries, Hostname, TimeScale, BurstLimit, BurstWindow, Statistics, <Simulation>, <InfluxDB>)", c.Key, ruleKindList())
 	}
 	return err
 }

@@ -49,6 +49,9 @@ func simulation(timeScale float64, seed, start, duration int, params ...string) 
 	return fmt.Sprintf(`
 <Plugin anomaly>
   TimeScale %g
+  # These tests account for every value written; the plugin's own
+  # statistics would be values of their own.
+  Statistics false
   <Simulation>
     Seed %d
     TrafficMultiplier 10

@@ -53,6 +53,9 @@ func (p *anomalyPlugin) report(ctx context.Context, now time.Time) {
 	last := p.lastReport
 	p.lastReport = c
 	for _, s := range statSeries {
+		if !p.settings.Statistics {
+			break
+		}
 		vl := &api.ValueList{
 			Identifier: api.Identifier{Host: p.settings.Hostname, Plugin: "anomaly", PluginInstance: "stats", Type: "derive", TypeInstance: s.name},
 			Time:       now,
