@@ -119,7 +119,7 @@ func (e *Engine) Observe(vl *ValueList) {
 	if len(r.targets) == 0 {
 		return
 	}
-	if e.now != nil && !r.clock.accept(vl.Time, e.now()) {
+	if e.now != nil && !r.clock.accept(vl.Time, e.now) {
 		e.ahead.Add(1)
 		e.aheadHost.Store(&r.clock.host)
 		return

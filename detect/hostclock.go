@@ -2,6 +2,7 @@ package detect
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -24,6 +25,10 @@ const (
 // hostClock is one host's clock, shared by the routes of its series.
 type hostClock struct {
 	host string
+	// newestNano mirrors newest for the write path: every series of a host
+	// but the first of each interval has a time not after it, and needs
+	// neither the lock nor the wall clock.
+	newestNano atomic.Int64
 
 	mu         sync.Mutex
 	newest     time.Time // newest value time accepted
@@ -32,17 +37,21 @@ type hostClock struct {
 }
 
 // accept reports whether a value of time t, arriving at wall-clock time
-// now, is on the host's clock, and advances the clock if it is newer.
-func (c *hostClock) accept(t, now time.Time) bool {
+// now(), is on the host's clock, and advances the clock if it is newer.
+func (c *hostClock) accept(t time.Time, wall func() time.Time) bool {
+	if n := c.newestNano.Load(); n != 0 && t.UnixNano() <= n {
+		return true
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	now := wall()
 	if c.newest.IsZero() {
 		// The first value: the host's clock may be off the collector's by
 		// hours, but not by more than a day.
 		if t.After(now.Add(24 * time.Hour)) {
 			return false
 		}
-		c.newest, c.arrived = t, now
+		c.advance(t, now)
 		return true
 	}
 	expected := c.newest.Add(max(now.Sub(c.arrived), 0))
@@ -57,7 +66,12 @@ func (c *hostClock) accept(t, now time.Time) bool {
 	}
 	c.aheadSince = time.Time{}
 	if t.After(c.newest) {
-		c.newest, c.arrived = t, now
+		c.advance(t, now)
 	}
 	return true
+}
+
+func (c *hostClock) advance(t, now time.Time) {
+	c.newest, c.arrived = t, now
+	c.newestNano.Store(t.UnixNano())
 }

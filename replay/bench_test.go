@@ -12,11 +12,26 @@ import (
 // BenchmarkRulePackObserve measures the write path's engine work: one value
 // list of the simulated shop through every rule of the shipped pack, per op.
 // State for every series exists already (the steady state of a running
-// collectd); time advances one interval per round of all series.
+// collectd); time advances one interval per round of all series. With
+// clock=wall the engine also checks each value's time against its host's
+// clock, as the plugin does (the wall clock follows the values here).
 func BenchmarkRulePackObserve(b *testing.B) {
-	for _, hosts := range []int{1, 10_000} {
-		b.Run(fmt.Sprintf("hosts=%d", hosts), func(b *testing.B) {
-			e, err := detect.NewEngine(rulePack(b), detect.Options{})
+	for _, bc := range []struct {
+		hosts int
+		wall  bool
+	}{{1, false}, {1, true}, {10_000, false}, {10_000, true}} {
+		name := fmt.Sprintf("hosts=%d", bc.hosts)
+		if bc.wall {
+			name += "/clock=wall"
+		}
+		hosts := bc.hosts
+		b.Run(name, func(b *testing.B) {
+			var wall time.Time
+			opt := detect.Options{}
+			if bc.wall {
+				opt.Now = func() time.Time { return wall }
+			}
+			e, err := detect.NewEngine(rulePack(b), opt)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -38,6 +53,7 @@ func BenchmarkRulePackObserve(b *testing.B) {
 			step := 0
 			feed := func() {
 				ts := start.Add(time.Duration(step) * interval)
+				wall = ts
 				for i := range round {
 					round[i].Time = ts
 					e.Observe(&round[i])
@@ -54,6 +70,7 @@ func BenchmarkRulePackObserve(b *testing.B) {
 			n := 0
 			for b.Loop() {
 				ts := start.Add(time.Duration(step) * interval)
+				wall = ts
 				vl := &round[n]
 				vl.Time = ts
 				e.Observe(vl)
