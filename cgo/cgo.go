@@ -1,8 +1,10 @@
 // Package cgo holds the C shims that collectd.org/plugin lacks: a write
 // callback that reads collectd's value lists without copying or allocating,
-// a configuration callback whose error stops the plugin from loading, and the
-// dispatch of notifications. It converts between C and Go once, here, so that
-// no other package touches C types.
+// a configuration callback whose error stops the plugin from loading, and
+// everything the plugin hands collectd from its own threads - notifications,
+// derived values, log lines - in the plugin's context (context.go). It
+// converts between C and Go once, here, so that no other package touches C
+// types.
 //
 // Daemon functions are resolved with dlsym at run time, so the package links
 // and its tests run without collectd; Fake replaces them with recorders.

@@ -216,8 +216,18 @@ func cdtimeToDuration(t C.cdtime_t) time.Duration {
 	return time.Duration(sec)*time.Second + time.Duration((frac*1_000_000_000)>>30)
 }
 
-func timeToCdtime(t time.Time) C.cdtime_t {
-	ns := uint64(t.UnixNano())
+func timeToCdtime(t time.Time) C.cdtime_t { return nanosToCdtime(uint64(t.UnixNano())) }
+
+// durationToCdtime is 0 for durations that are not positive (collectd then
+// takes the plugin's interval).
+func durationToCdtime(d time.Duration) C.cdtime_t {
+	if d <= 0 {
+		return 0
+	}
+	return nanosToCdtime(uint64(d))
+}
+
+func nanosToCdtime(ns uint64) C.cdtime_t {
 	sec, rem := ns/1_000_000_000, ns%1_000_000_000
 	return C.cdtime_t(sec<<30 | (rem<<30)/1_000_000_000)
 }

@@ -90,7 +90,7 @@ LoadPlugin exec
 		t.Fatalf("collectd exited with %d after the burst:\n%s", code, tail(out, 4000))
 	}
 	require.Len(t, paged, hosts, "hosts whose silence reached the paging program through exec")
-	logged := silentHosts(c.notifications())
+	logged := silentFailures(c.notifications())
 	stopCollectd(t, c)
 	for _, l := range c.lines() {
 		require.NotRegexp(t, `^\[(error|warning)\]|dropped|lost|plugin_get_interval`, l.Text, "collectd's log")
@@ -137,8 +137,8 @@ func silentHostsPaged(t *testing.T, dir string) map[string]bool {
 	return hosts
 }
 
-// silentHosts counts the FAILUREs of the dead man's switch in collectd's log.
-func silentHosts(ns []notification) int {
+// silentFailures counts the FAILUREs of the dead man's switch in collectd's log.
+func silentFailures(ns []notification) int {
 	n := 0
 	for _, x := range ns {
 		if x.Severity == "FAILURE" && x.TypeInst == "ecommerce-silent" {

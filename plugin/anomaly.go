@@ -42,7 +42,7 @@ type anomalyPlugin struct {
 	values chan detect.DerivedValue
 	shaper *burstShaper
 	// Counted for the plugin's statistics (stats.go).
-	dropped, droppedSeen atomic.Uint64 // queued alerts and values dropped
+	dropped              atomic.Uint64 // queued alerts and values dropped
 	notified, summarised atomic.Uint64 // notifications dispatched; alerts in summaries
 	reportMu             sync.Mutex
 	lastReport           counters // the read callback's, at its last run
@@ -330,7 +330,7 @@ func (p *anomalyPlugin) Shutdown(context.Context) (err error) {
 		}
 		p.host.errorf("anomaly plugin: %d notifications and derived values lost at shutdown: collectd's notification chain took none for %s", lost, shutdownWait)
 	}
-	p.reportDropped()
+	p.reportFinal()
 	return nil
 }
 

@@ -95,12 +95,7 @@ func TestBurstShaperWindow(t *testing.T) {
 // A notification plugin that blocks stalls neither the rules nor Shutdown:
 // what it never took is counted as lost in the log.
 func TestBlockedNotificationChainLosesCountedAtShutdown(t *testing.T) {
-	d := newFakeDaemon()
-	g := newGate()
-	d.notifierFor = g
-	p := configured(t, d)
-	p.Alert(numberedAlert(0))
-	waitClosed(t, g.entered, "the first notification")
+	d, g, p := stuckChain(t)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

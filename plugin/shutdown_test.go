@@ -18,6 +18,19 @@ func numberedAlert(i int) detect.Alert {
 	return detect.Alert{Rule: "r" + strconv.Itoa(i), Kind: "ratio", Severity: detect.Failure, Host: "h"}
 }
 
+// stuckChain is a plugin whose notification chain has taken the first
+// alert and hangs in it until g.open is closed.
+func stuckChain(t *testing.T) (*fakeDaemon, *gate, *anomalyPlugin) {
+	t.Helper()
+	d := newFakeDaemon()
+	g := newGate()
+	d.notifierFor = g
+	p := configured(t, d)
+	p.Alert(numberedAlert(0)) // taken by the dispatcher, which then hangs
+	waitClosed(t, g.entered, "the first notification")
+	return d, g, p
+}
+
 func waitClosed(t *testing.T, c <-chan struct{}, what string) {
 	t.Helper()
 	select {
@@ -30,12 +43,7 @@ func waitClosed(t *testing.T, c <-chan struct{}, what string) {
 // Shutdown dispatches every notification still queued, in order, even those
 // queued while the notification chain was stuck.
 func TestShutdownDrainsQueuedNotifications(t *testing.T) {
-	d := newFakeDaemon()
-	g := newGate()
-	d.notifierFor = g
-	p := configured(t, d)
-	p.Alert(numberedAlert(0))
-	waitClosed(t, g.entered, "the first notification")
+	d, g, p := stuckChain(t)
 	for i := 1; i <= 100; i++ {
 		p.Alert(numberedAlert(i))
 	}
@@ -64,12 +72,7 @@ func TestShutdownDrainsQueuedNotifications(t *testing.T) {
 // A full queue drops alerts rather than block the rules, counts them, and
 // says so once an interval.
 func TestFullQueueDropsWithRateLimitedLog(t *testing.T) {
-	d := newFakeDaemon()
-	g := newGate()
-	d.notifierFor = g
-	p := configured(t, d)
-	p.Alert(numberedAlert(0)) // taken by the dispatcher, which then hangs
-	waitClosed(t, g.entered, "the first notification")
+	d, g, p := stuckChain(t)
 
 	queued := make(chan struct{})
 	go func() {

@@ -52,21 +52,8 @@ func (p *anomalyPlugin) report(ctx context.Context, now time.Time) {
 	c := p.counters()
 	last := p.lastReport
 	p.lastReport = c
-	for _, s := range statSeries {
-		if !p.settings.Statistics {
-			break
-		}
-		vl := &api.ValueList{
-			Identifier: api.Identifier{Host: p.settings.Hostname, Plugin: "anomaly", PluginInstance: "stats", Type: "derive", TypeInstance: s.name},
-			Time:       now,
-			Interval:   p.interval,
-			Values:     []api.Value{api.Derive(int64(s.value(&c)))},
-			DSNames:    []string{"value"},
-		}
-		if err := p.host.dispatch(ctx, vl); err != nil {
-			p.host.errorf("anomaly plugin: dispatching its statistics: %v", err)
-			break
-		}
+	if p.settings.Statistics {
+		p.dispatchStatistics(ctx, &c, now)
 	}
 	var refused []string
 	add := func(n uint64, what string, args ...any) {
@@ -82,14 +69,36 @@ func (p *anomalyPlugin) report(ctx context.Context, now time.Time) {
 	if len(refused) > 0 {
 		p.host.warningf("anomaly plugin: since the last interval: %s", strings.Join(refused, "; "))
 	}
-	p.reportDropped()
+	p.logDropped(c.Dropped, last.Dropped)
 }
 
-// reportDropped logs the notifications and derived values dropped since it
-// last did, once.
-func (p *anomalyPlugin) reportDropped() {
+func (p *anomalyPlugin) dispatchStatistics(ctx context.Context, c *counters, now time.Time) {
+	for _, s := range statSeries {
+		vl := &api.ValueList{
+			Identifier: api.Identifier{Host: p.settings.Hostname, Plugin: "anomaly", PluginInstance: "stats", Type: "derive", TypeInstance: s.name},
+			Time:       now,
+			Interval:   p.interval,
+			Values:     []api.Value{api.Derive(int64(s.value(c)))},
+			DSNames:    []string{"value"},
+		}
+		if err := p.host.dispatch(ctx, vl); err != nil {
+			p.host.errorf("anomaly plugin: dispatching its statistics: %v", err)
+			return
+		}
+	}
+}
+
+// reportFinal logs, at shutdown, what was dropped since the last report.
+func (p *anomalyPlugin) reportFinal() {
+	p.reportMu.Lock()
+	defer p.reportMu.Unlock()
 	d := p.dropped.Load()
-	if seen := p.droppedSeen.Swap(d); d > seen {
-		p.host.errorf("anomaly plugin: %d notifications and derived values dropped since the last interval (%d in all): collectd's notification chain is not keeping up", d-seen, d)
+	p.logDropped(d, p.lastReport.Dropped)
+	p.lastReport.Dropped = d
+}
+
+func (p *anomalyPlugin) logDropped(now, last uint64) {
+	if now > last {
+		p.host.errorf("anomaly plugin: %d notifications and derived values dropped since the last interval (%d in all): collectd's notification chain is not keeping up", now-last, now)
 	}
 }

@@ -67,12 +67,3 @@ func DispatchGauge(g *Gauge) error {
 	vl.interval = durationToCdtime(g.Interval)
 	return status(C.anomaly_dispatch_gauge(&vl, C.double(g.Value)), "plugin_dispatch_values")
 }
-
-func durationToCdtime(d time.Duration) C.cdtime_t {
-	if d <= 0 {
-		return 0
-	}
-	ns := uint64(d)
-	sec, rem := ns/1_000_000_000, ns%1_000_000_000
-	return C.cdtime_t(sec<<30 | (rem<<30)/1_000_000_000)
-}
