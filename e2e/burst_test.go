@@ -33,15 +33,15 @@ const burstHosts = 1000
 // notifications entered collectd with a plugin context (and from a thread
 // collectd knows), this aborted collectd in 4 runs of 4.
 func TestAlertBurstWithExec(t *testing.T) {
-	hosts := envInt(t, "ANOMALY_BURST_HOSTS", burstHosts)
-	rounds := envInt(t, "ANOMALY_BURST_ROUNDS", 2)
+	hosts := loadEnvInt(t, "ANOMALY_BURST_HOSTS", burstHosts)
+	rounds := loadEnvInt(t, "ANOMALY_BURST_ROUNDS", 2)
 	for round := range rounds {
 		t.Run(fmt.Sprintf("round-%d", round+1), func(t *testing.T) { burstRound(t, hosts) })
 	}
 }
 
 func burstRound(t *testing.T, hosts int) {
-	port := freeUDPPortT(t)
+	port := freeUDPPort(t)
 	// exec runs its programs as an unprivileged user: a directory it can use.
 	shared, err := os.MkdirTemp("", "anomaly-burst")
 	require.NoError(t, err)
@@ -178,23 +178,6 @@ func sendOneInterval(t *testing.T, port, hosts int, interval time.Duration) int 
 		}
 	}
 	require.NoError(t, client.Flush())
-	return n
-}
-
-func freeUDPPortT(t *testing.T) int {
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
-}
-
-func envInt(t *testing.T, name string, def int) int {
-	s := os.Getenv(name)
-	if s == "" {
-		return def
-	}
-	n, err := strconv.Atoi(s)
-	require.NoError(t, err, name)
 	return n
 }
 

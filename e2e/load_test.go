@@ -683,7 +683,7 @@ LoadPlugin network
 }
 
 // freeUDPPort is a UDP port of 127.0.0.1 that nothing listens on.
-func freeUDPPort(b *testing.B) int {
+func freeUDPPort(b testing.TB) int {
 	c, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
@@ -816,7 +816,7 @@ func (d *loadCollectd) logSummary() (notifications int, first string, complaints
 	return notifications, first, complaints
 }
 
-func loadEnvInt(b *testing.B, name string, def int) int {
+func loadEnvInt(b testing.TB, name string, def int) int {
 	s := os.Getenv(name)
 	if s == "" {
 		return def

@@ -229,9 +229,6 @@ func (p *anomalyPlugin) notify(n cgo.Notifier) {
 }
 
 func (p *anomalyPlugin) sendSummaries(n cgo.Notifier, now time.Time) {
-	if p.shaper == nil {
-		return
-	}
 	for _, b := range p.shaper.summaries(now) {
 		p.summarised.Add(uint64(b.count()))
 		p.deliver(n, b.notification(p.collectorHost()), b.alert.Rule+" (summary)")
