@@ -266,7 +266,7 @@ func TestCountRuleFiresOnceAndRecoversOnce(t *testing.T) {
 	assert.Equal(t, 10.0, a.Threshold)
 	assert.Equal(t, time.Hour, a.Window)
 	assert.Equal(t, "FAILURE: fraud of shop: 11 fraud outcomes in 1h0m0s, more than 10", a.Message)
-	assert.Equal(t, t0.Add(time.Duration(hour*3/2+1)*10*time.Second), a.Time, "the burst's slot is judged when the next value arrives")
+	assert.Equal(t, t0.Add(time.Duration(hour*3/2)*10*time.Second), a.Time, "the burst's slot is judged with the burst's value")
 	// The burst leaves the window one hour later, leaving 6: within 10 - 2.
 	ok := rec.alerts[1]
 	assert.Equal(t, 6.0, ok.Observed)

@@ -3,6 +3,7 @@ package detect
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,8 +21,14 @@ type Options struct {
 	// in Stats.SeriesDropped and otherwise ignored.
 	MaxSeries int
 	// Now is the collector's wall clock, used only to refuse value times far
-	// in the future (hostclock.go); nil (replay) refuses none.
+	// in the future and to measure how long nothing has arrived from a host
+	// (hostclock.go). nil (replay) refuses none, and takes the time passed
+	// to Tick (or of the newest value, if later) for the time values arrive.
 	Now func() time.Time
+	// Lateness is how long after a slot's end, in its host's own time,
+	// values may still arrive for it (late or reordered) and be judged;
+	// zero means DefaultLatenessIntervals intervals of the group's values.
+	Lateness time.Duration
 }
 
 // Stats counts what the engine did not use, so that operators can see it.
@@ -32,7 +39,12 @@ type Stats struct {
 	Resets        uint64 // counters and derives that fell: their increment is unknown
 	Ahead         uint64 // value lists dropped, their time too far ahead of their host's clock
 	AheadHost     string // the host of the latest of them
-	Stale         uint64 // value lists not newer than the series' previous one (repeated or out of order)
+	Stale         uint64 // value lists repeated: the same time as the series' previous one
+	Reordered     uint64 // value lists older than the series' previous one (judged if not late; counters' increments are already counted)
+	Late          uint64 // value lists dropped, their slot judged already (more than the lateness late)
+	LateSeries    string // host/series of the latest of them
+	Jumps         uint64 // host clocks that jumped: their rules' state restarted
+	JumpHost      string // the host of the latest jump
 	Malformed     uint64 // value lists whose number of values changed
 	SeriesDropped uint64 // value lists of series beyond MaxSeries
 	Series        int    // series tracked (matched by a rule or not)
@@ -46,15 +58,27 @@ type Engine struct {
 	sink      Sink
 	maxSeries int
 	now       func() time.Time
+	lateness  time.Duration
+
+	// tick is the time last passed to Tick (Unix nanoseconds).
+	tick atomic.Int64
+	// front is the hosts' progress (eventClock.progress) at the last Tick:
+	// the progress of the host a quarter from the front, so that neither
+	// one host racing through a backfill nor three quarters of them gone
+	// silent stop it from saying how far the others are.
+	front    atomic.Int64
+	tickMu   sync.Mutex
+	progress []int64 // scratch
 
 	mu     sync.RWMutex
 	routes map[Identifier]*route
 	groups map[groupKey]*group
-	hosts  map[string]*hostClock
+	hosts  map[string]*eventClock
 	all    []*group
 
-	valueLists, nan, infinite, resets, ahead, stale, malformed, dropped atomic.Uint64
-	aheadHost                                                           atomic.Pointer[string]
+	valueLists, nan, infinite, resets, ahead, stale, reordered, late, jumps, malformed, dropped atomic.Uint64
+	aheadHost, jumpHost                                                                         atomic.Pointer[string]
+	lateRoute                                                                                   atomic.Pointer[route]
 }
 
 // NewEngine validates the rules and builds an engine for them.
@@ -81,27 +105,48 @@ func NewEngine(rules []Rule, opt Options) (*Engine, error) {
 		sink:      opt.Sink,
 		maxSeries: opt.MaxSeries,
 		now:       opt.Now,
+		lateness:  opt.Lateness,
 		routes:    map[Identifier]*route{},
 		groups:    map[groupKey]*group{},
-		hosts:     map[string]*hostClock{},
+		hosts:     map[string]*eventClock{},
 	}, nil
+}
+
+// wallAt is the time a value of time t arrives: the wall clock live; in
+// replay, where values come as fast as they are read, the time last passed
+// to Tick, or t if that is later.
+func (e *Engine) wallAt(t time.Time) time.Time {
+	if e.now != nil {
+		return e.now()
+	}
+	if tick := e.tick.Load(); tick > t.UnixNano() {
+		return time.Unix(0, tick)
+	}
+	return t
 }
 
 // route is what the engine knows of one series: where its values go, and its
 // previous values (to turn counters into increments and drop repeats).
 type route struct {
+	id       Identifier
 	mu       sync.Mutex
 	lastTime time.Time
+	epoch    uint32 // the host clock's epoch lastTime belongs to
 	prev     []Value
 	values   []float64 // scratch: this value list's values as rules see them
 	targets  []target
-	clock    *hostClock // shared by the routes of one host
+	clock    *eventClock // shared by the routes of one host
 }
 
 type target struct {
 	g     *group
 	input int
 	ds    int
+	// What the series is done with, in g's slots (group.report): a slot
+	// is complete when every target is done with it.
+	counted int64
+	beyond  uint64
+	gen     uint32
 }
 
 // Observe feeds one value list to every rule that selects it. The engine keeps
@@ -119,10 +164,15 @@ func (e *Engine) Observe(vl *ValueList) {
 	if len(r.targets) == 0 {
 		return
 	}
-	if e.now != nil && !r.clock.accept(vl.Time, e.now) {
+	ok, jumped := r.clock.accept(vl.Time, e)
+	if !ok {
 		e.ahead.Add(1)
 		e.aheadHost.Store(&r.clock.host)
 		return
+	}
+	if jumped {
+		e.jumps.Add(1)
+		e.jumpHost.Store(&r.clock.host)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -130,12 +180,23 @@ func (e *Engine) Observe(vl *ValueList) {
 		e.malformed.Add(1)
 		return
 	}
+	if epoch := r.clock.epoch.Load(); epoch != r.epoch {
+		r.epoch, r.lastTime = epoch, time.Time{}
+	}
 	first := r.lastTime.IsZero()
-	if !first && !vl.Time.After(r.lastTime) {
+	if !first && vl.Time.Equal(r.lastTime) {
 		e.stale.Add(1)
 		return
 	}
-	r.lastTime = vl.Time
+	// Older than the previous value list: collectd's write threads, or a
+	// relay, reordered them. A gauge is judged if its slot is still open;
+	// a counter's increment up to the newer value is counted already.
+	older := !first && vl.Time.Before(r.lastTime)
+	if older {
+		e.reordered.Add(1)
+	} else {
+		r.lastTime = vl.Time
+	}
 	for i, v := range vl.Values {
 		switch v.Kind {
 		case Gauge:
@@ -152,6 +213,9 @@ func (e *Engine) Observe(vl *ValueList) {
 		default:
 			// A cumulative value says nothing until there is a previous one.
 			r.values[i] = math.NaN()
+			if older {
+				continue
+			}
 			if !first && r.prev[i].Kind == v.Kind {
 				inc, reset := increment(v.Kind, r.prev[i], v)
 				if reset {
@@ -162,10 +226,16 @@ func (e *Engine) Observe(vl *ValueList) {
 			r.prev[i] = v
 		}
 	}
-	for _, t := range r.targets {
-		if x := r.values[t.ds]; !math.IsNaN(x) {
-			t.g.observe(e.sink, t.input, vl.Time, vl.Interval, x)
+	late := false
+	for i := range r.targets {
+		t := &r.targets[i]
+		if x := r.values[t.ds]; !math.IsNaN(x) && t.g.observe(e, t, vl.Time, vl.Interval, x) {
+			late = true
 		}
+	}
+	if late {
+		e.late.Add(1)
+		e.lateRoute.Store(r)
 	}
 }
 
@@ -184,10 +254,10 @@ func (e *Engine) addRoute(vl *ValueList) *route {
 	}
 	clock := e.hosts[id.Host]
 	if clock == nil {
-		clock = &hostClock{host: id.Host}
+		clock = &eventClock{host: id.Host}
 		e.hosts[id.Host] = clock
 	}
-	r := &route{prev: make([]Value, len(vl.Values)), values: make([]float64, len(vl.Values)), clock: clock}
+	r := &route{id: id, prev: make([]Value, len(vl.Values)), values: make([]float64, len(vl.Values)), clock: clock}
 	for ri, rule := range e.rules {
 		spec := rule.Spec()
 		if !spec.Hosts.Match(id.Host) {
@@ -210,7 +280,9 @@ func (e *Engine) addRoute(vl *ValueList) *route {
 				if spec.PerSeries {
 					label = series
 				}
-				r.targets = append(r.targets, target{g: e.group(ri, host, label), input: ii, ds: ds})
+				g := e.group(ri, host, label, clock)
+				g.members.Add(1)
+				r.targets = append(r.targets, target{g: g, input: ii, ds: ds})
 				break
 			}
 		}
@@ -246,26 +318,55 @@ type groupKey struct {
 }
 
 // group returns the state of one rule for one host and label; e.mu is held.
-func (e *Engine) group(rule int, host, label string) *group {
+// A group of one host keeps that host's clock; one that aggregates hosts
+// (host "") its own.
+func (e *Engine) group(rule int, host, label string, hostClock *eventClock) *group {
 	k := groupKey{rule, host, label}
 	if g := e.groups[k]; g != nil {
 		return g
 	}
-	g := &group{rule: e.rules[rule], host: host, label: label}
+	r := e.rules[rule]
+	g := &group{rule: r, host: host, label: label, clock: hostClock}
+	if host == "" && r.Spec().AggregateHosts {
+		g.clock, g.ownClock = &eventClock{}, true
+	}
 	e.groups[k] = g
 	e.all = append(e.all, g)
 	return g
 }
 
-// Tick tells the engine that time has reached now: windows of groups that
-// received nothing since are judged as they stand, allowing values one slot
-// late. The live plugin calls it with the wall clock every interval; replay
-// calls it with the newest time of the recorded data.
+// Tick tells the engine that the wall clock has reached now. Each group
+// judges the slots its own clock (its host's newest value time) has passed
+// by the lateness, which its values did not close yet (a series that
+// stopped while its host goes on), or, for a host silent for longer than
+// the lateness, its clock carried forward by its silence.
+// The live plugin calls it with the wall clock every interval; replay with
+// the time of the data it has reached, as if it arrived live.
 func (e *Engine) Tick(now time.Time) {
+	for n := now.UnixNano(); ; {
+		t := e.tick.Load()
+		if t >= n || e.tick.CompareAndSwap(t, n) {
+			break
+		}
+	}
+	e.tickMu.Lock()
+	defer e.tickMu.Unlock()
 	e.mu.RLock()
 	defer e.mu.RUnlock()
+	e.progress = e.progress[:0]
+	for _, c := range e.hosts {
+		if c.newestNano.Load() != 0 {
+			e.progress = append(e.progress, c.progress())
+		}
+	}
+	front := int64(0)
+	if n := len(e.progress); n > 0 {
+		slices.Sort(e.progress)
+		front = e.progress[n-1-n/4]
+	}
+	e.front.Store(front)
 	for _, g := range e.all {
-		g.tick(e.sink, now)
+		g.tick(e, now)
 	}
 }
 
@@ -273,9 +374,15 @@ func (e *Engine) Tick(now time.Time) {
 func (e *Engine) Stats() Stats {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	var aheadHost string
+	var aheadHost, jumpHost, lateSeries string
 	if h := e.aheadHost.Load(); h != nil {
 		aheadHost = *h
+	}
+	if h := e.jumpHost.Load(); h != nil {
+		jumpHost = *h
+	}
+	if r := e.lateRoute.Load(); r != nil {
+		lateSeries = r.id.String()
 	}
 	return Stats{
 		ValueLists:    e.valueLists.Load(),
@@ -285,12 +392,21 @@ func (e *Engine) Stats() Stats {
 		Ahead:         e.ahead.Load(),
 		AheadHost:     aheadHost,
 		Stale:         e.stale.Load(),
+		Reordered:     e.reordered.Load(),
+		Late:          e.late.Load(),
+		LateSeries:    lateSeries,
+		Jumps:         e.jumps.Load(),
+		JumpHost:      jumpHost,
 		Malformed:     e.malformed.Load(),
 		SeriesDropped: e.dropped.Load(),
 		Series:        len(e.routes),
 		Groups:        len(e.all),
 	}
 }
+
+// Lateness is the allowed lateness of Options; 0 means DefaultLatenessIntervals
+// intervals of each group's values.
+func (e *Engine) Lateness() time.Duration { return e.lateness }
 
 // Rules returns the engine's rules.
 func (e *Engine) Rules() []Rule { return e.rules }

@@ -112,26 +112,30 @@ func TestRatioRuleDetectionDelay(t *testing.T) {
 	}
 	// From step 12 on 50% fail: the 6-slot window crosses 10% once it holds
 	// two bad slots (100 of 600 = 16.7%; one bad slot is 50/600 = 8.3%). Slot
-	// 13 is judged when step 14 arrives.
+	// 13 is judged as soon as both of its series have reported for it: with
+	// the value of step 13 itself, at the statistical floor.
 	for step := 12; step < 20; step++ {
 		feed(e, "h1", step, 100, 50)
-		if step == 13 {
+		if step == 12 {
 			assert.Empty(t, rec.severities())
+		}
+		if step == 13 {
+			assert.Equal(t, []string{"FAILURE"}, rec.severities(), "judged with the deciding value")
 		}
 	}
 	require.NotEmpty(t, rec.alerts)
-	assert.Equal(t, t0.Add(140*time.Second), rec.alerts[0].Time, "carries the time of the value that completed the window")
+	assert.Equal(t, t0.Add(130*time.Second), rec.alerts[0].Time, "carries the time of the value that decided it")
 }
 
 func TestRatioRuleWaitsForAFullWindowAndEnoughEvents(t *testing.T) {
 	rec := &recorder{}
 	e, err := NewEngine([]Rule{failedShareRule(t)}, Options{Sink: rec})
 	require.NoError(t, err)
-	for step := 0; step < 6; step++ {
+	for step := 0; step < 5; step++ {
 		feed(e, "h1", step, 100, 100) // 100%, but slots 0..4 make no full window
 	}
 	assert.Empty(t, rec.severities())
-	feed(e, "h1", 6, 100, 100) // completes slot 5: six slots, a full window
+	feed(e, "h1", 5, 100, 100) // completes slot 5: six slots, a full window
 	assert.Equal(t, []string{"FAILURE"}, rec.severities())
 
 	rec = &recorder{}
@@ -193,17 +197,22 @@ func TestStaleNaNAndMalformedValuesAreCountedNotUsed(t *testing.T) {
 	e, err := NewEngine([]Rule{failedShareRule(t)}, Options{})
 	require.NoError(t, err)
 	e.Observe(gaugeList("h", "web/gauge-requests", t0, 1))
-	e.Observe(gaugeList("h", "web/gauge-requests", t0, 1))                   // repeated
-	e.Observe(gaugeList("h", "web/gauge-requests", t0.Add(-time.Second), 1)) // out of order
-	e.Observe(gaugeList("h", "web/gauge-requests", t0.Add(time.Second), nan()))
-	bad := gaugeList("h", "web/gauge-requests", t0.Add(2*time.Second), 1)
+	e.Observe(gaugeList("h", "web/gauge-requests", t0.Add(20*time.Second), 1))
+	e.Observe(gaugeList("h", "web/gauge-requests", t0.Add(20*time.Second), 1))  // repeated
+	e.Observe(gaugeList("h", "web/gauge-requests", t0.Add(10*time.Second), 1))  // out of order: in time
+	e.Observe(gaugeList("h", "web/gauge-requests", t0.Add(-10*time.Second), 1)) // its slot judged: late
+	e.Observe(gaugeList("h", "web/gauge-requests", t0.Add(30*time.Second), nan()))
+	bad := gaugeList("h", "web/gauge-requests", t0.Add(40*time.Second), 1)
 	bad.Values = append(bad.Values, GaugeValue(2))
 	e.Observe(bad)
 	s := e.Stats()
-	assert.Equal(t, uint64(2), s.Stale)
+	assert.Equal(t, uint64(1), s.Stale)
+	assert.Equal(t, uint64(2), s.Reordered)
+	assert.Equal(t, uint64(1), s.Late)
+	assert.Equal(t, "h/web/gauge-requests", s.LateSeries)
 	assert.Equal(t, uint64(1), s.NaN)
 	assert.Equal(t, uint64(1), s.Malformed)
-	assert.Equal(t, uint64(5), s.ValueLists)
+	assert.Equal(t, uint64(7), s.ValueLists)
 }
 
 func TestMaxSeriesBoundsMemory(t *testing.T) {
@@ -409,16 +418,40 @@ func TestValuesFarAheadOfTheirHostAreDropped(t *testing.T) {
 // at is a wall clock stopped at t.
 func at(t time.Time) func() time.Time { return func() time.Time { return t } }
 
-// A host whose clock really jumps forward is followed after JumpAfter.
-func TestHostClockJumpIsTakenAfterAMinute(t *testing.T) {
-	c := &hostClock{host: "h"}
-	require.True(t, c.accept(t0, at(t0)))
-	jump := 3 * time.Hour
-	for s := time.Duration(0); s < JumpAfter; s += 10 * time.Second {
-		require.False(t, c.accept(t0.Add(jump+s), at(t0.Add(s))), "at %s", s)
+// A host whose clock really jumps forward is followed once its values
+// ahead span JumpConfirm of their own time; a value stuck far ahead (sent
+// again and again) only after JumpAfter of wall-clock time.
+func TestHostClockJumpIsTakenWhenItGoesOn(t *testing.T) {
+	for _, stuck := range []bool{false, true} {
+		wall := t0
+		e, err := NewEngine(nil, Options{Now: func() time.Time { return wall }})
+		require.NoError(t, err)
+		c := &eventClock{host: "h"}
+		accept := func(v time.Time, w time.Duration) (bool, bool) { wall = t0.Add(w); return c.accept(v, e) }
+		ok, _ := accept(t0, 0)
+		require.True(t, ok)
+		jump, until := 3*time.Hour, JumpConfirm
+		if stuck {
+			until = JumpAfter
+		}
+		ahead := func(s time.Duration) time.Time {
+			if stuck {
+				return t0.Add(jump)
+			}
+			return t0.Add(jump + s)
+		}
+		for s := time.Duration(0); s < until; s += 10 * time.Second {
+			ok, _ := accept(ahead(s), s)
+			require.False(t, ok, "stuck %v, at %s", stuck, s)
+		}
+		ok, jumped := accept(ahead(until), until)
+		require.True(t, ok)
+		require.True(t, jumped)
+		ok, jumped = accept(t0.Add(jump+until+10*time.Second), until+10*time.Second)
+		require.True(t, ok)
+		require.False(t, jumped)
+		require.Equal(t, uint32(1), c.epoch.Load())
 	}
-	require.True(t, c.accept(t0.Add(jump+JumpAfter), at(t0.Add(JumpAfter))))
-	require.True(t, c.accept(t0.Add(jump+JumpAfter+10*time.Second), at(t0.Add(JumpAfter+10*time.Second))))
 }
 
 func TestTickJudgesSilentGroups(t *testing.T) {

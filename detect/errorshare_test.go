@@ -303,22 +303,23 @@ func TestErrorShareFiresPerProviderOnceAndRecoversOnce(t *testing.T) {
 	assert.Equal(t, 10*time.Minute, a.Window)
 	// The window of 60 slots holds 600 successes, so with k errors 600 + k
 	// trials: expected 0.6 errors, and the first k with a tail below 1e-6 is 8
-	// (P(X >= 7) = 3e-6, P(X >= 8) = 2.4e-7), reached at slot 107.
+	// (P(X >= 7) = 3e-6, P(X >= 8) = 2.4e-7), reached at slot 107 and
+	// judged with its values.
 	k := 3.0
 	for errorShareTail(k, 600+k, 0.001) >= 1e-6 {
 		k++
 	}
 	require.Equal(t, 8.0, k)
 	assert.Equal(t, k, a.Observed*(600+k), "fires on the first window with enough errors")
-	assert.Equal(t, t0.Add(time.Duration(100+int(k))*10*time.Second), a.Time)
+	assert.Equal(t, t0.Add(time.Duration(100+int(k)-1)*10*time.Second), a.Time, "judged with the deciding slot's values")
 	assert.Contains(t, a.Message, fmt.Sprintf("FAILURE: provider-errors[a] of shop: %v errors of %v", k, 600+k))
 	ok := rec.alerts[1]
 	assert.Equal(t, "a", ok.Group)
 	assert.Contains(t, ok.Message, "OKAY: provider-errors[a] of shop: ")
 	// Recovery needs a tail above 1e-3: 4 errors (3e-3), not 5 (3.6e-4). The
 	// errors leave the window from slot 160 on, one per slot: 4 are left at
-	// slot 165, judged when the value of slot 166 arrives.
-	assert.Equal(t, t0.Add(166*10*time.Second), ok.Time)
+	// slot 165, judged with its own values.
+	assert.Equal(t, t0.Add(165*10*time.Second), ok.Time)
 	assert.Equal(t, 4.0, ok.Observed*604)
 }
 

@@ -2,11 +2,22 @@ package detect
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // defaultStep is the slot width when neither the rule nor the value list says.
 const defaultStep = 10 * time.Second
+
+// DefaultLatenessIntervals is the allowed lateness when Options leave it 0,
+// in intervals of a group's values: collectd's write threads reorder values
+// of one series by a few milliseconds under load, a network hop or a relay
+// by up to an interval.
+const DefaultLatenessIntervals = 2
+
+// maxPendingSlots bounds the slots a group keeps open for late values,
+// whatever the allowed lateness (below maxCatchUp: see judgeUpTo).
+const maxPendingSlots = 4096
 
 // group is one rule's state for one host (and label): the slot clock, the
 // rule's windows and the alert's lifecycle.
@@ -14,21 +25,53 @@ const defaultStep = 10 * time.Second
 // Slots are numbered from the group's first value, whose time sits in the
 // middle of slot 0: collectd stamps the values of one read a few microseconds
 // apart, and centring keeps them in one slot rather than straddling a border.
+//
+// Time is the event time of the group's clock - its host's, or its own when
+// it aggregates hosts. Values wait in their slot (pending) until the slot is
+// judged, which is when every series that feeds the group has sent its last
+// value for the slot (the alert leaves with the value that decided it), or
+// else when the clock has passed the slot's end by the allowed lateness. A
+// value for a slot already judged is late: it is dropped and counted.
 type group struct {
 	mu          sync.Mutex
 	rule        Rule
 	host, label string
+	clock       *eventClock
+	ownClock    bool // clock is the group's own: it aggregates hosts
+	// members is how many targets feed the group; a slot is complete when
+	// each has sent its last value for it.
+	members atomic.Int32
 
 	started  bool
-	clock    SlotClock
-	lastSlot int64 // the open slot: every slot before it has been judged
+	gen      uint32 // counts starts: targets' completions of earlier ones are void
+	epoch    uint32 // the clock's epoch at start
+	slots    SlotClock
+	lateness time.Duration
+	lastSlot int64     // the open slot: every slot before it has been judged
+	judged   bool      // a slot has been judged since start
+	notified time.Time // the newest notification's time: they never go back in time
+	pending  []pendingSlot
 	state    RuleState
 	alert    alertState
 }
 
-func (g *group) slotOf(t time.Time) int64 { return g.clock.Of(t) }
+// pendingSlot holds the values of one open slot until it is judged.
+type pendingSlot struct {
+	slot     int64
+	used     bool
+	complete int32 // targets that sent their last value for the slot
+	latest   int64 // the newest value time in the slot (Unix nanoseconds)
+	values   []pendingValue
+}
 
-func (g *group) start(t time.Time, interval time.Duration) {
+type pendingValue struct {
+	input int
+	v     float64
+}
+
+func (g *group) slotOf(t time.Time) int64 { return g.slots.Of(t) }
+
+func (g *group) start(t time.Time, interval, lateness time.Duration) {
 	step := g.rule.Spec().Resolution
 	if step <= 0 {
 		step = interval
@@ -36,48 +79,197 @@ func (g *group) start(t time.Time, interval time.Duration) {
 	if step <= 0 {
 		step = defaultStep
 	}
+	if interval <= 0 {
+		interval = step
+	}
+	if lateness <= 0 {
+		lateness = DefaultLatenessIntervals * interval
+	}
 	g.started = true
-	g.clock = SlotClock{Origin: t.Add(-step / 2), Step: step}
-	g.state = g.rule.NewState(g.clock)
+	g.gen++
+	g.epoch = g.clock.epoch.Load()
+	g.slots = SlotClock{Origin: t.Add(-step / 2), Step: step}
+	g.lateness = lateness
+	g.lastSlot, g.judged, g.notified = 0, false, time.Time{}
+	n := min(int(lateness/step)+3, maxPendingSlots)
+	if len(g.pending) != n {
+		g.pending = make([]pendingSlot, n)
+	}
+	for i := range g.pending {
+		g.pending[i].used = false
+	}
+	g.state = g.rule.NewState(g.slots)
 }
 
-func (g *group) observe(sink Sink, input int, t time.Time, interval time.Duration, v float64) {
+// restartIfJumped forgets the windows of a group whose clock jumped: the
+// time in between never was. The alert's level stays, so that an alert
+// raised before the jump is ended by the next OK verdict.
+func (g *group) restartIfJumped() {
+	if g.started && g.epoch != g.clock.epoch.Load() {
+		g.started = false
+	}
+}
+
+// observe accounts for value v of target tg at time t; it reports whether
+// the value was late (its slot judged already) and dropped.
+func (g *group) observe(e *Engine, tg *target, t time.Time, interval time.Duration, v float64) (late bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	g.restartIfJumped()
 	if !g.started {
-		g.start(t, interval)
+		g.start(t, interval, e.lateness)
 	}
+	if g.ownClock {
+		g.clock.note(t, e)
+	}
+	w := g.clock.time()
 	s := g.slotOf(t)
-	if s > g.lastSlot {
-		g.judgeUpTo(sink, s, t)
+	if s < g.lastSlot && !g.judged && s >= g.slotOf(w.Add(-g.lateness)) {
+		// Before the first value, but nothing was judged yet: a reordered
+		// start, which opens the group earlier.
+		g.lastSlot = s
 	}
-	g.state.Add(input, s, v)
+	g.closeBy(e.sink, w)
+	if s < g.lastSlot {
+		return true
+	}
+	if n := int64(len(g.pending)); s >= g.lastSlot+n {
+		g.judgeUpTo(e.sink, s-n+1, t)
+	}
+	p := g.slotAt(s)
+	p.values = append(p.values, pendingValue{tg.input, v})
+	p.latest = max(p.latest, t.UnixNano())
+	if interval <= 0 {
+		interval = g.slots.Step
+	}
+	// The series' next value falls in a later slot: it is done with s.
+	if !t.Add(interval).Before(g.slots.Start(s + 1)) {
+		g.report(tg, s)
+	}
+	// Judge complete slots now, stamped with their newest value's time (the
+	// one that decided, whatever order the values came in). The group's
+	// first slot waits for a value of a later one: until then the group may
+	// not have seen all its series.
+	for g.judged || w.After(g.slots.Start(g.lastSlot+1)) {
+		q := &g.pending[g.index(g.lastSlot)]
+		if !q.used || q.slot != g.lastSlot || q.complete < g.members.Load() {
+			break
+		}
+		g.judgeUpTo(e.sink, g.lastSlot+1, time.Unix(0, q.latest).UTC())
+	}
+	return false
 }
 
-func (g *group) tick(sink Sink, now time.Time) {
+// report counts target tg done with slot s, once. Slots a series skips are
+// not counted: it may have skipped them, or its values for them may still
+// be on their way (collectd's write threads reorder values of a series, a
+// relay may hold some); they are judged at the lateness. tg.counted is the
+// newest slot up to which all are counted, tg.beyond has bit k-1 set for
+// slot tg.counted+k.
+func (g *group) report(tg *target, s int64) {
+	if tg.gen != g.gen {
+		tg.gen, tg.counted, tg.beyond = g.gen, g.lastSlot-1, 0
+	}
+	if s < g.lastSlot || s <= tg.counted {
+		return
+	}
+	if s-tg.counted > 64 {
+		tg.counted, tg.beyond = s-1, 0
+	}
+	bit := uint64(1) << (s - tg.counted - 1)
+	if tg.beyond&bit != 0 {
+		return
+	}
+	tg.beyond |= bit
+	g.slotAt(s).complete++
+	for tg.beyond&1 != 0 {
+		tg.counted++
+		tg.beyond >>= 1
+	}
+}
+
+// tick closes the slots the group's clock has passed by the lateness; a
+// clock silent for longer than the lateness (measured at wall-clock time
+// now) is carried forward by its silence: values that would come now for
+// those slots would be late by more than the lateness.
+func (g *group) tick(e *Engine, now time.Time) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	g.restartIfJumped()
 	if !g.started {
 		return
 	}
-	// The slot before now's may still receive values that are a little late.
-	if s := g.slotOf(now) - 1; s > g.lastSlot {
-		g.judgeUpTo(sink, s, now)
+	w := g.clock.time()
+	if s := g.clock.silence(now, e.front.Load()); s > g.lateness {
+		w = w.Add(s)
+	}
+	g.closeBy(e.sink, w)
+}
+
+// closeBy judges the slots that clock time w has passed by the lateness.
+// Each verdict carries the time its slot became closed (its end plus the
+// lateness), not the time it was noticed: the same in replay, in a bulk
+// load and live, whenever the read callback ticks.
+func (g *group) closeBy(sink Sink, w time.Time) {
+	if !w.IsZero() {
+		g.judgeUpTo(sink, g.slotOf(w.Add(-g.lateness)), time.Time{})
 	}
 }
 
+func (g *group) index(slot int64) int {
+	n := int64(len(g.pending))
+	return int(((slot % n) + n) % n)
+}
+
+// slotAt is the pending slot s, which is open and within reach of the ring.
+func (g *group) slotAt(s int64) *pendingSlot {
+	p := &g.pending[g.index(s)]
+	if !p.used || p.slot != s {
+		p.used, p.slot, p.complete, p.latest, p.values = true, s, 0, 0, p.values[:0]
+	}
+	return p
+}
+
+// apply hands the rule's state the values that waited in slot.
+func (g *group) apply(slot int64) {
+	p := &g.pending[g.index(slot)]
+	if !p.used || p.slot != slot {
+		return
+	}
+	for _, pv := range p.values {
+		g.state.Add(pv.input, slot, pv.v)
+	}
+	p.used, p.values = false, p.values[:0]
+}
+
+// maxCatchUp is how many slots a group judges one by one after a gap
+// (a day of 10 s slots); past it only the last Span slots are judged, which
+// is all that matters by then (every window has emptied), so that a gap of
+// a century costs what one of a day does.
+const maxCatchUp = 8640
+
 // judgeUpTo evaluates every slot from the open one up to (not including)
-// slot, which becomes the open one. After a long gap only the last Span slots
-// matter: older ones left every window already.
+// slot, which becomes the open one. t stamps the verdicts; zero stamps each
+// with its slot's end plus the lateness. After a gap longer than maxCatchUp
+// slots, the slots between the first maxCatchUp and the last Span are
+// skipped.
 func (g *group) judgeUpTo(sink Sink, slot int64, t time.Time) {
-	from := g.lastSlot
-	if span := g.state.Span() + 1; slot-from > span {
-		from = slot - span
+	if slot <= g.lastSlot {
+		return
 	}
-	for c := from; c < slot; c++ {
-		g.judge(sink, c, t)
+	span := g.state.Span() + 1
+	for c := g.lastSlot; c < slot; c++ {
+		if skipTo := slot - span; c-g.lastSlot == maxCatchUp && skipTo > c {
+			c = skipTo // no value waits there: the pending ring is shorter
+		}
+		g.apply(c)
+		at := t
+		if at.IsZero() {
+			at = g.slots.Start(c + 1).Add(g.lateness)
+		}
+		g.judge(sink, c, at)
 	}
-	g.lastSlot = slot
+	g.lastSlot, g.judged = slot, true
 }
 
 func (g *group) judge(sink Sink, slot int64, t time.Time) {
@@ -109,7 +301,7 @@ func (g *group) emit(sink Sink, v Verdict, t time.Time) {
 		dv.Time = t
 	}
 	if dv.Interval == 0 {
-		dv.Interval = g.clock.Step
+		dv.Interval = g.slots.Step
 	}
 	sink.Value(dv)
 }
@@ -119,6 +311,13 @@ func (g *group) notify(sink Sink, v Verdict, t time.Time, prev Level, repeated b
 	if v.Periodic && !v.ValueTime.IsZero() {
 		when = v.ValueTime
 	}
+	// A slot judged at the lateness is stamped with its end plus the
+	// lateness, the next one with its value's time, which may be earlier
+	// (values came back during the lateness): the OKAY follows the FAILURE.
+	if when.Before(g.notified) {
+		when = g.notified
+	}
+	g.notified = when
 	spec := g.rule.Spec()
 	a := Alert{
 		Time:        when,

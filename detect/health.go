@@ -22,7 +22,12 @@ import (
 // (each value is one interval's mean). With fewer than MinRequests requests
 // the error rate is not judged (a quiet period says nothing about it); with
 // no latency value at all it is not judged either; with neither, nothing is
-// reported for that period.
+// reported for that period - unless the period had no value of any of the
+// three series at all: then the service (or its host) is silent, and its
+// health is "error" (a FAILURE saying there were no values), not skipped.
+// A period ends in the host's own time, its end passed by the allowed
+// lateness; for a host that sends nothing any more, when its silence says so
+// (see Engine.Tick).
 type HealthRule struct {
 	RuleSpec
 	Period                         time.Duration
@@ -89,6 +94,10 @@ func HealthWord(l Level) string {
 // Message implements Rule. Observed is the latency, Numerator/Denominator
 // the errors and requests.
 func (r *HealthRule) Message(a *Alert, v *Verdict) string {
+	if math.IsNaN(v.Observed) && !(v.Denominator > 0) {
+		return fmt.Sprintf("%s: %s of %s is %s: no latency or request values over %s ending %s",
+			a.Severity, a.Subject(), hostOrAll(a.Host), HealthWord(a.Severity), v.Window, v.ValueTime.UTC().Format("15:04:05"))
+	}
 	errs := "n/a"
 	if !math.IsNaN(v.Denominator) && v.Denominator >= r.MinRequests && v.Denominator > 0 {
 		errs = formatPercent(v.Numerator / v.Denominator)
@@ -137,11 +146,15 @@ func (s *healthState) Evaluate(slot int64, current Level) Verdict {
 	if req := sums[healthRequests].Sum; req > 0 && req >= s.rule.MinRequests {
 		share = sums[healthErrors].Sum / req
 	}
-	if math.IsNaN(latency) && math.IsNaN(share) {
+	silent := sums[healthLatency].N == 0 && sums[healthErrors].N == 0 && sums[healthRequests].N == 0
+	if math.IsNaN(latency) && math.IsNaN(share) && !silent {
 		return v
 	}
 	v.Decided, v.Periodic, v.Emit = true, true, true
 	v.Level = s.rule.Level(latency, share)
+	if silent {
+		v.Level = Failure
+	}
 	v.Value = float64(v.Level)
 	v.ValueTime, v.ValueInterval = s.acc.End(p), s.rule.Period
 	v.Observed = latency

@@ -14,64 +14,161 @@ import (
 // mistyped PUTVAL) is not, and it moves nothing - it cannot make the host's
 // real values look old, nor its silence look like decades.
 //
-// A host whose clock really jumped forward (set right after running slow)
-// sends nothing but values ahead of it: after JumpAfter of wall-clock time
-// of those, its new clock is taken.
+// A value ahead of that is still on time if the other hosts have come as
+// far (eventClock.progress): a host whose values stopped in a bulk load,
+// where days of values arrive in minutes, and go on.
+//
+// A host whose clock really jumped - forward (set right after running slow)
+// or back by more than MaxAhead (set right after running fast) - sends
+// nothing but values ahead of its clock, or far behind it: once those have
+// come for JumpAfter of wall-clock time, or span JumpConfirm of their own
+// time (a clock goes on; a broken value does not), its new clock is taken
+// and the state of its rules restarts (Stats.Jumps), rather than judging
+// hours that never were or dropping every value as late until the old time
+// comes round again. The values before are dropped: ahead, or late.
 const (
-	MaxAhead  = 10 * time.Minute
-	JumpAfter = time.Minute
+	MaxAhead    = 10 * time.Minute
+	JumpAfter   = time.Minute
+	JumpConfirm = 30 * time.Second
 )
 
-// hostClock is one host's clock, shared by the routes of its series.
-type hostClock struct {
+// eventClock is the event time of a source of values: one host (shared by
+// the routes and groups of its series), or one group that aggregates hosts.
+// Its time is the newest value time it accepted; it also remembers when
+// that value arrived, and its offset: how far its first value's time was
+// from the time it arrived (the host's clock error and the delivery delay),
+// from which its silence is measured.
+type eventClock struct {
 	host string
 	// newestNano mirrors newest for the write path: every series of a host
 	// but the first of each interval has a time not after it, and needs
 	// neither the lock nor the wall clock.
 	newestNano atomic.Int64
+	// arrivedNano is the wall-clock time the newest value arrived;
+	// offsetNano the first value's time less the time it arrived.
+	arrivedNano, offsetNano atomic.Int64
+	// epoch counts the clock's jumps: state kept for an older epoch restarts.
+	epoch atomic.Uint32
 
 	mu         sync.Mutex
 	newest     time.Time // newest value time accepted
-	arrived    time.Time // wall-clock time newest arrived
 	aheadSince time.Time // wall-clock time of the first value refused since
+	aheadFirst time.Time // and its time
+	farSince   time.Time // wall-clock time of the first value far behind since
+	farFirst   time.Time // and its time
 }
 
-// accept reports whether a value of time t, arriving at wall-clock time
-// now(), is on the host's clock, and advances the clock if it is newer.
-func (c *hostClock) accept(t time.Time, wall func() time.Time) bool {
-	if n := c.newestNano.Load(); n != 0 && t.UnixNano() <= n {
-		return true
+// accept reports whether a value of time t, arriving now (e.wallAt), is on
+// the host's clock, and advances the clock if it is newer. jumped is true
+// when the clock jumped to t. Without a wall clock (replay) no value is
+// ahead.
+func (c *eventClock) accept(t time.Time, e *Engine) (ok, jumped bool) {
+	tn := t.UnixNano()
+	if n := c.newestNano.Load(); n != 0 && tn <= n && n-tn <= int64(MaxAhead) {
+		return true, false
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	now := wall()
+	now, checkAhead := e.wallAt(t), e.now != nil
 	if c.newest.IsZero() {
 		// The first value: the host's clock may be off the collector's by
 		// hours, but not by more than a day.
-		if t.After(now.Add(24 * time.Hour)) {
-			return false
+		if checkAhead && t.After(now.Add(24*time.Hour)) {
+			return false, false
 		}
 		c.advance(t, now)
-		return true
+		return true, false
 	}
-	expected := c.newest.Add(max(now.Sub(c.arrived), 0))
-	if t.After(expected.Add(MaxAhead)) {
-		if c.aheadSince.IsZero() {
-			c.aheadSince = now
+	if t.Before(c.newest.Add(-MaxAhead)) {
+		// Far behind: late for every rule, unless the clock was set back.
+		if c.farSince.IsZero() || t.Before(c.farFirst) {
+			c.farSince, c.farFirst = now, t
 		}
-		if now.Sub(c.aheadSince) < JumpAfter {
-			return false
+		if now.Sub(c.farSince) < JumpAfter && t.Sub(c.farFirst) < JumpConfirm {
+			return true, false
 		}
-		// Only values ahead for a minute: the host's clock jumped.
+		c.jump(t, now)
+		return true, true
 	}
-	c.aheadSince = time.Time{}
-	if t.After(c.newest) {
-		c.advance(t, now)
+	if !t.After(c.newest) {
+		return true, false
 	}
-	return true
+	expected := c.newest.Add(max(now.Sub(time.Unix(0, c.arrivedNano.Load())), 0))
+	front := e.front.Load()
+	if checkAhead && t.After(expected.Add(MaxAhead)) && (front == 0 || tn-c.offsetNano.Load() > front+int64(MaxAhead)) {
+		if c.aheadSince.IsZero() || t.Before(c.aheadFirst) {
+			c.aheadSince, c.aheadFirst = now, t
+		}
+		if now.Sub(c.aheadSince) < JumpAfter && t.Sub(c.aheadFirst) < JumpConfirm {
+			return false, false
+		}
+		// Values ahead for a while: the host's clock jumped.
+		c.jump(t, now)
+		return true, true
+	}
+	c.advance(t, now)
+	return true, false
 }
 
-func (c *hostClock) advance(t, now time.Time) {
-	c.newest, c.arrived = t, now
-	c.newestNano.Store(t.UnixNano())
+func (c *eventClock) jump(t, now time.Time) {
+	c.epoch.Add(1)
+	c.newest = time.Time{}
+	c.advance(t, now)
+}
+
+// advance makes t the clock's time; c.mu is held.
+func (c *eventClock) advance(t, now time.Time) {
+	if c.newest.IsZero() {
+		c.offsetNano.Store(t.UnixNano() - now.UnixNano())
+	}
+	c.newest = t
+	c.aheadSince, c.farSince = time.Time{}, time.Time{}
+	tn := t.UnixNano()
+	c.arrivedNano.Store(now.UnixNano())
+	c.newestNano.Store(tn)
+}
+
+// note advances an aggregate group's clock with t (values were accepted
+// by their hosts' clocks already); the group's lock is held.
+func (c *eventClock) note(t time.Time, e *Engine) {
+	if t.UnixNano() <= c.newestNano.Load() {
+		return
+	}
+	c.mu.Lock()
+	c.advance(t, e.wallAt(t))
+	c.mu.Unlock()
+}
+
+// time is the clock's time, zero before any value.
+func (c *eventClock) time() time.Time {
+	if n := c.newestNano.Load(); n != 0 {
+		return time.Unix(0, n).UTC()
+	}
+	return time.Time{}
+}
+
+// progress is the clock's time less its offset: where it stands in the
+// frame of the time values arrive, common to all hosts whatever their
+// clocks' errors.
+func (c *eventClock) progress() int64 {
+	return c.newestNano.Load() - c.offsetNano.Load()
+}
+
+// silence is how long the source has been silent at wall-clock time now,
+// measured two ways, the longer of which counts: by the wall clock since
+// its newest value arrived (a lone host that stopped sending), and by how
+// far its progress lags the progress of the hosts (event time: a host that
+// stopped while the others go on, in replay or in a bulk load where days
+// of values arrive in minutes). front is the hosts' progress (Engine.Tick),
+// 0 if unknown.
+func (c *eventClock) silence(now time.Time, front int64) time.Duration {
+	if c.newestNano.Load() == 0 {
+		return 0
+	}
+	wall := now.UnixNano() - c.arrivedNano.Load()
+	event := int64(0)
+	if front != 0 {
+		event = front - c.progress()
+	}
+	return time.Duration(max(wall, event, 0))
 }

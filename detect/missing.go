@@ -36,21 +36,21 @@ const DefaultMissingIntervals = 3
 // no hysteresis: data arriving or not is not a noisy measurement (Hits and
 // MinDuration apply as for every rule, for a source that comes and goes).
 //
-// Timing, which follows from how the engine judges silent groups: values
-// produce no verdicts while they do not arrive, so the empty slots are judged
-// by Engine.Tick, which judges slots up to the one before now's (the slot
-// before may still receive late values). With the default Timeout (3 slots of
-// 10 s) and a last value at time t in slot L, slot L+3 is the first silent one
-// (silence 35 s > 30 s); it is judged by the first Tick at or after
-// t + 4.5 slots (45 s). The plugin ticks on its read callback, once an
-// interval at a phase of its own, so the FAILURE is sent between 45 and 55 s
-// after the last value; with ticks in step with the values (replay) at
-// t + 50 s, 5 intervals after the last value. In general the first silent
-// slot is L+e, e the smallest e >= 1 with (e + 1/2) x step > Timeout, and the
-// notification comes with the first Tick at or after the start of slot L+e+2,
-// which is t + (e + 3/2) x step when t is in the middle of its slot (as
-// regular values are). The OKAY comes when the slot of the first new value is
-// judged: with the next value, or the Tick one slot later.
+// Timing, in the host's own time: a slot is judged when the host's clock has
+// passed its end by the allowed lateness (AllowedLateness, default 2
+// intervals), so that values late by less still count. While the host sends
+// other series its clock is its newest value time; when it sends nothing at
+// all, its clock is carried forward by its silence (the longer of the wall
+// clock since its last value arrived, and how far it fell behind the other
+// hosts: see Engine.Tick). With the default Timeout (3 slots of 10 s) and a
+// last value at time t in the middle of slot L, slot L+3 is the first silent
+// one (silence 35 s > 30 s); its end is t + 35 s, so the FAILURE is sent at
+// t + 55 s (judged by the read callback, once an interval: up to one interval
+// later live). In general the first silent slot is L+e, e the smallest e >= 1
+// with (e + 1/2) x step > Timeout, and the notification comes at
+// t + (e + 1/2) x step + lateness. It names the last value's time and how long
+// before the notification that was. The OKAY comes when the slot of the first
+// new value is judged: with that value, or the lateness after it.
 //
 // Limits: a group only exists once one of its series has sent a value, so a
 // series never seen since collectd started cannot be missed (configure the
@@ -89,14 +89,15 @@ func (r *MissingRule) NewState(clock SlotClock) RuleState {
 	if timeout <= 0 {
 		timeout = DefaultMissingIntervals * clock.Step
 	}
-	s := &missingState{step: clock.Step, timeout: timeout}
+	s := &missingState{clock: clock, timeout: timeout}
 	// the first silent slot: (e + 1/2) * step > timeout, e >= 1
 	s.emptySlots = max(int64((timeout-clock.Step/2)/clock.Step)+1, 1)
 	return s
 }
 
 // Message implements Rule: "FAILURE: shop-alive: no values of
-// ecommerce/gauge-page-hits-total from shop-1 for 35s (timeout 30s)".
+// ecommerce/gauge-page-hits-total from shop-1 since 12:00:05 UTC, 55s ago
+// (timeout 30s)" - in the host's own time.
 func (r *MissingRule) Message(a *Alert, v *Verdict) string {
 	what := a.Series
 	if r.PerSeries && a.Group != "" {
@@ -111,16 +112,17 @@ func (r *MissingRule) Message(a *Alert, v *Verdict) string {
 		return fmt.Sprintf("%s: %s: values of %s from %s arrive again (timeout %s)",
 			a.Severity, a.Subject(), what, from, timeout)
 	}
-	silence := time.Duration(v.Observed * float64(time.Second))
-	return fmt.Sprintf("%s: %s: no values of %s from %s for %s (timeout %s)",
-		a.Severity, a.Subject(), what, from, silence, timeout)
+	since := a.Time.Sub(v.LastValue).Round(time.Millisecond)
+	return fmt.Sprintf("%s: %s: no values of %s from %s since %s, %s ago (timeout %s)",
+		a.Severity, a.Subject(), what, from, v.LastValue.UTC().Format("2006-01-02 15:04:05 UTC"), since, timeout)
 }
 
 type missingState struct {
-	step, timeout time.Duration
-	emptySlots    int64 // empty slots after the last value that make a FAILURE
-	seen          bool
-	last          int64 // newest slot that received a value
+	clock      SlotClock
+	timeout    time.Duration
+	emptySlots int64 // empty slots after the last value that make a FAILURE
+	seen       bool
+	last       int64 // newest slot that received a value
 }
 
 func (s *missingState) Add(_ int, slot int64, _ float64) {
@@ -138,8 +140,10 @@ func (s *missingState) Evaluate(slot int64, _ Level) Verdict {
 	if !s.seen {
 		return v
 	}
+	step := s.clock.Step
 	empty := max(slot-s.last, 0)
-	silence := time.Duration(empty)*s.step + s.step/2
+	silence := time.Duration(empty)*step + step/2
+	v.LastValue = s.clock.Start(s.last).Add(step / 2)
 	v.Decided = true
 	if empty >= s.emptySlots {
 		v.Level = Failure

@@ -71,9 +71,11 @@ func TestMissingTimeoutInSlots(t *testing.T) {
 }
 
 // Values every 10 s, the last at t; Tick every 10 s as the plugin does. Slot
-// L+3 is the first silent one (35 s > 30 s) and Tick judges it once now is in
-// slot L+5: the FAILURE goes out at t + 50 s, not before.
-func TestMissingFiresFiveIntervalsAfterTheLastValueWithTick(t *testing.T) {
+// L+3 is the first silent one (35 s > 30 s); it ends at t + 35 s and is
+// judged once the host's clock, carried forward by its silence, has passed
+// that by the lateness (2 intervals): the first Tick at or after t + 55 s
+// sends the FAILURE, stamped t + 55 s, when it became certain.
+func TestMissingFiresAtTimeoutPlusLatenessWithTick(t *testing.T) {
 	rec := &recorder{}
 	e, err := NewEngine([]Rule{missingRule(t, 30*time.Second)}, Options{Sink: rec})
 	require.NoError(t, err)
@@ -81,40 +83,44 @@ func TestMissingFiresFiveIntervalsAfterTheLastValueWithTick(t *testing.T) {
 		e.Observe(gaugeList("shop-1", missingHits, missingAt(i), 100))
 		e.Tick(missingAt(i))
 	}
-	for i := 10; i <= 13; i++ {
+	for i := 10; i <= 14; i++ {
 		e.Tick(missingAt(i))
 		assert.Empty(t, rec.severities(), "tick at step %d", i)
 	}
-	e.Tick(missingAt(14))
+	e.Tick(missingAt(15))
 	require.Equal(t, []string{"FAILURE"}, rec.severities())
 	a := rec.alerts[0]
-	assert.Equal(t, missingAt(14), a.Time, "50 s after the last value")
+	assert.Equal(t, missingAt(9).Add(55*time.Second), a.Time, "55 s after the last value")
 	assert.Equal(t, "missing", a.Kind)
 	assert.Equal(t, "shop-1", a.Host)
 	assert.Empty(t, a.Group)
 	assert.Equal(t, 35.0, a.Observed)
 	assert.Equal(t, 30.0, a.Threshold)
-	assert.Equal(t, "FAILURE: alive: no values of ecommerce/gauge-page-hits-total + ecommerce/gauge-new-sessions from shop-1 for 35s (timeout 30s)", a.Message)
+	assert.Equal(t, "FAILURE: alive: no values of ecommerce/gauge-page-hits-total + ecommerce/gauge-new-sessions from shop-1 since 2026-11-27 12:01:30 UTC, 55s ago (timeout 30s)", a.Message)
 
 	for i := 15; i < 100; i++ {
 		e.Tick(missingAt(i))
 	}
 	assert.Len(t, rec.alerts, 1, "one notification while it lasts")
 
-	// Values again at step 100: the OKAY comes when slot 100 is judged, with
-	// the next value (or the Tick a slot later).
-	e.Observe(gaugeList("shop-1", missingHits, missingAt(100), 100))
-	e.Tick(missingAt(100))
-	assert.Len(t, rec.alerts, 1)
-	e.Observe(gaugeList("shop-1", missingHits, missingAt(101), 100))
+	// Values again at step 100: slot 100 is complete with its value, but
+	// the slots before it may still get values delayed on the way; they are
+	// judged at the lateness (2 intervals), and then slot 100, whose verdict
+	// carries the time of its value.
+	for i := 100; i <= 102; i++ {
+		assert.Len(t, rec.alerts, 1, "step %d", i)
+		e.Observe(gaugeList("shop-1", missingHits, missingAt(i), 100))
+		e.Tick(missingAt(i))
+	}
 	require.Equal(t, []string{"FAILURE", "OKAY"}, rec.severities())
 	ok := rec.alerts[1]
-	assert.Equal(t, missingAt(101), ok.Time)
+	assert.Equal(t, missingAt(100), ok.Time)
 	assert.Equal(t, "OKAY: alive: values of ecommerce/gauge-page-hits-total + ecommerce/gauge-new-sessions from shop-1 arrive again (timeout 30s)", ok.Message)
 }
 
-// The exact bound: slot 14 starts at 135 s (slots are centred on the first
-// value), so a Tick at 135 s already sends it: 4.5 intervals after the last value.
+// The exact bound: slot 12 ends at 125 s (slots are centred on the first
+// value), so a Tick at 145 s already sends it: 5.5 intervals after the last
+// value.
 func TestMissingEarliestFailure(t *testing.T) {
 	rec := &recorder{}
 	e, err := NewEngine([]Rule{missingRule(t, 30*time.Second)}, Options{Sink: rec})
@@ -122,9 +128,9 @@ func TestMissingEarliestFailure(t *testing.T) {
 	for i := 0; i <= 9; i++ {
 		e.Observe(gaugeList("shop-1", missingHits, missingAt(i), 100))
 	}
-	e.Tick(missingAt(9).Add(45*time.Second - time.Nanosecond))
+	e.Tick(missingAt(9).Add(55*time.Second - time.Nanosecond))
 	assert.Empty(t, rec.severities())
-	e.Tick(missingAt(9).Add(45 * time.Second))
+	e.Tick(missingAt(9).Add(55 * time.Second))
 	require.Equal(t, []string{"FAILURE"}, rec.severities())
 }
 
@@ -144,8 +150,8 @@ func TestMissingPerHost(t *testing.T) {
 	}
 	require.Equal(t, []string{"FAILURE"}, rec.severities())
 	assert.Equal(t, "down", rec.alerts[0].Host)
-	assert.Equal(t, missingAt(9+5), rec.alerts[0].Time)
-	assert.Contains(t, rec.alerts[0].Message, "from down for 35s")
+	assert.Equal(t, missingAt(9).Add(55*time.Second), rec.alerts[0].Time)
+	assert.Contains(t, rec.alerts[0].Message, "from down since 2026-11-27 12:01:30 UTC, 55s ago")
 }
 
 // PerSeries: each series its own group, one alert per silent series.
@@ -164,7 +170,8 @@ func TestMissingPerSeries(t *testing.T) {
 	a := rec.alerts[0]
 	assert.Equal(t, "up", a.Host)
 	assert.Equal(t, missingSessions, a.Group)
-	assert.Equal(t, "FAILURE: alive[ecommerce/gauge-new-sessions]: no values of ecommerce/gauge-new-sessions from up for 35s (timeout 30s)", a.Message)
+	assert.Equal(t, missingAt(9).Add(55*time.Second), a.Time, "the host's own values close the silent series' slots")
+	assert.Equal(t, "FAILURE: alive[ecommerce/gauge-new-sessions]: no values of ecommerce/gauge-new-sessions from up since 2026-11-27 12:01:30 UTC, 55s ago (timeout 30s)", a.Message)
 }
 
 // Across hosts: silent only when no host sends.
@@ -172,7 +179,7 @@ func TestMissingAggregated(t *testing.T) {
 	rec := &recorder{}
 	e, err := NewEngine([]Rule{missingRule(t, 0, func(s *RuleSpec) { s.AggregateHosts = true })}, Options{Sink: rec})
 	require.NoError(t, err)
-	for i := 0; i < 20; i++ {
+	for i := 0; i < 25; i++ {
 		if i < 10 {
 			e.Observe(gaugeList("a", missingHits, missingAt(i), 1))
 		}
@@ -182,7 +189,7 @@ func TestMissingAggregated(t *testing.T) {
 		e.Tick(missingAt(i))
 	}
 	require.Equal(t, []string{"FAILURE"}, rec.severities())
-	assert.Equal(t, missingAt(14+5), rec.alerts[0].Time)
+	assert.Equal(t, missingAt(14).Add(55*time.Second), rec.alerts[0].Time)
 	assert.Contains(t, rec.alerts[0].Message, "from any host")
 }
 
@@ -197,9 +204,14 @@ func TestMissingGapWithoutTick(t *testing.T) {
 	e.Observe(gaugeList("h", missingHits, missingAt(1), 1))
 	e.Observe(gaugeList("h", missingHits, missingAt(5000), 1))
 	e.Observe(gaugeList("h", missingHits, missingAt(5001), 1))
+	e.Observe(gaugeList("h", missingHits, missingAt(5002), 1))
 	require.Equal(t, []string{"FAILURE", "OKAY"}, rec.severities())
-	// after a gap the engine judges the last Span+1 slots only: 4995..4999
-	assert.Equal(t, (4995-1)*10+5.0, rec.alerts[0].Observed, "silence at the end of slot 4995")
+	// The value of slot 5000 moves the host's clock, which closes the slots
+	// up to 4997 (the lateness before it), one by one: the FAILURE is the
+	// verdict on slot 4, stamped when that became certain.
+	assert.Equal(t, 35.0, rec.alerts[0].Observed, "silence at the end of slot 4")
+	assert.Equal(t, missingAt(1).Add(55*time.Second), rec.alerts[0].Time)
+	assert.Equal(t, missingAt(5000), rec.alerts[1].Time, "OK with the value back, once the lateness closed the slots before it")
 	// a short gap, under the timeout, is nothing
 	e.Observe(gaugeList("h", missingHits, missingAt(5003), 1))
 	e.Observe(gaugeList("h", missingHits, missingAt(5004), 1))
@@ -215,7 +227,7 @@ func TestMissingHitsDelayTheAlert(t *testing.T) {
 		e.Tick(missingAt(i))
 	}
 	require.Equal(t, []string{"FAILURE"}, rec.severities())
-	assert.Equal(t, missingAt(7), rec.alerts[0].Time, "slots 3, 4 and 5 silent; slot 5 judged at step 7")
+	assert.Equal(t, t0.Add(75*time.Second), rec.alerts[0].Time, "slots 3, 4 and 5 silent; slot 5 ends at 55 s, certain 20 s later")
 }
 
 func TestMissingRuleOptions(t *testing.T) {

@@ -123,6 +123,9 @@ type Verdict struct {
 	// time of the value that completed the slot and the slot width.
 	ValueTime     time.Time
 	ValueInterval time.Duration
+	// LastValue is the time of the newest value the verdict saw, for rules
+	// that report silence; zero otherwise.
+	LastValue time.Time
 }
 
 // Emitter is a rule that dispatches a derived series: its values go back

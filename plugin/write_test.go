@@ -44,10 +44,11 @@ func TestWriteSendsFailureThenOkay(t *testing.T) {
 	require.Len(t, notes, 2)
 
 	// The one-minute window holds 6 intervals: with two bad ones it holds
-	// 2x30 + 4x1 = 64 failed of 600 (10.7%), judged when the next arrives.
+	// 2x30 + 4x1 = 64 failed of 600 (10.7%), judged with the values of the
+	// second bad interval, which complete its slot.
 	f := notes[0]
 	assert.Equal(t, cgo.Failure, f.Severity)
-	assert.Equal(t, t0.Add(140*time.Second), f.Time)
+	assert.Equal(t, t0.Add(130*time.Second), f.Time)
 	assert.Equal(t, "shop-1", f.Host, "a per-host rule names the host, not Hostname")
 	assert.Equal(t, "anomaly", f.Plugin)
 	assert.Equal(t, "page", f.PluginInstance, "the group label")
@@ -69,7 +70,7 @@ func TestWriteSendsFailureThenOkay(t *testing.T) {
 	// below the threshold less the hysteresis (8%).
 	o := notes[1]
 	assert.Equal(t, cgo.Okay, o.Severity)
-	assert.Equal(t, t0.Add(290*time.Second), o.Time)
+	assert.Equal(t, t0.Add(280*time.Second), o.Time)
 	assert.Equal(t, "shop-1", o.Host)
 	assert.Equal(t, "anomaly", o.Plugin)
 	assert.Equal(t, "page", o.PluginInstance)
@@ -113,7 +114,7 @@ func TestWriteAggregateRuleUsesHostname(t *testing.T) {
 	assert.Equal(t, "page", n.PluginInstance)
 	// Five bad intervals of six: 5x15 failed of 6x120 requests of both hosts.
 	assert.Equal(t, "FAILURE: web-failed-requests[page] of all hosts: 10.4% (75 of 720) over 1m0s is above the threshold 10%", n.Message)
-	assert.Equal(t, t0.Add(130*time.Second), n.Time)
+	assert.Equal(t, t0.Add(120*time.Second), n.Time, "both hosts' values complete the slot")
 }
 
 // Without a Hostname an aggregate rule's notification takes collectd's own:

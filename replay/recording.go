@@ -177,8 +177,8 @@ const maxGapTicks = 8640
 // where values of several data sources of one identifier were recorded at
 // one time (a row of InfluxDB fields) - and ticks the engine as the plugin's
 // read callback would: every shortest series interval from the first value
-// (through gaps in the data too) until two intervals after the last value,
-// so that the last values are judged too. It stops early, with ctx's error,
+// (through gaps in the data too) until the allowed lateness and two
+// intervals after the last value, so that the last values are judged too. It stops early, with ctx's error,
 // when ctx is done; what was played until then is in the engine's sink. It
 // returns the number of values played.
 func (r *Recording) Play(ctx context.Context, e *detect.Engine, opt PlayOptions) (int, error) {
@@ -238,7 +238,10 @@ func (r *Recording) Play(ctx context.Context, e *detect.Engine, opt PlayOptions)
 		e.Observe(&vl)
 	}
 	if n > 0 {
-		for end := r.points[n-1].t + 2*tickEvery; lastTick < end; {
+		// Past the last value, until its slot is judged: its host silent
+		// for longer than the lateness, and a tick more.
+		lateness := max(int64(e.Lateness()), 2*tickEvery)
+		for end := r.points[n-1].t + lateness + 2*tickEvery; lastTick < end; {
 			lastTick = min(lastTick+tickEvery, end)
 			e.Tick(time.Unix(0, lastTick))
 		}

@@ -302,7 +302,7 @@ func TestConversionRatePerHour(t *testing.T) {
 		assert.Equal(t, time.Hour, v.Interval)
 		rates = append(rates, v.Value)
 	}
-	require.Len(t, rates, 48, "one per complete hour")
+	require.Len(t, rates, 49, "one per complete hour, the last one too: its last slot is complete with its values")
 	// Expected: 0.012 x 98.6% / 2.4 = 0.493%. An hour has ~42.6 successes
 	// over ~8640 sessions, so one hour's rate has a relative spread of about
 	// 1/sqrt(42.6) = 15%; the mean of 48 hours about 2.2%. Allow 4.5 of those.
@@ -337,10 +337,12 @@ func TestSilentHostIsAnAlert(t *testing.T) {
 	}
 	require.Len(t, got, 2, "one FAILURE, one OKAY")
 	assert.Equal(t, detect.Failure, got[0].Severity)
-	// 3 silent intervals (30 s) exceeded with the 4th slot, judged one tick
-	// later: 50 s after the last value, 40 s after the first missing one.
-	assert.Equal(t, 40*time.Second, got[0].Time.Sub(silentFrom))
+	// 3 silent intervals (30 s) exceeded with the 4th slot, which ends 35 s
+	// after the last value, certain 2 intervals (the lateness) after that:
+	// 55 s after the last value, 45 s after the first missing one.
+	assert.Equal(t, 45*time.Second, got[0].Time.Sub(silentFrom))
+	assert.Contains(t, got[0].Message, "55s ago")
 	assert.Contains(t, got[0].Message, "no values of ecommerce/* from shop")
 	assert.Equal(t, detect.OK, got[1].Severity)
-	assert.Equal(t, run.Time(421), got[1].Time, "OKAY with the first values back, when their slot is judged")
+	assert.Equal(t, run.Time(420), got[1].Time, "OKAY with the first values back, which decide it")
 }

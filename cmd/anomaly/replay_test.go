@@ -26,8 +26,9 @@ import (
 //     errors end and recovers when the window is clean again;
 //   - errors-per-minute (a count above 100) fails at 4 error slots (102) and
 //     recovers when it falls back;
-//   - web-silent fires when 3 intervals have passed without values and
-//     recovers with the next value.
+//   - web-silent: the values stop for 40 s (more than the timeout, 30 s, but
+//     less than it and the lateness): the FAILURE is certain only once the
+//     values are back (stamped 55 s after the last one), the OKAY with it.
 func TestReplayCSVGolden(t *testing.T) {
 	code, stdout, stderr := runCmd(t, "replay", "testdata/web.conf", "--csv", "testdata/web.csv")
 	require.Equal(t, exitOK, code, stderr)
@@ -55,8 +56,8 @@ func TestReplayCSVGolden(t *testing.T) {
 	code, stdout, _ = runCmd(t, "replay", "testdata/web.conf", "--csv", "testdata/web.csv", "--rule", "web-silent", "-q", "--all")
 	require.Equal(t, exitOK, code)
 	assert.Equal(t, `TIME (UTC)           SEVERITY  HOST  ALERT
-2026-01-05 00:10:30  FAILURE   shop  web-silent: no values of web/* from shop for 35s (timeout 30s)
-2026-01-05 00:10:40  OKAY      shop  web-silent: values of web/* from shop arrive again (timeout 30s)
+2026-01-05 00:10:45  FAILURE   shop  web-silent: no values of web/* from shop since 2026-01-05 00:09:50 UTC, 55s ago (timeout 30s)
+2026-01-05 00:10:45  OKAY      shop  web-silent: values of web/* from shop arrive again (timeout 30s)
 `, stdout)
 }
 
@@ -179,9 +180,9 @@ func TestReplayInfluxDB(t *testing.T) {
 	code, stdout, stderr := runCmd(t, "replay", conf, "--influxdb", srv.URL, "--from", "2026-01-05", "--to", "2026-01-05T12:00:00Z", "-q")
 	require.Equal(t, exitOK, code, stderr)
 	assert.Equal(t, `TIME (UTC)           SEVERITY  HOST  ALERT
-2026-01-05 00:01:20  FAILURE   shop  many-hits of shop: 1427 events in 30s, more than 1000
-2026-01-05 00:01:50  OKAY      shop  many-hits of shop: 0 events in 30s, back within the threshold 1000
-`, stdout, "the hits stop at 00:01:00; the window is empty 30 s later, judged a slot late")
+2026-01-05 00:01:00  FAILURE   shop  many-hits of shop: 1427 events in 30s, more than 1000
+2026-01-05 00:01:55  OKAY      shop  many-hits of shop: 0 events in 30s, back within the threshold 1000
+`, stdout, "the hits stop at 00:01:00, with the value that decides the FAILURE; the window is empty 35 s later, certain the lateness (20 s) after")
 	assert.Contains(t, stderr, "replayed 21 values (4 series)")
 	require.Len(t, queries, 2, "6 hours a query")
 	assert.Equal(t, "SELECT * FROM /.*/ WHERE time >= '2026-01-05T06:00:00Z' AND time < '2026-01-05T12:00:00Z' GROUP BY *", queries[1])
