@@ -60,6 +60,8 @@ func TestParseTopLevelErrors(t *testing.T) {
 			`<Plugin anomaly>: option BurstLimit 0: want a whole number from 1 to 2147483647`},
 		{"BurstWindow negative", []config.Block{opt("BurstWindow", -1)},
 			`<Plugin anomaly>: option BurstWindow -1: must not be negative`},
+		{"AllowedLateness text", []config.Block{opt("AllowedLateness", "soon")},
+			`<Plugin anomaly>: option AllowedLateness "soon": want one duration: seconds, or a string like "5m"`},
 		{"Hostname number", []config.Block{opt("Hostname", 5)},
 			`<Plugin anomaly>: option Hostname 5: want one string in quotes`},
 		{"Hostname two values", []config.Block{opt("Hostname", "a", "b")},
@@ -92,7 +94,7 @@ func TestParseUnknownTopLevelOption(t *testing.T) {
 		msg := err.Error()
 		assert.True(t, strings.HasPrefix(msg, `<Plugin anomaly>: unknown option "Bogus" (rules are <`), msg)
 		assert.Contains(t, msg, "<Ratio>")
-		assert.True(t, strings.HasSuffix(msg, "; other options: MaxSeries, Hostname, TimeScale, BurstLimit, BurstWindow, Statistics, <Simulation>, <InfluxDB>)"), msg)
+		assert.True(t, strings.HasSuffix(msg, "; other options: MaxSeries, Hostname, TimeScale, AllowedLateness, BurstLimit, BurstWindow, Statistics, <Simulation>, <InfluxDB>)"), msg)
 	}
 }
 

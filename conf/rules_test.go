@@ -108,7 +108,16 @@ func TestParseNothing(t *testing.T) {
 		assert.Empty(t, s.Hostname)
 		assert.Nil(t, s.Simulation)
 		assert.Equal(t, 1.0, s.TimeScale)
+		assert.Zero(t, s.AllowedLateness, "2 intervals of each rule's values")
 	}
+}
+
+// AllowedLateness is about the network and collectd's queues, not the
+// rules' windows: TimeScale leaves it as it is.
+func TestParseAllowedLateness(t *testing.T) {
+	s, err := conf.Parse(pluginBlock(opt("TimeScale", 60), opt("AllowedLateness", "90s")))
+	require.NoError(t, err)
+	assert.Equal(t, 90*time.Second, s.AllowedLateness)
 }
 
 func TestParseSeveralRulesKeepTheirOrder(t *testing.T) {

@@ -36,6 +36,11 @@ type Settings struct {
 	// BurstWindow is the span BurstLimit counts over (not scaled by TimeScale:
 	// it is about the people and programs that read notifications).
 	BurstWindow time.Duration
+	// AllowedLateness is how long after a slot's end, in its host's own
+	// time, values may still arrive for it and be judged; zero means
+	// detect.DefaultLatenessIntervals intervals (not scaled by TimeScale:
+	// it is about the network and collectd's queues).
+	AllowedLateness time.Duration
 }
 
 // Default burst shaping: a pager gets at most 20 notifications of one rule
@@ -104,6 +109,8 @@ func (s *Settings) option(c config.Block, names map[string]bool) error {
 		s.BurstLimit, err = oneInt(c, 1)
 	case is(c, "BurstWindow"):
 		s.BurstWindow, err = positiveDuration(c)
+	case is(c, "AllowedLateness"):
+		s.AllowedLateness, err = positiveDuration(c)
 	case is(c, "InfluxDB"):
 		s.InfluxDB, err = parseInfluxDB(c, s.InfluxDB)
 	case is(c, "Simulation"):
@@ -112,7 +119,7 @@ func (s *Settings) option(c config.Block, names map[string]bool) error {
 		}
 		s.Simulation, err = parseSimulation(c)
 	default:
-		return fmt.Errorf("unknown option %q (rules are %s; other options: MaxSeries, Hostname, TimeScale, BurstLimit, BurstWindow, Statistics, <Simulation>, <InfluxDB>)", c.Key, ruleKindList())
+		return fmt.Errorf("unknown option %q (rules are %s; other options: MaxSeries, Hostname, TimeScale, AllowedLateness, BurstLimit, BurstWindow, Statistics, <Simulation>, <InfluxDB>)", c.Key, ruleKindList())
 	}
 	return err
 }

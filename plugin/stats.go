@@ -36,6 +36,9 @@ var statSeries = []struct {
 	{"counter-resets", func(c *counters) uint64 { return c.Resets }},
 	{"value-lists-ahead", func(c *counters) uint64 { return c.Ahead }},
 	{"value-lists-stale", func(c *counters) uint64 { return c.Stale }},
+	{"value-lists-reordered", func(c *counters) uint64 { return c.Reordered }},
+	{"value-lists-late", func(c *counters) uint64 { return c.Late }},
+	{"clock-jumps", func(c *counters) uint64 { return c.Jumps }},
 	{"value-lists-malformed", func(c *counters) uint64 { return c.Malformed }},
 	{"value-lists-beyond-maxseries", func(c *counters) uint64 { return c.SeriesDropped }},
 	{"notifications", func(c *counters) uint64 { return c.Notified }},
@@ -64,6 +67,8 @@ func (p *anomalyPlugin) report(ctx context.Context, now time.Time) {
 	add(c.Infinite-last.Infinite, "infinite values skipped")
 	add(c.Resets-last.Resets, "counters that fell taken as resets (increment unknown)")
 	add(c.Ahead-last.Ahead, "value lists dropped more than %s ahead of their host's clock (latest from %q)", detect.MaxAhead, c.AheadHost)
+	add(c.Late-last.Late, "value lists dropped, later than AllowedLateness after their slot (latest %s)", c.LateSeries)
+	add(c.Jumps-last.Jumps, "host clocks that jumped: their rules start over (latest host %q)", c.JumpHost)
 	add(c.Malformed-last.Malformed, "value lists whose number of values changed")
 	add(c.SeriesDropped-last.SeriesDropped, "value lists of series beyond MaxSeries %d", p.settings.MaxSeries)
 	if len(refused) > 0 {

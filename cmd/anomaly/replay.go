@@ -245,8 +245,8 @@ func (r *replayRun) run(ctx context.Context) int {
 	}
 	st := r.engine.Stats()
 	fmt.Fprintf(e.stderr, "replayed %d values (%d series) in %s: %.3g values/s", values, st.Series, roundDuration(elapsed), float64(values)/elapsed.Seconds())
-	if st.NaN+st.Stale+st.Malformed+st.SeriesDropped > 0 {
-		fmt.Fprintf(e.stderr, "; not used: %d NaN, %d repeated or out of order, %d malformed, %d beyond MaxSeries", st.NaN, st.Stale, st.Malformed, st.SeriesDropped)
+	if st.NaN+st.Stale+st.Late+st.Malformed+st.SeriesDropped > 0 {
+		fmt.Fprintf(e.stderr, "; not used: %d NaN, %d repeated, %d late, %d malformed, %d beyond MaxSeries", st.NaN, st.Stale, st.Late, st.Malformed, st.SeriesDropped)
 	}
 	fmt.Fprintln(e.stderr)
 	if interrupted {

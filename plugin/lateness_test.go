@@ -1,0 +1,44 @@
+package main
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// A value later than AllowedLateness is dropped: counted in the plugin's
+// statistics and named in one warning line per interval; values reordered
+// within it are judged and only counted.
+func TestLateValuesAreCountedAndLogged(t *testing.T) {
+	d := newFakeDaemon()
+	p := configured(t, d, failedRequests(), opt("AllowedLateness", 30))
+	for step := range 20 {
+		feedPages(t, p, "shop-1", step, 100, 1)
+	}
+	at := func(step int) time.Time { return t0.Add(time.Duration(step) * 10 * time.Second) }
+	// Step 20's failures come after step 21's values: in time.
+	for _, ti := range []string{"page-hits-total", "page-response-500", "page-response-200"} {
+		require.NoError(t, p.write(gaugeList("shop-1", "ecommerce", "gauge", ti, at(20), 100)))
+	}
+	feedPages(t, p, "shop-1", 21, 100, 1)
+	require.NoError(t, p.write(gaugeList("shop-1", "ecommerce", "gauge", "page-response-400", at(20), 1)))
+	require.NoError(t, p.write(gaugeList("shop-1", "ecommerce", "gauge", "page-hits-total", at(10), 100))) // late
+	require.NoError(t, p.Read(context.Background()))
+	assert.Equal(t, int64(1), dispatchedStat(t, d, "value-lists-late"))
+	assert.Equal(t, int64(2), dispatchedStat(t, d, "value-lists-reordered"), "%+v", p.engine.Load().Stats())
+	assert.Zero(t, dispatchedStat(t, d, "clock-jumps"))
+	d.mu.Lock()
+	warnings := append([]string(nil), d.warnings...)
+	d.mu.Unlock()
+	require.Len(t, warnings, 1)
+	assert.Contains(t, warnings[0], "1 value lists dropped, later than AllowedLateness after their slot (latest shop-1/ecommerce/gauge-page-hits-total)")
+
+	// Nothing new: no line.
+	require.NoError(t, p.Read(context.Background()))
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	assert.Len(t, d.warnings, 1)
+}
