@@ -66,7 +66,10 @@ type Engine struct {
 	// the progress of the host a quarter from the front, so that neither
 	// one host racing through a backfill nor three quarters of them gone
 	// silent stop it from saying how far the others are.
-	front    atomic.Int64
+	front atomic.Int64
+	// leading is the newest progress of any clock: a value ahead of its
+	// host's clock is on time if another host has come as far.
+	leading  atomic.Int64
 	tickMu   sync.Mutex
 	progress []int64 // scratch
 

@@ -184,6 +184,7 @@ func TestSilenceByEventTimeInABulkLoad(t *testing.T) {
 		require.Len(t, got, 2, "bulk %v: %v", bulk, got)
 		assert.Equal(t, verdict{"FAILURE", t0.Add(999*10*time.Second + 55*time.Second), 35}, got[0], "bulk %v", bulk)
 		assert.Equal(t, "OKAY", got[1].severity)
+		assert.Zero(t, e.Stats().Ahead, "b comes back 83 minutes of its time later, no further than a")
 	}
 }
 

@@ -76,7 +76,7 @@ func (c *eventClock) accept(t time.Time, e *Engine) (ok, jumped bool) {
 		if checkAhead && t.After(now.Add(24*time.Hour)) {
 			return false, false
 		}
-		c.advance(t, now)
+		c.advance(t, now, &e.leading)
 		return true, false
 	}
 	if t.Before(c.newest.Add(-MaxAhead)) {
@@ -87,15 +87,14 @@ func (c *eventClock) accept(t time.Time, e *Engine) (ok, jumped bool) {
 		if now.Sub(c.farSince) < JumpAfter && t.Sub(c.farFirst) < JumpConfirm {
 			return true, false
 		}
-		c.jump(t, now)
+		c.jump(t, now, &e.leading)
 		return true, true
 	}
 	if !t.After(c.newest) {
 		return true, false
 	}
 	expected := c.newest.Add(max(now.Sub(time.Unix(0, c.arrivedNano.Load())), 0))
-	front := e.front.Load()
-	if checkAhead && t.After(expected.Add(MaxAhead)) && (front == 0 || tn-c.offsetNano.Load() > front+int64(MaxAhead)) {
+	if checkAhead && t.After(expected.Add(MaxAhead)) && tn-c.offsetNano.Load() > e.leading.Load()+int64(MaxAhead) {
 		if c.aheadSince.IsZero() || t.Before(c.aheadFirst) {
 			c.aheadSince, c.aheadFirst = now, t
 		}
@@ -103,27 +102,34 @@ func (c *eventClock) accept(t time.Time, e *Engine) (ok, jumped bool) {
 			return false, false
 		}
 		// Values ahead for a while: the host's clock jumped.
-		c.jump(t, now)
+		c.jump(t, now, &e.leading)
 		return true, true
 	}
-	c.advance(t, now)
+	c.advance(t, now, &e.leading)
 	return true, false
 }
 
-func (c *eventClock) jump(t, now time.Time) {
+func (c *eventClock) jump(t, now time.Time, leading *atomic.Int64) {
 	c.epoch.Add(1)
 	c.newest = time.Time{}
-	c.advance(t, now)
+	c.advance(t, now, leading)
 }
 
-// advance makes t the clock's time; c.mu is held.
-func (c *eventClock) advance(t, now time.Time) {
+// advance makes t the clock's time; c.mu is held. leading is the
+// engine's newest progress of any clock, raised to this one's.
+func (c *eventClock) advance(t, now time.Time, leading *atomic.Int64) {
 	if c.newest.IsZero() {
 		c.offsetNano.Store(t.UnixNano() - now.UnixNano())
 	}
 	c.newest = t
 	c.aheadSince, c.farSince = time.Time{}, time.Time{}
 	tn := t.UnixNano()
+	for p := tn - c.offsetNano.Load(); ; {
+		l := leading.Load()
+		if l >= p || leading.CompareAndSwap(l, p) {
+			break
+		}
+	}
 	c.arrivedNano.Store(now.UnixNano())
 	c.newestNano.Store(tn)
 }
@@ -135,7 +141,7 @@ func (c *eventClock) note(t time.Time, e *Engine) {
 		return
 	}
 	c.mu.Lock()
-	c.advance(t, e.wallAt(t))
+	c.advance(t, e.wallAt(t), &e.leading)
 	c.mu.Unlock()
 }
 

@@ -20,8 +20,8 @@ func TestLateValuesAreCountedAndLogged(t *testing.T) {
 	}
 	at := func(step int) time.Time { return t0.Add(time.Duration(step) * 10 * time.Second) }
 	// Step 20's failures come after step 21's values: in time.
-	for _, ti := range []string{"page-hits-total", "page-response-500", "page-response-200"} {
-		require.NoError(t, p.write(gaugeList("shop-1", "ecommerce", "gauge", ti, at(20), 100)))
+	for ti, v := range map[string]float64{"page-hits-total": 100, "page-response-500": 0, "page-response-200": 99} {
+		require.NoError(t, p.write(gaugeList("shop-1", "ecommerce", "gauge", ti, at(20), v)))
 	}
 	feedPages(t, p, "shop-1", 21, 100, 1)
 	require.NoError(t, p.write(gaugeList("shop-1", "ecommerce", "gauge", "page-response-400", at(20), 1)))
@@ -39,6 +39,11 @@ func TestLateValuesAreCountedAndLogged(t *testing.T) {
 	// Nothing new: no line.
 	require.NoError(t, p.Read(context.Background()))
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	assert.Len(t, d.warnings, 1)
+	d.mu.Unlock()
+
+	// The totals at shutdown.
+	require.NoError(t, p.Shutdown(context.Background()))
+	assert.Empty(t, d.rec.Notifications())
+	assert.Contains(t, d.infosContaining("stopped:"), "anomaly plugin: stopped: 89 value lists, 2 reordered, 1 late, 0 repeated, 0 ahead of their host's clock, 0 clock jumps; 0 notifications, 0 alerts summarised, 0 dropped")
 }

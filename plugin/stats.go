@@ -93,13 +93,18 @@ func (p *anomalyPlugin) dispatchStatistics(ctx context.Context, c *counters, now
 	}
 }
 
-// reportFinal logs, at shutdown, what was dropped since the last report.
+// reportFinal logs, at shutdown, what was dropped since the last report,
+// and the totals of the run: what an operator (or a test) reads to see how
+// much arrived, out of order or too late.
 func (p *anomalyPlugin) reportFinal() {
 	p.reportMu.Lock()
 	defer p.reportMu.Unlock()
 	d := p.dropped.Load()
 	p.logDropped(d, p.lastReport.Dropped)
 	p.lastReport.Dropped = d
+	c := p.counters()
+	p.host.infof("anomaly plugin: stopped: %d value lists, %d reordered, %d late, %d repeated, %d ahead of their host's clock, %d clock jumps; %d notifications, %d alerts summarised, %d dropped",
+		c.ValueLists, c.Reordered, c.Late, c.Stale, c.Ahead, c.Jumps, c.Notified, c.Summarised, c.Dropped)
 }
 
 func (p *anomalyPlugin) logDropped(now, last uint64) {
