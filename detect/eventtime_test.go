@@ -175,9 +175,11 @@ func TestSilenceByEventTimeInABulkLoad(t *testing.T) {
 			switch {
 			case !bulk:
 				e.Tick(at) // replay ticks with the data's time
-			case step%97 == 0:
-				wall = wall.Add(time.Millisecond) // the read callback, now and then
-				e.Tick(wall)
+			default:
+				wall = wall.Add(time.Millisecond) // ten seconds of values a millisecond
+				if step%97 == 0 {
+					e.Tick(wall) // the read callback, now and then
+				}
 			}
 		}
 		got := verdicts(rec)
@@ -240,4 +242,40 @@ func TestHealthOfASilentHostIsError(t *testing.T) {
 	assert.Equal(t, "FAILURE: health of h is error: no latency or request values over 5m0s ending 12:15:00", rec.alerts[2].Message)
 	assert.Equal(t, t0.Add(15*time.Minute), rec.alerts[2].Time)
 	assert.Contains(t, rec.alerts[4].Message, "OKAY: health of h is ok: latency 150 ms", "the period 12:20 has values from 12:22")
+}
+
+// In a bulk load a write thread that waits for a CPU a few milliseconds
+// holds back minutes of a series' values' time: they are judged as if in
+// order as long as they come within SettleTime of wall-clock time.
+func TestBulkValuesHeldBackBrieflyAreNotLate(t *testing.T) {
+	run := func(holdBack bool) (*recorder, Stats) {
+		rec := &recorder{}
+		wall := t0.Add(24 * time.Hour)
+		e, err := NewEngine([]Rule{failedShareRule(t)}, Options{Sink: rec, Now: func() time.Time { return wall }})
+		require.NoError(t, err)
+		var held []*ValueList
+		for step := 0; step < 2000; step++ {
+			wall = wall.Add(time.Millisecond) // ten seconds of values a millisecond
+			vls := pageStep("h", step, 0, 100, incidentErrors(step%200+20))
+			if holdBack && step%50 == 7 {
+				held, vls = append(held, vls[1]), vls[:1] // errors 20 ms late: 200 s of their time
+			}
+			if holdBack && step%50 == 27 {
+				vls, held = append(vls, held...), nil
+			}
+			for _, vl := range vls {
+				e.Observe(vl)
+			}
+			if step%100 == 0 {
+				e.Tick(wall)
+			}
+		}
+		return rec, e.Stats()
+	}
+	inOrder, _ := run(false)
+	heldBack, st := run(true)
+	require.NotEmpty(t, inOrder.alerts)
+	assert.Zero(t, st.Late)
+	assert.Equal(t, uint64(40), st.Reordered)
+	assert.Equal(t, verdicts(inOrder), verdicts(heldBack))
 }

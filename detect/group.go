@@ -92,7 +92,7 @@ func (g *group) start(t time.Time, interval, lateness time.Duration) {
 	g.lateness = lateness
 	g.lastSlot, g.judged, g.notified = 0, false, time.Time{}
 	n := min(int(lateness/step)+3, maxPendingSlots)
-	if len(g.pending) != n {
+	if len(g.pending) < n {
 		g.pending = make([]pendingSlot, n)
 	}
 	for i := range g.pending {
@@ -129,12 +129,14 @@ func (g *group) observe(e *Engine, tg *target, t time.Time, interval time.Durati
 		// start, which opens the group earlier.
 		g.lastSlot = s
 	}
-	g.closeBy(e.sink, w)
+	if g.slotOf(w.Add(-g.lateness)) > g.lastSlot {
+		g.closeBy(e.sink, g.clock.settled(e))
+	}
 	if s < g.lastSlot {
 		return true
 	}
-	if n := int64(len(g.pending)); s >= g.lastSlot+n {
-		g.judgeUpTo(e.sink, s-n+1, t)
+	if n := int64(len(g.pending)); s >= g.lastSlot+n && !g.grow(s-g.lastSlot+1) {
+		g.judgeUpTo(e.sink, s-n+1, time.Time{})
 	}
 	p := g.slotAt(s)
 	p.values = append(p.values, pendingValue{tg.input, v})
@@ -155,7 +157,7 @@ func (g *group) observe(e *Engine, tg *target, t time.Time, interval time.Durati
 		if !q.used || q.slot != g.lastSlot || q.complete < g.members.Load() {
 			break
 		}
-		g.judgeUpTo(e.sink, g.lastSlot+1, time.Unix(0, q.latest).UTC())
+		g.judgeUpTo(e.sink, g.lastSlot+1, time.Time{})
 	}
 	return false
 }
@@ -199,17 +201,37 @@ func (g *group) tick(e *Engine, now time.Time) {
 	if !g.started {
 		return
 	}
-	w := g.clock.time()
+	w := g.clock.settled(e)
 	if s := g.clock.silence(now, e.front.Load()); s > g.lateness {
-		w = w.Add(s)
+		w = g.clock.time().Add(s)
 	}
 	g.closeBy(e.sink, w)
 }
 
-// closeBy judges the slots that clock time w has passed by the lateness.
-// Each verdict carries the time its slot became closed (its end plus the
-// lateness), not the time it was noticed: the same in replay, in a bulk
-// load and live, whenever the read callback ticks.
+// grow makes the pending ring hold at least n slots (up to maxPendingSlots),
+// for values that come faster than their clock settles (a bulk load); it
+// reports whether it does.
+func (g *group) grow(n int64) bool {
+	if n > maxPendingSlots {
+		return false
+	}
+	size := int64(len(g.pending))
+	for size < n {
+		size *= 2
+	}
+	size = min(size, maxPendingSlots)
+	old := g.pending
+	g.pending = make([]pendingSlot, size)
+	for _, p := range old {
+		if p.used {
+			g.pending[g.index(p.slot)] = p
+		}
+	}
+	return true
+}
+
+// closeBy judges the slots that clock time w has passed by the lateness,
+// each stamped with closedAt.
 func (g *group) closeBy(sink Sink, w time.Time) {
 	if !w.IsZero() {
 		g.judgeUpTo(sink, g.slotOf(w.Add(-g.lateness)), time.Time{})
@@ -228,6 +250,17 @@ func (g *group) slotAt(s int64) *pendingSlot {
 		p.used, p.slot, p.complete, p.latest, p.values = true, s, 0, 0, p.values[:0]
 	}
 	return p
+}
+
+// closedAt is when slot became certain: with its newest value if every
+// series had sent its last value for it, else at its end plus the lateness.
+// Either way a time of the values, not of when the slot was noticed: the
+// same in replay, in a bulk load and live.
+func (g *group) closedAt(slot int64) time.Time {
+	if p := &g.pending[g.index(slot)]; p.used && p.slot == slot && p.complete >= g.members.Load() {
+		return time.Unix(0, p.latest).UTC()
+	}
+	return g.slots.Start(slot + 1).Add(g.lateness)
 }
 
 // apply hands the rule's state the values that waited in slot.
@@ -250,7 +283,7 @@ const maxCatchUp = 8640
 
 // judgeUpTo evaluates every slot from the open one up to (not including)
 // slot, which becomes the open one. t stamps the verdicts; zero stamps each
-// with its slot's end plus the lateness. After a gap longer than maxCatchUp
+// with closedAt. After a gap longer than maxCatchUp
 // slots, the slots between the first maxCatchUp and the last Span are
 // skipped.
 func (g *group) judgeUpTo(sink Sink, slot int64, t time.Time) {
@@ -262,11 +295,11 @@ func (g *group) judgeUpTo(sink Sink, slot int64, t time.Time) {
 		if skipTo := slot - span; c-g.lastSlot == maxCatchUp && skipTo > c {
 			c = skipTo // no value waits there: the pending ring is shorter
 		}
-		g.apply(c)
 		at := t
 		if at.IsZero() {
-			at = g.slots.Start(c + 1).Add(g.lateness)
+			at = g.closedAt(c)
 		}
+		g.apply(c)
 		g.judge(sink, c, at)
 	}
 	g.lastSlot, g.judged = slot, true

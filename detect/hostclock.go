@@ -32,6 +32,20 @@ const (
 	JumpConfirm = 30 * time.Second
 )
 
+// SettleTime is how long, in wall-clock time, a clock's time must have been
+// reached before it closes slots by the lateness: collectd's write threads
+// hand values of one series to the plugin out of order by as long as a
+// thread waits for a CPU, and in a bulk load milliseconds are minutes of
+// the values' time. Replay (no wall clock) needs none.
+const SettleTime = 250 * time.Millisecond
+
+// clockSample is a clock's time and the wall-clock time it was reached.
+type clockSample struct{ first, wall, t int64 }
+
+// clockSamples is how many samples a clock keeps, each started at least
+// SettleTime/8 after the one before: enough to span twice SettleTime.
+const clockSamples = 16
+
 // eventClock is the event time of a source of values: one host (shared by
 // the routes and groups of its series), or one group that aggregates hosts.
 // Its time is the newest value time it accepted; it also remembers when
@@ -56,6 +70,8 @@ type eventClock struct {
 	aheadFirst time.Time // and its time
 	farSince   time.Time // wall-clock time of the first value far behind since
 	farFirst   time.Time // and its time
+	samples    [clockSamples]clockSample
+	nextSample int
 }
 
 // accept reports whether a value of time t, arriving now (e.wallAt), is on
@@ -112,6 +128,7 @@ func (c *eventClock) accept(t time.Time, e *Engine) (ok, jumped bool) {
 func (c *eventClock) jump(t, now time.Time, leading *atomic.Int64) {
 	c.epoch.Add(1)
 	c.newest = time.Time{}
+	c.samples, c.nextSample = [clockSamples]clockSample{}, 0
 	c.advance(t, now, leading)
 }
 
@@ -124,6 +141,13 @@ func (c *eventClock) advance(t, now time.Time, leading *atomic.Int64) {
 	c.newest = t
 	c.aheadSince, c.farSince = time.Time{}, time.Time{}
 	tn := t.UnixNano()
+	w := now.UnixNano()
+	if s := &c.samples[(c.nextSample+clockSamples-1)%clockSamples]; s.first != 0 && w-s.first < int64(SettleTime/8) {
+		s.wall, s.t = w, tn
+	} else {
+		c.samples[c.nextSample] = clockSample{w, w, tn}
+		c.nextSample = (c.nextSample + 1) % clockSamples
+	}
 	for p := tn - c.offsetNano.Load(); ; {
 		l := leading.Load()
 		if l >= p || leading.CompareAndSwap(l, p) {
@@ -143,6 +167,34 @@ func (c *eventClock) note(t time.Time, e *Engine) {
 	c.mu.Lock()
 	c.advance(t, e.wallAt(t), &e.leading)
 	c.mu.Unlock()
+}
+
+// settled is the clock's time as it was SettleTime ago by the wall clock
+// (its time in replay), zero if none.
+func (c *eventClock) settled(e *Engine) time.Time {
+	n := c.newestNano.Load()
+	if n == 0 {
+		return time.Time{}
+	}
+	if e.now == nil {
+		return time.Unix(0, n).UTC()
+	}
+	cut := e.now().UnixNano() - int64(SettleTime)
+	if c.arrivedNano.Load() <= cut {
+		return time.Unix(0, n).UTC()
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	best := int64(0)
+	for _, s := range c.samples {
+		if s.wall != 0 && s.wall <= cut {
+			best = max(best, s.t)
+		}
+	}
+	if best == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, best).UTC()
 }
 
 // time is the clock's time, zero before any value.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -42,16 +41,7 @@ func TestAlertBurstWithExec(t *testing.T) {
 
 func burstRound(t *testing.T, hosts int) {
 	port := freeUDPPort(t)
-	// exec runs its programs as an unprivileged user: a directory it can use.
-	shared, err := os.MkdirTemp("", "anomaly-burst")
-	require.NoError(t, err)
-	t.Cleanup(func() { os.RemoveAll(shared) })
-	require.NoError(t, os.Chmod(shared, 0o777))
-	pages := shared + "/pages"
-	require.NoError(t, os.Mkdir(pages, 0o777))
-	require.NoError(t, os.Chmod(pages, 0o777)) // past the umask
-	script := shared + "/page.sh"
-	require.NoError(t, os.WriteFile(script, []byte("#!/bin/sh\ncat > "+pages+"/page.$$\n"), 0o755))
+	pg := newPager(t)
 	c := startCollectdWith(t, daemonOptions{plugins: []string{"network", "exec"}}, fmt.Sprintf(`
 LoadPlugin network
 <Plugin network>
@@ -62,7 +52,7 @@ LoadPlugin exec
   NotificationExec "nobody" "/bin/cat"
   NotificationExec "nobody" %q
 </Plugin>
-%s`, port, script, rulePack(t)))
+%s`, port, pg.script, rulePack(t)))
 	_, ok := c.waitFor(regexp.MustCompile(`Initialization complete`), 30*time.Second)
 	require.True(t, ok, "collectd did not start")
 
@@ -75,7 +65,7 @@ LoadPlugin exec
 	deadline := time.Now().Add(60 * time.Second)
 	var paged map[string]bool
 	for time.Now().Before(deadline) {
-		paged = silentHostsPaged(t, pages)
+		paged = silentHostsPaged(t, pg)
 		if len(paged) >= hosts {
 			break
 		}
@@ -107,32 +97,19 @@ const burstLimit = 20
 // silentHostsPaged reads what exec handed the paging program, one file per
 // notification, and returns the hosts whose silence they report: a
 // notification's Host, or every host a summary's "subjects" names.
-func silentHostsPaged(t *testing.T, dir string) map[string]bool {
+func silentHostsPaged(t *testing.T, pg *pager) map[string]bool {
 	hosts := map[string]bool{}
-	files, err := os.ReadDir(dir)
-	require.NoError(t, err)
-	for _, f := range files {
-		b, err := os.ReadFile(dir + "/" + f.Name())
-		require.NoError(t, err)
-		fields := map[string]string{}
-		for _, line := range strings.Split(string(b), "\n") {
-			if line == "" {
-				break // the message follows
-			}
-			if k, v, ok := strings.Cut(line, ": "); ok {
-				fields[k] = v
-			}
-		}
-		if fields["Severity"] != "FAILURE" || fields["TypeInstance"] != "ecommerce-silent" {
+	for _, p := range pg.pages(t) {
+		if p.fields["Severity"] != "FAILURE" || p.fields["TypeInstance"] != "ecommerce-silent" {
 			continue
 		}
-		if fields["summary"] == "true" {
-			for _, h := range strings.Fields(fields["subjects"]) {
+		if p.fields["summary"] == "true" {
+			for _, h := range strings.Fields(p.fields["subjects"]) {
 				hosts[h] = true
 			}
 			continue
 		}
-		hosts[fields["Host"]] = true
+		hosts[p.fields["Host"]] = true
 	}
 	return hosts
 }
