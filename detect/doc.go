@@ -6,11 +6,14 @@
 // and turns each rule's verdicts into alert notifications through a shared
 // lifecycle (ok, warning, failure; hits, hysteresis, repeat).
 //
-// The engine runs on event time: windows and alert states advance with the
-// value lists' own timestamps, never with the wall clock, so the same rules
-// run in the collectd plugin, in tests and in replay at full speed. The only
-// way the wall clock enters is Engine.Tick, which the live plugin calls so
-// that silence (a series that stopped arriving) is noticed.
+// The engine runs on event time, per host: a group's slots advance with its
+// host's clock (the newest value time the host sent), never with the
+// collector's wall clock, so the same rules run in the collectd plugin, in
+// tests and in replay at full speed, and a host whose clock is off, or whose
+// values come late or in bulk, is judged as if they had come in time
+// (group.go: a slot is judged when complete, or at the allowed lateness).
+// The wall clock only says how long nothing has arrived from a host
+// (Engine.Tick, hostclock.go), and refuses value times far in the future.
 //
 // The hot path (Engine.Observe) allocates nothing in steady state: state for a
 // series is created the first time it is seen, after which routing is a map

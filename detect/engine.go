@@ -15,7 +15,7 @@ const DefaultMaxSeries = 500_000
 // Options configure an Engine.
 type Options struct {
 	// Sink receives alerts; it must not block (the engine calls it from
-	// collectd's write threads while holding the group's lock).
+	// Observe and Tick while holding the group's lock).
 	Sink Sink
 	// MaxSeries bounds memory: value lists of series beyond it are counted
 	// in Stats.SeriesDropped and otherwise ignored.

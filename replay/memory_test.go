@@ -15,7 +15,8 @@ import (
 
 // The state the shipped rule pack keeps per host bounds what a central
 // collectd needs for many hosts. Measured at 78 KB (60 buckets per long
-// window); the bound catches a rule that keeps, say, a slot per interval for
+// window), 100 KB since each group keeps its open slots for late values
+// (event time); the bound catches a rule that keeps, say, a slot per interval for
 // 6 hours (that was 930 KB).
 func TestRulePackMemoryPerHost(t *testing.T) {
 	const hosts = 300
