@@ -116,7 +116,7 @@ func (g *group) start(t time.Time, interval, lateness time.Duration) {
 		n *= 2
 	}
 	if len(g.pending) < n {
-		g.pending = make([]pendingSlot, n)
+		g.pending = g.newRing(n)
 	}
 	for i := range g.pending {
 		g.pending[i].used = false
@@ -244,7 +244,7 @@ func (g *group) grow(n int64) bool {
 	}
 	size = min(size, maxPendingSlots)
 	old := g.pending
-	g.pending = make([]pendingSlot, size)
+	g.pending = g.newRing(int(size))
 	for _, p := range old {
 		if p.used {
 			g.pending[g.index(p.slot)] = p
@@ -259,6 +259,22 @@ func (g *group) closeBy(sink Sink, w time.Time) {
 	if !w.IsZero() {
 		g.judgeUpTo(sink, g.slotOf(w.Add(-g.lateness)), time.Time{})
 	}
+}
+
+// newRing makes a pending ring of n slots, each with room for as many
+// values as the busiest slot so far had, in one allocation: a ring that
+// grows in a bulk load costs one allocation, not one per slot.
+func (g *group) newRing(n int) []pendingSlot {
+	per := 1
+	for _, p := range g.pending {
+		per = max(per, cap(p.values))
+	}
+	ring := make([]pendingSlot, n)
+	backing := make([]pendingValue, n*per)
+	for i := range ring {
+		ring[i].values = backing[i*per : i*per : (i+1)*per]
+	}
+	return ring
 }
 
 // index is slot's place in the pending ring, whose length is a power of 2.
