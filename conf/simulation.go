@@ -63,6 +63,8 @@ func (sim *Simulation) option(c config.Block) error {
 		return err
 	case is(c, "Provider"):
 		return providerBlock(&sim.Config.Params, c)
+	case is(c, "Profile"):
+		return profileBlock(&sim.Config.Profile, c)
 	case is(c, "Incident"):
 		inc, err := parseIncident(c)
 		if err != nil {
@@ -178,4 +180,47 @@ func parseIncident(b config.Block) (simulate.Incident, error) {
 		return fail(fmt.Errorf("an incident needs a Duration"))
 	}
 	return inc, nil
+}
+
+// profileBlock reads <Profile>: the daily curve, weekly pattern and
+// wandering load of the simulated traffic (simulate.Profile).
+func profileBlock(p *simulate.Profile, b config.Block) error {
+	if len(b.Values) != 0 {
+		return fmt.Errorf("%s: takes no argument", where(b))
+	}
+	for _, c := range b.Children {
+		var err error
+		switch {
+		case is(c, "DailyAmplitude"):
+			p.DailyAmplitude, err = oneNumber(c)
+		case is(c, "PeakHour"):
+			p.PeakHour, err = oneNumber(c)
+		case is(c, "WanderStdDev"):
+			p.WanderStdDev, err = oneNumber(c)
+		case is(c, "WanderTime"):
+			p.WanderTime, err = positiveDuration(c)
+		case is(c, "LatencyLoad"):
+			p.LatencyLoad, err = oneNumber(c)
+		case is(c, "Weekdays"):
+			if len(c.Values) != 7 || len(c.Children) != 0 {
+				return optionError(c, "want 7 numbers: the weights of Sunday to Saturday")
+			}
+			for i, v := range c.Values {
+				f, ok := v.Float64()
+				if !ok {
+					return optionError(c, "want 7 numbers: the weights of Sunday to Saturday")
+				}
+				p.Weekdays[i] = f
+			}
+		default:
+			return fmt.Errorf("%s: unknown option %q (options: DailyAmplitude, PeakHour, Weekdays, WanderStdDev, WanderTime, LatencyLoad)", where(b), c.Key)
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", where(b), err)
+		}
+	}
+	if err := p.Validate(); err != nil {
+		return fmt.Errorf("%s: %w", where(b), err)
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"collectd.org/config"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -163,4 +164,26 @@ func TestParseIncidentStartDefaultsToZero(t *testing.T) {
 	sim := parseOne(t, bare("Simulation", named("Incident", "now", opt("Duration", 60)))).Simulation
 	require.Len(t, sim.Config.Incidents, 1)
 	assert.Equal(t, simulate.Incident{Name: "now", Duration: time.Minute}, sim.Config.Incidents[0])
+}
+
+// <Profile> shapes the simulated traffic: a daily curve, weekdays, a wander.
+func TestParseSimulationProfile(t *testing.T) {
+	s := parseOne(t, bare("Simulation", bare("Profile",
+		opt("DailyAmplitude", 0.7), opt("PeakHour", 15), opt("Weekdays", 0.8, 1, 1, 1, 1, 1.2, 0.9),
+		opt("WanderStdDev", 0.1), opt("WanderTime", "2h"), opt("LatencyLoad", 0.2))))
+	assert.Equal(t, simulate.Profile{DailyAmplitude: 0.7, PeakHour: 15, Weekdays: [7]float64{0.8, 1, 1, 1, 1, 1.2, 0.9},
+		WanderStdDev: 0.1, WanderTime: 2 * time.Hour, LatencyLoad: 0.2}, s.Simulation.Config.Profile)
+
+	for _, tc := range []struct {
+		block config.Block
+		want  string
+	}{
+		{bare("Profile", opt("DailyAmplitude", 1.5)), "DailyAmplitude = 1.5: must be at least 0 and below 1"},
+		{bare("Profile", opt("Weekdays", 1, 2)), "want 7 numbers: the weights of Sunday to Saturday"},
+		{bare("Profile", opt("WanderStdDev", 0.1)), "WanderTime must be positive when WanderStdDev is set"},
+		{bare("Profile", opt("Amplitude", 0.5)), `unknown option "Amplitude" (options: DailyAmplitude, PeakHour, Weekdays, WanderStdDev, WanderTime, LatencyLoad)`},
+	} {
+		_, err := conf.Parse(pluginBlock(bare("Simulation", tc.block)))
+		assert.ErrorContains(t, err, tc.want)
+	}
 }

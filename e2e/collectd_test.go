@@ -186,11 +186,15 @@ func (c *collectd) exited(d time.Duration) (exitCode int, output string, ok bool
 
 // logLine is one line of collectd's logfile.
 type logLine struct {
-	Time time.Time
-	Text string
+	Time     time.Time
+	Severity string // "error", "warning", "notice", "info", "debug"; empty if none
+	Text     string
 }
 
-var logPrefix = regexp.MustCompile(`^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\] (?:\[\w+\] )?(.*)$`)
+// bad reports whether the line is an error or a warning.
+func (l logLine) bad() bool { return l.Severity == "error" || l.Severity == "warning" }
+
+var logPrefix = regexp.MustCompile(`^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\] (?:\[(\w+)\] )?(.*)$`)
 
 func (c *collectd) lines() []logLine {
 	f, err := os.Open(c.log)
@@ -209,7 +213,7 @@ func (c *collectd) lines() []logLine {
 		if err != nil {
 			continue
 		}
-		out = append(out, logLine{Time: ts, Text: m[2]})
+		out = append(out, logLine{Time: ts, Severity: m[2], Text: m[3]})
 	}
 	return out
 }

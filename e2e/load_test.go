@@ -792,15 +792,15 @@ func (d *loadCollectd) logSummary() (notifications int, first string, complaints
 		m := logPrefix.FindStringSubmatch(line)
 		switch {
 		case m == nil:
-		case strings.HasPrefix(m[2], "Notification: "):
+		case strings.HasPrefix(m[3], "Notification: "):
 			if !measured {
 				continue
 			}
 			if notifications == 0 {
-				first = m[2]
+				first = m[3]
 			}
 			notifications++
-		case strings.Contains(m[2], "No write callback has been registered"):
+		case strings.Contains(m[3], "No write callback has been registered"):
 			// bare has none: the warning comes once.
 		case strings.Contains(line, "] [warning] "), strings.Contains(line, "] [error] "):
 			complaints = append(complaints, line)

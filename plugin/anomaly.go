@@ -347,7 +347,9 @@ func (p *anomalyPlugin) simulate(ctx context.Context, now time.Time) error {
 	defer p.simMu.Unlock()
 	cfg := p.settings.Simulation
 	if p.sim == nil {
-		s, err := simulate.New(cfg.Config, p.interval)
+		c := cfg.Config
+		c.Start = now // the profile's hours are those of the first read
+		s, err := simulate.New(c, p.interval)
 		if err != nil {
 			return err
 		}

@@ -221,6 +221,7 @@ func (sc *Scenario) Run(ctx context.Context, rules []detect.Rule, seed uint64) (
 			cfg.Incidents = append(cfg.Incidents, simulate.Incident{Name: fmt.Sprintf("%s#%d", k.Name, i), Start: p.Start, Duration: k.Duration, Changes: k.Changes})
 		}
 	}
+	cfg.Start = sc.Start
 	sim, err := simulate.New(cfg, sc.Interval)
 	if err != nil {
 		return nil, err

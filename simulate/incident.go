@@ -39,6 +39,12 @@ type Config struct {
 	// Incidents are applied in this order when several are active at once, so a later
 	// incident's change of a parameter wins.
 	Incidents []Incident
+	// Profile shapes the rates over the day, the week and a wandering load;
+	// the zero Profile is the flat model.
+	Profile Profile
+	// Start is the time of step 0, which gives the profile its hours and
+	// weekdays (nothing else depends on it).
+	Start time.Time
 }
 
 func (inc *Incident) end() time.Duration { return inc.Start + inc.Duration }
@@ -74,6 +80,9 @@ func (c Config) Validate() error {
 	}
 	if !c.Mode.valid() {
 		return fmt.Errorf("unknown mode %v", c.Mode)
+	}
+	if err := c.Profile.Validate(); err != nil {
+		return err
 	}
 	for i := range c.Incidents {
 		inc := &c.Incidents[i]

@@ -20,6 +20,10 @@ const (
 	streamProvider0 // provider i's outcomes use streamProvider0+i
 )
 
+// streamWander is the stream of the profile's wander (profile.go), apart from
+// the others so that adding it changed no existing simulation.
+const streamWander = -1
+
 // streamKey derives a stream's key from the seed; mix64 keeps keys of neighbouring
 // seeds and streams unrelated.
 func streamKey(seed uint64, stream int) [2]uint64 {

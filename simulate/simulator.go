@@ -64,6 +64,8 @@ type Simulator struct {
 	model   model
 	active  []int
 	scratch []int
+
+	profile *profileState // nil: flat
 }
 
 // model holds the parameters in the form the draws need.
@@ -96,6 +98,9 @@ func New(c Config, interval time.Duration) (*Simulator, error) {
 		s.incidents = append(s.incidents, inc)
 	}
 	s.scratch = make([]int, 0, len(s.incidents))
+	if !c.Profile.Flat() {
+		s.profile = newProfileState(c.Profile, c.Start, c.Seed)
+	}
 
 	nProviders := len(s.base.Providers)
 	for i := 0; i < streamProvider0+nProviders; i++ {
@@ -215,30 +220,41 @@ func (s *Simulator) offset(step int64) time.Duration {
 
 // compute fills gauge with the per-interval values of step.
 func (s *Simulator) compute(step int64) {
-	s.update(s.offset(step))
+	t := s.offset(step)
+	s.update(t)
 	m := &s.model
 	g := s.gauge
 	src := &s.src
 	var buf [4]float64
+	load := 1.0
+	if s.profile != nil {
+		load = s.profile.load(t)
+	}
+	pageLatency, assetLatency := m.pageLatency, m.assetLatency
+	if ll := s.profile.latencyLoad(); ll > 0 {
+		f := max(0, 1+ll*(load-1))
+		pageLatency.Mean *= f
+		assetLatency.Mean *= f
+	}
 
 	seedStep(src, s.keys[streamPage], step)
-	n := poisson(src, m.page)
+	n := poisson(src, m.page*load)
 	multinomial(src, n, m.pageCond[:], buf[:3])
 	g[idxPage500], g[idxPage400], g[idxPage200], g[idxPageHits] = buf[0], buf[1], buf[2], n
 
 	seedStep(src, s.keys[streamAsset], step)
-	n = poisson(src, m.asset)
+	n = poisson(src, m.asset*load)
 	multinomial(src, n, m.assetCond[:], buf[:3])
 	g[idxAsset500], g[idxAsset400], g[idxAsset200], g[idxAssetHits] = buf[0], buf[1], buf[2], n
 
 	seedStep(src, s.keys[streamPageLatency], step)
-	g[idxPageLatency] = latency(src, m.pageLatency)
+	g[idxPageLatency] = latency(src, pageLatency)
 	seedStep(src, s.keys[streamAssetLatency], step)
-	g[idxAssetLatency] = latency(src, m.assetLatency)
+	g[idxAssetLatency] = latency(src, assetLatency)
 
 	if len(m.perProvider) > 0 {
 		seedStep(src, s.keys[streamPayment], step)
-		n = poisson(src, m.payment)
+		n = poisson(src, m.payment*load)
 		multinomial(src, n, m.providerCond, m.perProvider)
 		for i, attempts := range m.perProvider {
 			seedStep(src, s.keys[streamProvider0+i], step)
@@ -249,7 +265,7 @@ func (s *Simulator) compute(step int64) {
 	}
 
 	seedStep(src, s.keys[streamSession], step)
-	g[len(g)-1] = poisson(src, m.session)
+	g[len(g)-1] = poisson(src, m.session*load)
 }
 
 func latency(src rand.Source, l Latency) float64 {

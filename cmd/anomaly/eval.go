@@ -86,7 +86,7 @@ func runEval(ctx context.Context, e *env, args []string) int {
 	sc.Length = time.Duration(*days * 24 * float64(time.Hour))
 	sc.Interval, sc.WarmUp, sc.Grace, sc.PerRun = interval, warmUp, grace, *perRun
 	if sim := settings.Simulation; sim != nil {
-		sc.Config = simulate.Config{Params: sim.Config.Params, Mode: sim.Config.Mode}
+		sc.Config = simulate.Config{Params: sim.Config.Params, Mode: sim.Config.Mode, Profile: sim.Config.Profile}
 		if sim.Interval > 0 && interval == 0 {
 			sc.Interval = sim.Interval
 		}

@@ -453,6 +453,7 @@ func (r *replayRun) fromSimulator(ctx context.Context) (int64, error) {
 			cfg.Incidents = append(cfg.Incidents, simulate.Incident{Name: in.name, Start: in.start, Duration: in.duration, Changes: in.changes})
 		}
 	}
+	cfg.Start = start
 	sim, err := simulate.New(cfg, interval)
 	if err != nil {
 		return 0, fmt.Errorf("simulation: %v", err)
