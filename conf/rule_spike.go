@@ -21,6 +21,7 @@ import (
 //	  WarningProbability 1e-4     # WARNING below this one (unset by default)
 //	  MinFactor 1.5               # default 1.5 (poisson), 1 (normal)
 //	  MinExpected 5               # poisson rises: least expected count
+//	  Reference "ecommerce/gauge-new-sessions"  # poisson: counts that follow these
 //	  RecoveryFactor 1000         # recover above the bound times this
 //	</Spike>
 type spikeBuilder struct {
@@ -55,6 +56,8 @@ func (b *spikeBuilder) option(c config.Block, rd reader) (bool, error) {
 		b.minFactor = true
 	case is(c, "MinExpected"):
 		b.p.MinExpected, err = nonNegative(c)
+	case is(c, "Reference"):
+		err = selectors(c, &b.p.Reference)
 	default:
 		return false, nil
 	}

@@ -144,3 +144,18 @@ func TestParseSpikeErrors(t *testing.T) {
 		{"RecoveryFactor as a block", in(named("RecoveryFactor", "x", opt("A", 1))), r + `option RecoveryFactor "x": takes no block`},
 	})
 }
+
+// Reference: the series the counts follow, a second input of the rule.
+func TestParseSpikeReference(t *testing.T) {
+	s, err := conf.Parse(pluginBlock(named("Spike", "drop", opt("Series", "shop/gauge-payments"),
+		opt("Reference", "shop/gauge-sessions"), opt("Direction", "down"))))
+	require.NoError(t, err)
+	r := s.Rules[0].(*detect.SpikeRule)
+	require.Len(t, r.Inputs, 2)
+	assert.Equal(t, "Reference", r.Inputs[1].Name)
+	assert.Equal(t, "shop/gauge-sessions", r.Inputs[1].Selectors[0].String())
+
+	_, err = conf.Parse(pluginBlock(named("Spike", "drop", opt("Series", "shop/gauge-x"),
+		opt("Reference", "shop/gauge-y"), opt("Model", "normal"))))
+	assert.ErrorContains(t, err, `rule "drop": Reference needs Model poisson`)
+}

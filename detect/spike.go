@@ -250,6 +250,12 @@ type SpikeParams struct {
 	// MinExpected: Poisson rises are not judged while fewer events are
 	// expected in the window.
 	MinExpected float64
+	// Reference, if set, are series the counts follow (payments follow
+	// sessions): the Poisson model then expects the baseline's count per
+	// reference event times the window's reference events, so that a daily
+	// curve, a weekly pattern or a wandering load that moves both is no
+	// spike or drop. Empty expects the baseline's count per slot.
+	Reference []Selector
 }
 
 // DefaultSpikeParams returns the defaults documented on SpikeRule, for the
@@ -266,9 +272,13 @@ func DefaultSpikeParams() SpikeParams {
 	}
 }
 
-// NewSpikeRule builds a spike rule; Inputs[0] is the series, summed per slot.
+// NewSpikeRule builds a spike rule; Inputs[0] is the series, summed per
+// slot, Inputs[1] the reference series, if any.
 func NewSpikeRule(spec RuleSpec, series []Selector, p SpikeParams) (*SpikeRule, error) {
 	spec.Inputs = []Input{{Name: "Series", Selectors: series}}
+	if len(p.Reference) > 0 {
+		spec.Inputs = append(spec.Inputs, Input{Name: "Reference", Selectors: p.Reference})
+	}
 	r := &SpikeRule{RuleSpec: spec, SpikeParams: p}
 	if err := spec.Validate(); err != nil {
 		return nil, err
@@ -286,6 +296,8 @@ func NewSpikeRule(spec RuleSpec, series []Selector, p SpikeParams) (*SpikeRule, 
 		return nil, fmt.Errorf("rule %q: MinFactor must be at least 1", spec.Name)
 	case math.IsNaN(p.MinExpected) || p.MinExpected < 0:
 		return nil, fmt.Errorf("rule %q: MinExpected must not be negative", spec.Name)
+	case len(p.Reference) > 0 && p.Model != PoissonModel:
+		return nil, fmt.Errorf("rule %q: Reference needs Model poisson", spec.Name)
 	}
 	if err := p.TailBounds.validate(spec.Name); err != nil {
 		return nil, err
@@ -304,8 +316,13 @@ func (r *SpikeRule) NewState(clock SlotClock) RuleState {
 		minBase = max(minBase, 2) // a stddev needs two values
 	}
 	st := &spikeState{rule: r, window: time.Duration(w) * clock.Step}
+	wb := newWindowAndBaseline(w, b)
+	if len(r.Reference) > 0 {
+		wb.withReference()
+		st.ref = wb
+	}
 	return &baselineState{
-		wb:      newWindowAndBaseline(w, b),
+		wb:      wb,
 		minWin:  float64((w + 1) / 2),
 		minBase: float64(minBase),
 		judge:   st.judge,
@@ -387,6 +404,7 @@ type spikeTest struct {
 type spikeState struct {
 	rule   *SpikeRule
 	window time.Duration
+	ref    *windowAndBaseline // with the reference's windows, if the rule has one
 }
 
 // judge tests the window against the baseline; baselineState has checked
@@ -446,6 +464,14 @@ func (s *spikeState) factorHolds(t *spikeTest, raised bool) bool {
 func (s *spikeState) poissonTest(win, base *Summary) (spikeTest, bool) {
 	r := &s.rule.SpikeParams
 	lambda := base.Sum / base.N * win.N
+	if s.ref != nil {
+		// The baseline's count per reference event, times the window's.
+		refWin, refBase := s.ref.refWin.Total(), s.ref.refBase.Total()
+		if !(refBase.Sum > 0) || refWin.N == 0 {
+			return spikeTest{observed: win.Sum, baseline: math.NaN()}, false
+		}
+		lambda = base.Sum / refBase.Sum * max(refWin.Sum, 0)
+	}
 	k := max(win.Sum, 0)
 	t := spikeTest{observed: win.Sum, baseline: lambda}
 	if !(lambda > 0) {
@@ -508,6 +534,12 @@ func (t spikeTest) pick(pUp, pDown, scale float64) (spikeTest, bool) {
 // keeping slots out freezes it rather than emptying it.
 type windowAndBaseline struct {
 	win, base *MovingWindow
+	// refWin and refBase hold the reference series (SpikeParams.Reference)
+	// of the same slots, fed in step: nil without one.
+	refWin, refBase *MovingWindow
+	refSum          float64
+	refHas          bool
+	refFed          bool // the last slot to leave win was fed to base
 
 	open      int64 // the slot whose values are being summed
 	sum       float64
@@ -530,6 +562,30 @@ func newWindowAndBaseline(winSlots, baseSlots int) *windowAndBaseline {
 	return wb
 }
 
+// withReference gives the windows a reference of the same geometry.
+func (wb *windowAndBaseline) withReference() {
+	wb.refWin, wb.refBase = NewMovingWindow(wb.win.Len()), NewMovingWindow(wb.base.Len())
+	wb.refWin.OnExpire(func(_ int64, s *Summary) {
+		if wb.refFed {
+			wb.refBase.Merge(wb.fed, s)
+		}
+	})
+}
+
+// addInput accounts for v of input (0 the series, 1 the reference).
+func (wb *windowAndBaseline) addInput(input int, slot int64, v float64) {
+	if input == 0 || wb.refWin == nil {
+		wb.add(slot, v)
+		return
+	}
+	if slot > wb.open {
+		wb.commit()
+		wb.open = slot
+	}
+	wb.refSum += v
+	wb.refHas = true
+}
+
 func (wb *windowAndBaseline) add(slot int64, v float64) {
 	if slot > wb.open {
 		// The first value; or, if the engine ever skipped closing a slot,
@@ -547,6 +603,10 @@ func (wb *windowAndBaseline) commit() {
 		wb.win.Add(wb.open, wb.sum)
 		wb.sum, wb.has = 0, false
 	}
+	if wb.refHas {
+		wb.refWin.Add(wb.open, wb.refSum)
+		wb.refSum, wb.refHas = 0, false
+	}
 }
 
 // close completes slot: its sum enters the window, and the slots leaving the
@@ -557,6 +617,10 @@ func (wb *windowAndBaseline) close(slot int64) {
 		wb.open = slot + 1
 	}
 	wb.win.Advance(slot)
+	if wb.refWin != nil {
+		// In step with win: its expire decided what the baseline keeps.
+		wb.refWin.Advance(slot)
+	}
 }
 
 // expire receives the window's buckets as they leave it: one slot each, or
@@ -564,6 +628,7 @@ func (wb *windowAndBaseline) close(slot int64) {
 func (wb *windowAndBaseline) expire(slot int64, s *Summary) {
 	per := wb.win.SlotsPerBucket()
 	incident := wb.anyBad && wb.lastBad >= slot // a window holding slot was judged not OK
+	wb.refFed = false
 	if incident && wb.kept < wb.keepLimit {
 		wb.kept += int(per)
 		return
@@ -573,6 +638,7 @@ func (wb *windowAndBaseline) expire(slot int64, s *Summary) {
 	}
 	wb.fed += per
 	wb.base.Merge(wb.fed, s)
+	wb.refFed = true
 }
 
 // judged records whether the window that ends with slot was judged not OK.
@@ -591,7 +657,7 @@ type baselineState struct {
 	judge           func(win, base *Summary, current Level) Verdict
 }
 
-func (s *baselineState) Add(_ int, slot int64, v float64) { s.wb.add(slot, v) }
+func (s *baselineState) Add(input int, slot int64, v float64) { s.wb.addInput(input, slot, v) }
 
 func (s *baselineState) Span() int64 { return s.wb.span() }
 
@@ -607,6 +673,8 @@ func (s *baselineState) Evaluate(slot int64, current Level) Verdict {
 	return v
 }
 
-func (wb *windowAndBaseline) full() bool { return wb.win.Full() && wb.base.Full() }
+func (wb *windowAndBaseline) full() bool {
+	return wb.win.Full() && wb.base.Full() && (wb.refWin == nil || wb.refBase.Full())
+}
 
 func (wb *windowAndBaseline) span() int64 { return int64(wb.win.Len() + wb.base.Len()) }

@@ -705,3 +705,45 @@ func TestParseDirectionAndModel(t *testing.T) {
 	assert.Equal(t, 1.5, PoissonModel.DefaultMinFactor())
 	assert.Equal(t, 1.0, NormalModel.DefaultMinFactor())
 }
+
+// With a Reference the Poisson model expects the baseline's count per
+// reference event: payments that follow the sessions' daily curve (+-70%)
+// are no drop, where the baseline's count alone falls for one every
+// evening; a broken checkout at night, when an hour expects 13 payments, is
+// still caught.
+func TestSpikeReferenceFollowsTheDailyCurve(t *testing.T) {
+	run := func(reference bool) []string {
+		rng := rand.New(rand.NewPCG(21, 0))
+		r := spikeRule10s(t, func(p *SpikeParams) {
+			p.Window, p.Baseline, p.Direction = time.Hour, 6*time.Hour, DirectionDown
+			if reference {
+				p.Reference = []Selector{MustSelector("web/gauge-sessions")}
+			}
+		})
+		st := r.NewState(SlotClock{Origin: t0, Step: 10 * time.Second})
+		var changes []string
+		level := OK
+		const perDay = 8640
+		for slot := int64(0); slot < 4*perDay; slot++ {
+			hour := float64(slot%perDay) / 360
+			load := 1 + 0.7*math.Cos(2*math.Pi*(hour-15)/24)
+			payments := 0.12 * load
+			if slot >= 3*perDay+3*360 && slot < 3*perDay+5*360 {
+				payments = 0 // checkout broken from 3:00 to 5:00 on day 4
+			}
+			st.Add(0, slot, distuv.Poisson{Lambda: payments, Src: rng}.Rand())
+			st.Add(1, slot, distuv.Poisson{Lambda: 24 * load, Src: rng}.Rand())
+			v := st.Evaluate(slot, level)
+			if v.Decided && v.Level != level {
+				level = v.Level
+				changes = append(changes, fmt.Sprintf("%s@day%d-%02d:%02d", level, slot/perDay+1, (slot%perDay)/360, (slot%360)/6))
+			}
+		}
+		return changes
+	}
+	withReference := run(true)
+	require.Len(t, withReference, 2, "%v", withReference)
+	assert.Regexp(t, `^FAILURE@day4-0[34]:`, withReference[0], "the broken checkout, at night")
+	assert.Regexp(t, `^OKAY@day4-0[56]:`, withReference[1])
+	assert.Greater(t, len(run(false)), 2, "without the reference, the evenings look like drops")
+}

@@ -219,12 +219,14 @@ func providerChange(provider, param string, v float64) simulate.Change {
 
 var paymentTasks = []task{
 	{
-		// Checkout breaks: no payment attempts. The 30-minute window expects
-		// 21.6 and fires once it holds 3 or fewer (P = 5e-7): about 26
-		// minutes of zeros, depending on the last minutes before the break.
+		// Checkout breaks: no payment attempts. The 1-hour window expects
+		// 43.2 (per session, as many) and fires once it holds 14 or fewer
+		// (P = 1e-6): about 36 minutes of zeros, depending on the last
+		// minutes before the break. Recovery needs p >= 1e-3, 23 or more in
+		// the window: about 35 minutes of payments again.
 		name: "payments 4: payment drop", rule: "payment-drop", severity: detect.Failure,
 		incident: incident("checkout-broken", 2*time.Hour, change("PaymentRate", 0)),
-		maxDelay: 35 * time.Minute, recovers: 35 * time.Minute,
+		maxDelay: 45 * time.Minute, recovers: 50 * time.Minute,
 	},
 	{
 		// Provider a's fraud share at 30% (the exercise's class setup): 5.3
