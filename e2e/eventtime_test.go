@@ -196,53 +196,22 @@ func TestBulkLoadAlertsAsReplay(t *testing.T) {
 	packets, values, last := encodeBulk(t, hosts, steps, start, interval, csvPath)
 	t.Logf("%d value lists of %d hosts over %s, in %d datagrams", values, len(hosts), time.Duration(steps)*interval, len(packets))
 
-	port := freeUDPPort(t)
-	pg := newPager(t)
-	c := startCollectdWith(t, daemonOptions{plugins: []string{"network", "exec"}}, fmt.Sprintf(`
-WriteThreads %d
-LoadPlugin network
-<Plugin network>
-  Listen "127.0.0.1" "%d"
-</Plugin>
-LoadPlugin exec
-<Plugin exec>
-  NotificationExec "nobody" %q
-</Plugin>
-%s
-<Plugin anomaly>
-  # Every alert on its own, as replay lists them.
-  BurstLimit 1000000
-</Plugin>
-`, writeThreads, port, pg.script, rulePack(t)))
-	_, ok := c.waitFor(regexp.MustCompile(`Initialization complete`), 30*time.Second)
-	require.True(t, ok, "collectd did not start")
-
-	conn, err := net.Dial("udp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-	require.NoError(t, err)
-	defer conn.Close()
-	began := time.Now()
-	sent := 0
-	for i, p := range packets {
-		if due := began.Add(time.Duration(float64(values) * float64(i) / float64(len(packets)) / float64(rate) * float64(time.Second))); time.Until(due) > time.Millisecond {
-			time.Sleep(time.Until(due))
+	// A busy machine may keep collectd's receive thread from its socket long
+	// enough to fill the buffer: the comparison needs every value, so a run
+	// that lost datagrams is run again (at most three times, as the load
+	// benchmark does).
+	var c *collectd
+	var pg *pager
+	for attempt := 1; ; attempt++ {
+		var drops int
+		var took time.Duration
+		c, pg, drops, took = sendBulk(t, packets, values, rate, writeThreads)
+		t.Logf("sent at %.0f value lists/s; %d datagrams dropped at collectd's socket", float64(values)/took.Seconds(), drops)
+		if drops == 0 {
+			break
 		}
-		_, err := conn.Write(p)
-		require.NoError(t, err)
-		sent++
+		require.Less(t, attempt, 3, "datagrams dropped at collectd's socket in three runs: the comparison needs every value")
 	}
-	took := time.Since(began)
-	// Until exec has been handed everything: no new notification for 3 s.
-	for n, stable := -1, 0; stable < 6; time.Sleep(500 * time.Millisecond) {
-		if m := len(pg.pages(t)); m == n {
-			stable++
-		} else {
-			n, stable = m, 0
-		}
-	}
-	drops, _ := udpDrops(port)
-	stopCollectd(t, c)
-	require.Zero(t, drops, "datagrams dropped at collectd's socket: the comparison needs every value")
-	t.Logf("sent at %.0f value lists/s", float64(values)/took.Seconds())
 
 	totals, ok := c.waitFor(regexp.MustCompile(`anomaly plugin: stopped: `), time.Second)
 	require.True(t, ok, "the plugin's totals at shutdown")
@@ -286,6 +255,57 @@ LoadPlugin exec
 	for _, l := range c.lines() {
 		require.False(t, l.bad(), "collectd's log: [%s] %s", l.Severity, l.Text)
 	}
+}
+
+// sendBulk starts collectd with the shipped pack and exec paging, sends the
+// datagrams at rate value lists a second, waits until exec has been handed
+// every notification and stops collectd. It returns collectd, the pager,
+// the datagrams collectd's socket dropped and how long the sending took.
+func sendBulk(t *testing.T, packets [][]byte, values, rate, writeThreads int) (*collectd, *pager, int, time.Duration) {
+	port := freeUDPPort(t)
+	pg := newPager(t)
+	c := startCollectdWith(t, daemonOptions{plugins: []string{"network", "exec"}}, fmt.Sprintf(`
+WriteThreads %d
+LoadPlugin network
+<Plugin network>
+  Listen "127.0.0.1" "%d"
+</Plugin>
+LoadPlugin exec
+<Plugin exec>
+  NotificationExec "nobody" %q
+</Plugin>
+%s
+<Plugin anomaly>
+  # Every alert on its own, as replay lists them.
+  BurstLimit 1000000
+</Plugin>
+`, writeThreads, port, pg.script, rulePack(t)))
+	_, ok := c.waitFor(regexp.MustCompile(`Initialization complete`), 30*time.Second)
+	require.True(t, ok, "collectd did not start")
+
+	conn, err := net.Dial("udp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	require.NoError(t, err)
+	defer conn.Close()
+	began := time.Now()
+	for i, p := range packets {
+		if due := began.Add(time.Duration(float64(values) * float64(i) / float64(len(packets)) / float64(rate) * float64(time.Second))); time.Until(due) > time.Millisecond {
+			time.Sleep(time.Until(due))
+		}
+		_, err := conn.Write(p)
+		require.NoError(t, err)
+	}
+	took := time.Since(began)
+	// Until exec has been handed everything: no new notification for 3 s.
+	for n, stable := -1, 0; stable < 6; time.Sleep(500 * time.Millisecond) {
+		if m := len(pg.pages(t)); m == n {
+			stable++
+		} else {
+			n, stable = m, 0
+		}
+	}
+	drops, _ := udpDrops(port)
+	stopCollectd(t, c)
+	return c, pg, drops, took
 }
 
 // bulkHosts are the two hosts of the bulk load: shop-a with every incident
