@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -40,21 +39,7 @@ func TestAlertBurstWithExec(t *testing.T) {
 }
 
 func burstRound(t *testing.T, hosts int) {
-	port := freeUDPPort(t)
-	pg := newPager(t)
-	c := startCollectdWith(t, daemonOptions{plugins: []string{"network", "exec"}}, fmt.Sprintf(`
-LoadPlugin network
-<Plugin network>
-  Listen "127.0.0.1" "%d"
-</Plugin>
-LoadPlugin exec
-<Plugin exec>
-  NotificationExec "nobody" "/bin/cat"
-  NotificationExec "nobody" %q
-</Plugin>
-%s`, port, pg.script, rulePack(t)))
-	_, ok := c.waitFor(regexp.MustCompile(`Initialization complete`), 30*time.Second)
-	require.True(t, ok, "collectd did not start")
+	c, port, pg := startPagedCollectd(t, rulePack(t), "/bin/cat")
 
 	sent := sendOneInterval(t, port, hosts, time.Second)
 	t.Logf("sent %d value lists of %d hosts", sent, hosts)

@@ -62,21 +62,7 @@ type skewedHost struct {
 // times, 3.5 s silent and certain 2 intervals (the allowed lateness) later.
 func TestSkewedClocksAreJudgedOnTheirOwn(t *testing.T) {
 	t.Parallel()
-	port := freeUDPPort(t)
-	pg := newPager(t)
-	c := startCollectdWith(t, daemonOptions{plugins: []string{"network", "exec"}}, fmt.Sprintf(`
-LoadPlugin network
-<Plugin network>
-  Listen "127.0.0.1" "%d"
-</Plugin>
-LoadPlugin exec
-<Plugin exec>
-  NotificationExec "nobody" %q
-</Plugin>
-LoadPlugin anomaly
-%s`, port, pg.script, skewConfig))
-	_, ok := c.waitFor(regexp.MustCompile(`Initialization complete`), 30*time.Second)
-	require.True(t, ok, "collectd did not start")
+	c, port, pg := startPagedCollectd(t, "LoadPlugin anomaly\n"+skewConfig)
 
 	hosts := []skewedHost{{"behind", -120 * time.Second, 40}, {"right", 0, 40}, {"ahead", 120 * time.Second, 30}}
 	client, err := network.Dial(net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), network.ClientOptions{})
@@ -262,26 +248,13 @@ func TestBulkLoadAlertsAsReplay(t *testing.T) {
 // every notification and stops collectd. It returns collectd, the pager,
 // the datagrams collectd's socket dropped and how long the sending took.
 func sendBulk(t *testing.T, packets [][]byte, values, rate, writeThreads int) (*collectd, *pager, int, time.Duration) {
-	port := freeUDPPort(t)
-	pg := newPager(t)
-	c := startCollectdWith(t, daemonOptions{plugins: []string{"network", "exec"}}, fmt.Sprintf(`
-WriteThreads %d
-LoadPlugin network
-<Plugin network>
-  Listen "127.0.0.1" "%d"
-</Plugin>
-LoadPlugin exec
-<Plugin exec>
-  NotificationExec "nobody" %q
-</Plugin>
+	c, port, pg := startPagedCollectd(t, fmt.Sprintf(`WriteThreads %d
 %s
 <Plugin anomaly>
   # Every alert on its own, as replay lists them.
   BurstLimit 1000000
 </Plugin>
-`, writeThreads, port, pg.script, rulePack(t)))
-	_, ok := c.waitFor(regexp.MustCompile(`Initialization complete`), 30*time.Second)
-	require.True(t, ok, "collectd did not start")
+`, writeThreads, rulePack(t)))
 
 	conn, err := net.Dial("udp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 	require.NoError(t, err)

@@ -1,10 +1,13 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -72,4 +75,30 @@ func (p *pager) pages(t *testing.T) []page {
 		out = append(out, pg)
 	}
 	return out
+}
+
+// startPagedCollectd starts collectd with body, listening for collectd's
+// network protocol on a free loopback port and handing each notification
+// through exec to first (programs before the pager, such as /bin/cat) and
+// to a new pager; it returns once collectd is up.
+func startPagedCollectd(t *testing.T, body string, first ...string) (*collectd, int, *pager) {
+	t.Helper()
+	port := freeUDPPort(t)
+	pg := newPager(t)
+	var execs strings.Builder
+	for _, program := range append(first, pg.script) {
+		fmt.Fprintf(&execs, "  NotificationExec \"nobody\" %q\n", program)
+	}
+	c := startCollectdWith(t, daemonOptions{plugins: []string{"network", "exec"}}, fmt.Sprintf(`
+LoadPlugin network
+<Plugin network>
+  Listen "127.0.0.1" "%d"
+</Plugin>
+LoadPlugin exec
+<Plugin exec>
+%s</Plugin>
+%s`, port, execs.String(), body))
+	_, ok := c.waitFor(regexp.MustCompile(`Initialization complete`), 30*time.Second)
+	require.True(t, ok, "collectd did not start")
+	return c, port, pg
 }
