@@ -12,7 +12,7 @@ import (
 )
 
 const (
-	wantDuration  = `want one duration: seconds, or a string like "5m"`
+	wantDuration  = `want one duration: seconds, or a string like "5m" or "1d"`
 	paramNames    = `PageRate, AssetRate, SessionRate, PaymentRate, TrafficMultiplier, PageError400, PageError500, AssetError400, AssetError500, PageLatencyMean, PageLatencyStdDev, AssetLatencyMean, AssetLatencyStdDev`
 	providerNames = `Weight, UserError, ProviderError or Fraud`
 )
@@ -61,7 +61,7 @@ func TestParseTopLevelErrors(t *testing.T) {
 		{"BurstWindow negative", []config.Block{opt("BurstWindow", -1)},
 			`<Plugin anomaly>: option BurstWindow -1: must not be negative`},
 		{"AllowedLateness text", []config.Block{opt("AllowedLateness", "soon")},
-			`<Plugin anomaly>: option AllowedLateness "soon": want one duration: seconds, or a string like "5m"`},
+			`<Plugin anomaly>: option AllowedLateness "soon": want one duration: seconds, or a string like "5m" or "1d"`},
 		{"Hostname number", []config.Block{opt("Hostname", 5)},
 			`<Plugin anomaly>: option Hostname 5: want one string in quotes`},
 		{"Hostname two values", []config.Block{opt("Hostname", "a", "b")},

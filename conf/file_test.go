@@ -224,7 +224,7 @@ func TestCheckNamesFileAndLine(t *testing.T) {
 		{"unknown option in a rule", "<Plugin anomaly>\n" + ratio("r", "    FailureMaxx 3\n") + "</Plugin>\n",
 			[]string{`:6: <Plugin anomaly>: <Ratio "r">: unknown option "FailureMaxx"`}},
 		{"bad value", "<Plugin anomaly>\n" + ratio("r", "    Window \"soon\"\n") + "</Plugin>\n",
-			[]string{`:6: <Plugin anomaly>: <Ratio "r">: option Window "soon": want one duration: seconds, or a string like "5m"`}},
+			[]string{`:6: <Plugin anomaly>: <Ratio "r">: option Window "soon": want one duration: seconds, or a string like "5m" or "1d"`}},
 		{"unknown top-level option", "<Plugin anomaly>\n  MaxSeries 10\n  Colour \"red\"\n</Plugin>\n",
 			[]string{`:3: <Plugin anomaly>: unknown option "Colour" (rules are <Count>, <ErrorShare>, <Health>, <Missing>, <PeriodRatio>, <Ratio>, <Spike>, <StdDevChange>; other options: MaxSeries, Hostname, TimeScale, AllowedLateness, BurstLimit, BurstWindow, Statistics, <Simulation>, <InfluxDB>)`}},
 		{"rule missing its series", "<Plugin anomaly>\n  <Ratio \"r\">\n    FailureMax 0.1\n  </Ratio>\n</Plugin>\n",
@@ -259,4 +259,20 @@ func TestCheckNamesFileAndLine(t *testing.T) {
 	require.Empty(t, problems)
 	require.Len(t, s.Rules, 1)
 	assert.Equal(t, 5*time.Second, s.Rules[0].(*detect.RatioRule).Window, "TimeScale applies")
+}
+
+func TestParseDurationTakesDaysAndWeeks(t *testing.T) {
+	for s, want := range map[string]time.Duration{
+		"90": 90 * time.Second, "1.5": 1500 * time.Millisecond, "30m": 30 * time.Minute, "1h30m": 90 * time.Minute,
+		"2d": 48 * time.Hour, "1.5d": 36 * time.Hour, "1w": 7 * 24 * time.Hour, "1w2d": 9 * 24 * time.Hour,
+		"1d12h": 36 * time.Hour, "0": 0, "-1d": -24 * time.Hour,
+	} {
+		d, err := conf.ParseDuration(s)
+		require.NoError(t, err, s)
+		assert.Equal(t, want, d, s)
+	}
+	for _, s := range []string{"", "soon", "d", "1x", "1d-2h", "w1", "1dd"} {
+		_, err := conf.ParseDuration(s)
+		assert.Error(t, err, s)
+	}
 }

@@ -113,6 +113,8 @@ func oneBool(c config.Block) (bool, error) {
 	return false, optionError(c, "want true or false")
 }
 
+const wantDuration = "want one duration: seconds, or a string like \"5m\" or \"1d\""
+
 // duration reads seconds as a number (collectd's convention) or a Go duration
 // string such as "5m" or "1h30m".
 func duration(c config.Block) (time.Duration, error) {
@@ -120,22 +122,69 @@ func duration(c config.Block) (time.Duration, error) {
 		return 0, err
 	}
 	if len(c.Values) != 1 {
-		return 0, optionError(c, "want one duration: seconds, or a string like \"5m\"")
+		return 0, optionError(c, wantDuration)
 	}
 	var d time.Duration
 	if f, ok := c.Values[0].Float64(); ok {
 		if math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) > 1e9 {
-			return 0, optionError(c, "want one duration: seconds, or a string like \"5m\"")
+			return 0, optionError(c, wantDuration)
 		}
 		d = time.Duration(f * float64(time.Second))
 	} else {
 		var err error
-		if d, err = time.ParseDuration(c.Values[0].String()); err != nil {
-			return 0, optionError(c, "want one duration: seconds, or a string like \"5m\"")
+		if d, err = parseUnits(c.Values[0].String()); err != nil {
+			return 0, optionError(c, wantDuration)
 		}
 	}
 	if d < 0 {
 		return 0, optionError(c, "must not be negative")
+	}
+	return d, nil
+}
+
+// ParseDuration reads a duration as the configuration and the command line
+// write it: a number of seconds ("90", "1.5"), or Go's units with days and
+// weeks added ("30m", "1h30m", "2d", "1w", "1d12h", "1.5d").
+func ParseDuration(s string) (time.Duration, error) {
+	if f, err := strconv.ParseFloat(s, 64); err == nil && !math.IsNaN(f) && !math.IsInf(f, 0) {
+		return time.Duration(f * float64(time.Second)), nil
+	}
+	return parseUnits(s)
+}
+
+// parseUnits reads a duration with units, days and weeks included: in the
+// configuration a quoted number without a unit is a mistake (seconds are
+// written unquoted).
+func parseUnits(s string) (time.Duration, error) {
+	bad := fmt.Errorf("duration %q: want seconds, or a string like 90s, 30m, 6h, 2d or 1w", s)
+	rest, neg := strings.CutPrefix(s, "-")
+	var d time.Duration
+	// Days and weeks lead: "1w2d3h" is 1w, 2d and "3h" for time.ParseDuration.
+	for rest != "" {
+		i := strings.IndexFunc(rest, func(r rune) bool { return (r < '0' || r > '9') && r != '.' })
+		if i <= 0 || (rest[i] != 'd' && rest[i] != 'w') {
+			break
+		}
+		f, err := strconv.ParseFloat(rest[:i], 64)
+		if err != nil {
+			return 0, bad
+		}
+		unit := 24 * time.Hour
+		if rest[i] == 'w' {
+			unit *= 7
+		}
+		d += time.Duration(f * float64(unit))
+		rest = rest[i+1:]
+	}
+	if rest != "" || d == 0 && !strings.ContainsAny(s, "dw") {
+		more, err := time.ParseDuration(rest)
+		if err != nil || strings.HasPrefix(rest, "-") || strings.HasPrefix(rest, "+") {
+			return 0, bad
+		}
+		d += more
+	}
+	if neg {
+		d = -d
 	}
 	return d, nil
 }

@@ -39,7 +39,7 @@ func TestCheckBrokenFiles(t *testing.T) {
 		}},
 		{"broken.conf", []string{
 			`testdata/check/broken.conf:7: <Plugin anomaly>: <Ratio "errors">: unknown option "FailureMaxx"`,
-			`testdata/check/broken.conf:11: <Plugin anomaly>: <Count "fraud">: option Window "an hour": want one duration: seconds, or a string like "5m"`,
+			`testdata/check/broken.conf:11: <Plugin anomaly>: <Count "fraud">: option Window "an hour": want one duration: seconds, or a string like "5m" or "1d"`,
 			`testdata/check/broken.conf:16: <Plugin anomaly>: <Spike "traffic">: option Window 0: must be more than zero`,
 			`testdata/check/broken.d/more.conf:2: <Plugin anomaly>: <Missing "silent">: a missing rule needs Series`,
 			`testdata/check/broken.d/more.conf:4: <Plugin anomaly>: <Ratio "errors">: another rule has the name "errors"`,

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/collectd-anomaly/collectd-anomaly/conf"
 	"github.com/collectd-anomaly/collectd-anomaly/simulate"
 )
 
@@ -100,22 +101,8 @@ func defaultIncidentName(in incidentSpec) string {
 	return name
 }
 
-// parseDuration reads a Go duration, a number of seconds, or days ("2d", "1.5d").
-func parseDuration(s string) (time.Duration, error) {
-	if f, err := strconv.ParseFloat(s, 64); err == nil {
-		return time.Duration(f * float64(time.Second)), nil
-	}
-	if days, ok := strings.CutSuffix(s, "d"); ok {
-		if f, err := strconv.ParseFloat(days, 64); err == nil {
-			return time.Duration(f * 24 * float64(time.Hour)), nil
-		}
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		return 0, fmt.Errorf("duration %q: want 90s, 30m, 6h or 2d", s)
-	}
-	return d, nil
-}
+// parseDuration reads a duration as the configuration does (conf.ParseDuration).
+func parseDuration(s string) (time.Duration, error) { return conf.ParseDuration(s) }
 
 // durationFlag is a flag.Value for parseDuration.
 type durationFlag struct{ d *time.Duration }

@@ -68,7 +68,7 @@ func TestParseDurationAndIncident(t *testing.T) {
 		assert.Equal(t, want, d.String(), s)
 	}
 	_, err := parseDuration("soon")
-	assert.EqualError(t, err, `duration "soon": want 90s, 30m, 6h or 2d`)
+	assert.EqualError(t, err, `duration "soon": want seconds, or a string like 90s, 30m, 6h, 2d or 1w`)
 
 	in, err := parseIncident("name=x,start=12h,duration=30m,PageError500=0.03,a.ProviderError=0.05,expect=web-server-errors[page]")
 	require.NoError(t, err)
