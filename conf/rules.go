@@ -28,10 +28,11 @@ var ruleKinds = map[string]func() ruleBuilder{
 	"health":       newHealthBuilder,
 	"periodratio":  newPeriodRatioBuilder,
 	"missing":      newMissingBuilder,
+	"anomaly":      newAnomalyBuilder,
 }
 
 // ruleBlockNames spells the block names as the documentation does.
-var ruleBlockNames = []string{"<Count>", "<ErrorShare>", "<Health>", "<Missing>", "<PeriodRatio>", "<Ratio>", "<Spike>", "<StdDevChange>"}
+var ruleBlockNames = []string{"<Anomaly>", "<Count>", "<ErrorShare>", "<Health>", "<Missing>", "<PeriodRatio>", "<Ratio>", "<Spike>", "<StdDevChange>"}
 
 func ruleKindList() string { return strings.Join(ruleBlockNames, ", ") }
 

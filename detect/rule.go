@@ -111,6 +111,9 @@ type Verdict struct {
 	Probability float64
 	// Window is the span the verdict covers.
 	Window time.Duration
+	// Reason names why, for a rule that judges in more than one way (see
+	// AnomalyRule's ReasonFlat); empty otherwise.
+	Reason string
 
 	// Periodic asks for a notification of Level whatever the lifecycle says:
 	// a rule that reports on a schedule (health) rather than on change.

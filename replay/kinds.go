@@ -33,6 +33,8 @@ func chartValues(r detect.Rule, v *detect.Verdict) (obs, base, aux float64) {
 		return v.Numerator, v.Denominator, nan
 	case *detect.ErrorShareRule:
 		return v.Observed, v.Baseline, v.Denominator
+	case *detect.AnomalyRule:
+		return v.Observed, v.Baseline, v.Denominator
 	}
 	return v.Observed, v.Baseline, v.Threshold
 }
@@ -59,6 +61,8 @@ func Unit(r detect.Rule) string {
 		return "stddev"
 	case *detect.ErrorShareRule:
 		return "error share"
+	case *detect.AnomalyRule:
+		return "value"
 	}
 	return "observed"
 }
@@ -228,9 +232,18 @@ func binomialAtLeast(k, n, p float64) float64 {
 //
 // so that a detector can be scored on labelled data by thresholding the
 // score (1/2 is the rule's own decision, apart from hysteresis and guards).
+// The anomaly kind is the exception: its score is 1 - p, p its calibrated
+// tail probability, so that a score above 1 - a happens about a of the time
+// under normal behaviour (detect.AnomalyRule).
 func Score(r detect.Rule, v *detect.Verdict) float64 {
 	if math.IsNaN(v.Observed) && !v.Decided {
 		return 0
+	}
+	if _, ok := r.(*detect.AnomalyRule); ok {
+		if !v.Decided || math.IsNaN(v.Probability) {
+			return 0
+		}
+		return 1 - v.Probability
 	}
 	u := math.NaN()
 	tail := func(p, bound float64) float64 {

@@ -1,0 +1,554 @@
+package detect
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// AnomalyRule learns what is normal for each series it reads and judges
+// every new value by how likely it is under that: one detector for any
+// metric, with no threshold to pick per metric.
+//
+//	<Anomaly "cpu">
+//	  Series "cpu-*/cpu-user"
+//	</Anomaly>
+//
+// It keeps one state per series (PerSeries is implied). Values are taken per
+// slot (one interval of the series, or Resolution): several values in one
+// slot are averaged, an empty slot is a gap, and a counter or derive is
+// judged as its increase per slot.
+//
+// # The model of a series
+//
+// The expected value is a level plus a seasonal offset:
+//
+//   - The level is an exponentially weighted mean that remembers about
+//     Memory values; a value's pull on it is clipped at 3 spreads (Huber), so
+//     an outlier hardly moves it. Irregular values are weighted by the time
+//     they stand for (a gap of k slots counts as k values of memory).
+//   - The seasonal offset is a profile over Season (a day by default, at
+//     most a week) in buckets of an hour (or of one slot, if longer), read by
+//     linear interpolation between buckets, learnt from what the level does
+//     not explain, with a memory of about three seasons. Until a full season
+//     has been seen a bucket is still near zero and the model is the recent
+//     level alone: the warm-up of seasonality needs no switch, and a series
+//     without a daily cycle pays only the noise of a small learnt offset.
+//   - The spread is the weighted mean absolute deviation of the values from
+//     the expectation (memory 5x Memory), floored at half the smallest step
+//     the series has taken, so that a series that was constant so far is
+//     not infinitely surprised by its first step.
+//
+// # The score is a calibrated probability
+//
+// A value's deviation z (in spreads) is judged against the deviations the
+// series has had, not against a bell curve that real metrics do not follow:
+// per side (above, below), the rule tracks the 95% quantile u of z by
+// stochastic approximation, and fits the excesses over u with a generalised
+// Pareto tail by the method of moments (shape 0 to 0.45: exponential to
+// heavy; never a bounded tail, which would call a value just past the
+// largest seen impossible). The tail probability of a deviation is then
+//
+//	P(side beyond z) = 0.05 * GPD survival(z - u)   for z >= u,
+//
+// interpolated in log between the share of values on that side and 0.05 for
+// z < u. With Direction both (the default) the probability is twice that of
+// the value's side (capped at 1); up or down judge one side only. So under
+// normal behaviour P(p < a) is about a for any a (the null test checks it),
+// and the score 1 - p is dispatched as a derived series (Scores, default
+// on) for Grafana, as plugin "anomaly", plugin instance the series, type
+// instance the rule. Probabilities stay in float64 down to 1e-308.
+//
+// Only values judged normal teach the model: an anomaly does not move the
+// level, the spread or the tail it is judged against.
+//
+// # Alerts
+//
+// A value whose probability is below Probability (default 1e-5) is a
+// FAILURE, below WarningProbability a WARNING. A raised alert comes back to
+// OKAY after RecoverAfter (default 3) values in a row above its bound times
+// RecoveryFactor (default 100), so one anomaly of several values, with a
+// normal-looking value among them, is one alert.
+//
+// A change that persists becomes the new normal: after NewNormalAfter
+// (default 24) anomalous values with too few normal ones between them to
+// cancel them out (each normal value cancels one), the level moves to their
+// mean and the spread widens to theirs if it was wider, and the alert ends
+// with an OKAY that says so. Slow drifts within the spread are followed by
+// the level as they come; a trend faster than that alerts until it becomes
+// the new normal.
+//
+// A flat line is an anomaly too: when a series that varies repeats one value
+// exactly for a run of at least FlatAfter values (default 10; 0 turns it
+// off), the run's probability is r^run, with r the share of values that
+// repeated the previous one (at least 0.02) - a stuck sensor. A series that
+// often repeats needs a long run; one that is constant never alerts.
+//
+// # Warm-up
+//
+// The first WarmUp values (default 50) teach the model and judge nothing:
+// averages start as plain means, the quantiles from a Gaussian-like prior.
+//
+// # Cost
+//
+// About 200 bytes of state per series plus 4 bytes per seasonal bucket (96
+// for a day, 672 for a week); no allocation after the state is made.
+type AnomalyRule struct {
+	RuleSpec
+	AnomalyParams
+}
+
+// AnomalyParams are the options of an AnomalyRule.
+type AnomalyParams struct {
+	TailBounds
+	// Direction: deviations above (up), below (down), or both.
+	Direction Direction
+	// Memory is about how many values the level remembers.
+	Memory int
+	// Season is the period of the seasonal profile; 0 has none.
+	Season time.Duration
+	// WarmUp is how many values are learnt before any is judged.
+	WarmUp int
+	// NewNormalAfter is how many anomalous values make a change the new normal.
+	NewNormalAfter int
+	// FlatAfter is the shortest run of one repeated value judged as a flat
+	// line; 0 turns flat lines off.
+	FlatAfter int
+	// RecoverAfter is how many values in a row within the recovery bound end
+	// a raised alert.
+	RecoverAfter int
+	// Scores dispatches the score of every judged value as a derived series.
+	Scores bool
+}
+
+// The constants of the model, documented on AnomalyRule.
+const (
+	anomalyTailShare     = 0.05 // tail beyond the tracked quantile u
+	anomalyQuantileStep  = 0.04 // step of u's stochastic approximation, in spreads
+	anomalyTailMemory    = 200  // exceedances the tail's moments remember
+	anomalyHuber         = 3    // a value's pull on the level, in spreads
+	anomalySpreadMemory  = 5    // the spread remembers this many times Memory
+	anomalySeasonMemory  = 3    // seasons the profile remembers
+	anomalyMaxShape      = 0.45 // heaviest tail the moments may fit
+	anomalyMinRepeat     = 0.02 // least share of repeats a flat run is judged with
+	maxAnomalySeason     = 7 * 24 * time.Hour
+	anomalySeasonBucket  = 30 * time.Minute // the narrowest bucket
+	anomalyMaxBuckets    = 84               // buckets of a season at most (2 h of a week)
+	anomalyPriorQuantile = 2.0              // z of a Gaussian's 95% quantile, in mean absolute deviations
+	anomalyPriorExcess   = 0.5              // mean excess over it, in spreads
+	anomalyPriorWeight   = 4                // exceedances the prior counts as
+	anomalyShapePrior    = 50               // exceedances that halve the shrinkage of the shape
+)
+
+// The reasons of an anomaly verdict other than a value's deviation.
+const (
+	ReasonFlat      = "flat"
+	ReasonNewNormal = "new normal"
+)
+
+// DefaultAnomalyParams returns the defaults documented on AnomalyRule.
+func DefaultAnomalyParams() AnomalyParams {
+	return AnomalyParams{
+		TailBounds:     TailBounds{Probability: 1e-5, WarningProbability: math.NaN(), RecoveryFactor: 100},
+		Direction:      DirectionBoth,
+		Memory:         20,
+		Season:         24 * time.Hour,
+		WarmUp:         50,
+		NewNormalAfter: 24,
+		FlatAfter:      10,
+		RecoverAfter:   3,
+		Scores:         true,
+	}
+}
+
+// NewAnomalyRule builds an anomaly rule; Inputs[0] is the series.
+func NewAnomalyRule(spec RuleSpec, series []Selector, p AnomalyParams) (*AnomalyRule, error) {
+	spec.Inputs = []Input{{Name: "Series", Selectors: series}}
+	spec.PerSeries = true
+	if err := spec.Validate(); err != nil {
+		return nil, err
+	}
+	if err := p.TailBounds.validate(spec.Name); err != nil {
+		return nil, err
+	}
+	switch {
+	case !p.Direction.valid():
+		return nil, fmt.Errorf("rule %q: Direction must be up, down or both", spec.Name)
+	case p.Memory < 2:
+		return nil, fmt.Errorf("rule %q: Memory must be at least 2", spec.Name)
+	case p.Season < 0 || p.Season > maxAnomalySeason:
+		return nil, fmt.Errorf("rule %q: Season must be between 0 and 1w", spec.Name)
+	case p.WarmUp < 2:
+		return nil, fmt.Errorf("rule %q: WarmUp must be at least 2", spec.Name)
+	case p.NewNormalAfter < 1:
+		return nil, fmt.Errorf("rule %q: NewNormalAfter must be at least 1", spec.Name)
+	case p.FlatAfter != 0 && p.FlatAfter < 2:
+		return nil, fmt.Errorf("rule %q: FlatAfter must be 0 (off) or at least 2", spec.Name)
+	case p.RecoverAfter < 1:
+		return nil, fmt.Errorf("rule %q: RecoverAfter must be at least 1", spec.Name)
+	}
+	return &AnomalyRule{RuleSpec: spec, AnomalyParams: p}, nil
+}
+
+// Kind implements Rule.
+func (r *AnomalyRule) Kind() string { return "anomaly" }
+
+// OutputName implements Emitter.
+func (r *AnomalyRule) OutputName() string { return r.Name }
+
+// NewState implements Rule.
+func (r *AnomalyRule) NewState(clock SlotClock) RuleState {
+	s := &anomalyState{
+		rule:       r,
+		originNano: clock.Origin.UnixNano(),
+		stepNano:   int64(clock.Step),
+		alphaLevel: 1 / float64(r.Memory),
+		alphaScale: 1 / float64(anomalySpreadMemory*r.Memory),
+	}
+	if r.Season > 0 && clock.Step > 0 && clock.Step < r.Season {
+		width := max(clock.Step, anomalySeasonBucket, r.Season/anomalyMaxBuckets)
+		n := int(r.Season / width)
+		if n >= 2 {
+			s.season = make([]float32, n)
+			s.visits = make([]uint8, n)
+			s.bucketNano = int64(r.Season) / int64(n)
+			s.seasonNano = int64(r.Season)
+			s.alphaSeason = min(0.5, float64(clock.Step)/float64(anomalySeasonMemory*s.bucketNano))
+			s.alphaMean = min(0.5, float64(clock.Step)/float64(r.Season))
+		}
+	}
+	s.up.reset()
+	s.down.reset()
+	return s
+}
+
+// Message implements Rule, e.g. "FAILURE: cpu[cpu-0/cpu-user] of db-1: 93.2
+// is far above the usual 12.5 +- 3.1 (p=2.1e-09)".
+func (r *AnomalyRule) Message(a *Alert, v *Verdict) string {
+	head := fmt.Sprintf("%s: %s of %s: ", a.Severity, a.Subject(), hostOrAll(a.Host))
+	usual := formatNumber(v.Baseline) + " +- " + formatNumber(v.Denominator)
+	switch {
+	case v.Reason == ReasonNewNormal:
+		return head + fmt.Sprintf("%s is the new normal after %d anomalous values (it was %s)",
+			formatNumber(v.Observed), r.NewNormalAfter, usual)
+	case v.Reason == ReasonFlat && a.Severity != OK:
+		return head + fmt.Sprintf("stuck at %s for %s values (p=%s)",
+			formatNumber(v.Observed), formatNumber(v.Numerator), formatProbability(v.Probability))
+	case a.Severity == OK:
+		return head + fmt.Sprintf("%s is back within the usual %s (p=%s)",
+			formatNumber(v.Observed), usual, formatProbability(v.Probability))
+	}
+	where := "above"
+	if v.Observed < v.Baseline {
+		where = "below"
+	}
+	return head + fmt.Sprintf("%s is far %s the usual %s (p=%s)",
+		formatNumber(v.Observed), where, usual, formatProbability(v.Probability))
+}
+
+// tailFit is what one side of a series' deviations looks like: the tracked
+// 95% quantile u and the weighted moments of the excesses over it.
+type tailFit struct {
+	u, m1, m2, seen float64
+}
+
+func (t *tailFit) reset() {
+	*t = tailFit{u: anomalyPriorQuantile, m1: anomalyPriorExcess, m2: 2 * anomalyPriorExcess * anomalyPriorExcess}
+}
+
+// logSurvival is log P(deviation beyond z) on this side, z >= 0 in spreads,
+// given the share of values on this side.
+func (t *tailFit) logSurvival(z, share float64) float64 {
+	logQ := math.Log(anomalyTailShare)
+	if z < t.u {
+		logShare := math.Log(max(share, anomalyTailShare))
+		return logShare + z/t.u*(logQ-logShare)
+	}
+	y := z - t.u
+	shape, scale := t.shape()
+	if shape == 0 {
+		return logQ - y/scale
+	}
+	return logQ - math.Log1p(shape*y/scale)/shape
+}
+
+// shape and scale of the generalised Pareto tail, by the method of moments:
+// mean m1 = s/(1-k), variance v = s^2/((1-k)^2 (1-2k)).
+func (t *tailFit) shape() (shape, scale float64) {
+	v := t.m2 - t.m1*t.m1
+	if v > 0 {
+		shape = 0.5 * (1 - t.m1*t.m1/v)
+	}
+	// Shrunk towards an exponential tail while few excesses were seen: a
+	// shape from tens of excesses is mostly noise, and a noisy shape makes
+	// far values far too likely (a heavy tail) or impossible.
+	seen := min(t.seen, anomalyTailMemory)
+	shape *= seen / (seen + anomalyShapePrior)
+	shape = min(max(shape, 0), anomalyMaxShape)
+	return shape, max(t.m1*(1-shape), 1e-9)
+}
+
+// learn moves the quantile towards the 95% one and the moments towards an
+// excess; step weighs the quantile's move (larger while warming up).
+func (t *tailFit) learn(z, step float64) {
+	if z > t.u {
+		y := z - t.u
+		t.seen++
+		a := max(1.0/anomalyTailMemory, 1/(t.seen+anomalyPriorWeight))
+		t.m1 += a * (y - t.m1)
+		t.m2 += a * (y*y - t.m2)
+		t.u += step * (1 - anomalyTailShare)
+	} else {
+		t.u = max(t.u-step*anomalyTailShare, 0.1)
+	}
+}
+
+// anomalyState is one series' model.
+type anomalyState struct {
+	rule *AnomalyRule
+
+	// the slot being filled
+	sum   float64
+	count int32
+
+	n        int64 // values learnt or judged
+	lastSlot int64
+
+	level, scale, quantum float64
+	positive              float64 // share of deviations above the expectation
+	up, down              tailFit
+
+	originNano, stepNano   int64
+	alphaLevel, alphaScale float64
+	season                 []float32 // the profile: offsets from the season's mean
+	visits                 []uint8   // values each bucket has learnt (up to 255)
+	mean                   float64   // the mean over about a season, which the profile is learnt against
+	bucketNano, seasonNano int64
+	alphaSeason, alphaMean float64
+	firstNano              int64
+	prev, repeats          float64
+	flatRun                int64
+	shiftN, shiftCount     int64
+	shiftSum, shiftSq      float64
+	calm                   int
+}
+
+// Add implements RuleState: the values of a slot are averaged.
+func (s *anomalyState) Add(_ int, _ int64, v float64) {
+	s.sum += v
+	s.count++
+}
+
+// Span implements RuleState: the state holds no window of slots.
+func (s *anomalyState) Span() int64 { return 1 }
+
+// Evaluate implements RuleState.
+func (s *anomalyState) Evaluate(slot int64, current Level) Verdict {
+	v := undecided()
+	if s.count == 0 {
+		return v // a gap
+	}
+	x := s.sum / float64(s.count)
+	s.sum, s.count = 0, 0
+	t := s.originNano + slot*s.stepNano
+	gap := slot - s.lastSlot
+	s.lastSlot = slot
+	s.n++
+	if s.n == 1 {
+		s.level, s.mean, s.prev, s.positive = x, x, x, 0.5
+		return v
+	}
+	r := &s.rule.AnomalyParams
+	seasonal, bucket, frac := s.seasonalAt(t)
+	expected := s.level + seasonal
+	e := x - expected
+
+	// How the value repeats the previous one, and the data's resolution.
+	if x == s.prev {
+		s.flatRun++
+	} else {
+		s.flatRun = 0
+		if d := math.Abs(x - s.prev); s.quantum == 0 || d < s.quantum {
+			s.quantum = d
+		}
+	}
+	s.prev = x
+
+	spread := max(s.scale, s.quantum/2, 1e-12*math.Abs(expected), math.SmallestNonzeroFloat64)
+	z := e / spread
+	logP := 0.0 // log of the two-sided (or one-sided) tail probability
+	switch {
+	case e > 0 && r.Direction != DirectionDown:
+		logP = s.up.logSurvival(z, s.positive)
+	case e < 0 && r.Direction != DirectionUp:
+		logP = s.down.logSurvival(-z, 1-s.positive)
+	}
+	if r.Direction == DirectionBoth {
+		logP = min(0, logP+math.Ln2)
+	}
+	reason := ""
+	if r.FlatAfter > 0 && s.flatRun+1 >= int64(r.FlatAfter) && s.scale > 0 {
+		if lf := float64(s.flatRun+1) * math.Log(max(s.repeats, anomalyMinRepeat)); lf < logP {
+			logP, reason = lf, ReasonFlat
+		}
+	}
+	p := math.Exp(logP)
+
+	warming := s.n <= int64(r.WarmUp)
+	anomalous := !warming && p < r.loosest()
+	if anomalous {
+		s.shiftTowards(e)
+	} else {
+		s.learn(x, e, z, seasonal, gap, bucket, frac, s.flatRun > 0)
+		if s.shiftN > 0 {
+			s.shiftN--
+		}
+	}
+	if warming {
+		return v
+	}
+
+	fail, warn := r.bounds(current)
+	level := OK
+	switch {
+	case p < fail:
+		level = Failure
+	case p < warn: // false when unset
+		level = Warning
+	}
+	if current > OK && level < current {
+		if s.calm++; s.calm < r.RecoverAfter {
+			level = current
+		}
+	} else {
+		s.calm = 0
+	}
+	v.Decided, v.Level = true, level
+	v.Observed, v.Baseline, v.Denominator = x, expected, spread
+	v.Probability, v.Reason = p, reason
+	if reason == ReasonFlat {
+		v.Numerator = float64(s.flatRun + 1)
+	}
+	if s.shiftN >= int64(r.NewNormalAfter) {
+		s.renormalise(reason == ReasonFlat)
+		v.Level, v.Reason, s.calm = OK, ReasonNewNormal, 0
+	}
+	v.Emit, v.Value = r.Scores, 1-p
+	return v
+}
+
+// learn teaches the model a value judged normal (or one of the warm-up).
+func (s *anomalyState) learn(x, e, z, seasonal float64, gap int64, bucket int, frac float64, repeated bool) {
+	n := float64(s.n - 1) // deviations seen, this one included
+	alphaLevel := max(s.alphaLevel, 1/n)
+	if gap > 1 {
+		alphaLevel = 1 - math.Pow(1-alphaLevel, float64(gap))
+	}
+	alphaScale := max(s.alphaScale, 1/n)
+	step := max(anomalyQuantileStep, 1/(n*anomalyTailShare))
+
+	if s.scale > 0 {
+		s.up.learn(z, step)
+		s.down.learn(-z, step)
+	}
+	clip := anomalyHuber * s.scale
+	if s.scale == 0 {
+		clip = math.Abs(e)
+	}
+	pull := min(max(e, -clip), clip)
+	absDev := math.Abs(e)
+	if s.scale > 0 {
+		absDev = min(absDev, 2*clip)
+	}
+	s.scale += alphaScale * (absDev - s.scale)
+	side := 0.0
+	if e > 0 {
+		side = 1
+	}
+	if e != 0 {
+		s.positive += alphaScale * (side - s.positive)
+	}
+	rep := 0.0
+	if repeated {
+		rep = 1
+	}
+	s.repeats += alphaScale * (rep - s.repeats)
+	s.level += alphaLevel * pull
+	if s.season != nil {
+		// The profile learns the offset of the value from the season's mean,
+		// not the residual of the level, which would take most of the cycle
+		// for itself and leave the profile to learn it over weeks. A bucket
+		// starts as the plain mean of its values.
+		s.mean += max(s.alphaMean, 1/n) * min(max(x-s.mean, -clip-math.Abs(s.level-s.mean)), clip+math.Abs(s.level-s.mean))
+		if s.n*s.stepNano == s.seasonNano {
+			// The mean has seen a season now: the buckets learnt against a
+			// mean of part of it start again, as plain means.
+			clear(s.visits)
+		}
+		next := (bucket + 1) % len(s.season)
+		near := bucket
+		if frac > 0.5 {
+			near = next
+		}
+		if s.visits[near] < math.MaxUint8 {
+			s.visits[near]++
+		}
+		a := max(s.alphaSeason, 1/float64(s.visits[near]))
+		off := x - s.mean - seasonal
+		if s.scale > 0 {
+			off = min(max(off, -clip), clip)
+		}
+		s.season[bucket] += float32(a * off * (1 - frac))
+		s.season[next] += float32(a * off * frac)
+	}
+}
+
+// seasonalAt is the profile's offset at t, with the bucket before t and the
+// share of the way to the next one (for learning).
+func (s *anomalyState) seasonalAt(t int64) (offset float64, bucket int, frac float64) {
+	if s.season == nil {
+		return 0, 0, 0
+	}
+	phase := t % s.seasonNano
+	if phase < 0 {
+		phase += s.seasonNano
+	}
+	// Buckets are centred on their middles.
+	pos := float64(phase)/float64(s.bucketNano) - 0.5
+	if pos < 0 {
+		pos += float64(len(s.season))
+	}
+	bucket = int(pos) % len(s.season)
+	frac = pos - math.Floor(pos)
+	next := (bucket + 1) % len(s.season)
+	return float64(s.season[bucket])*(1-frac) + float64(s.season[next])*frac, bucket, frac
+}
+
+// shiftTowards counts an anomalous deviation towards a new normal.
+func (s *anomalyState) shiftTowards(e float64) {
+	if s.shiftN == 0 {
+		s.shiftCount, s.shiftSum, s.shiftSq = 0, 0, 0
+	}
+	s.shiftN++
+	s.shiftCount++
+	s.shiftSum += e
+	s.shiftSq += e * e
+}
+
+// renormalise takes the anomalous values since the change as the new normal:
+// the level moves by their mean deviation, the spread widens to theirs.
+func (s *anomalyState) renormalise(flat bool) {
+	n := float64(s.shiftCount)
+	mean := s.shiftSum / n
+	sd := math.Sqrt(max(s.shiftSq/n-mean*mean, 0))
+	s.level += mean
+	s.mean += mean
+	// A mean absolute deviation is about 0.8 standard deviations.
+	s.scale = max(s.scale, 0.8*sd)
+	s.shiftN, s.shiftCount, s.shiftSum, s.shiftSq = 0, 0, 0, 0
+	if flat {
+		// A flat line that lasted is the new normal too: repeats are what
+		// the series does now, until it varies again.
+		s.repeats = 1
+	}
+}
