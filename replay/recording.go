@@ -29,9 +29,10 @@ type Series struct {
 // point is one recorded value: 24 bytes, so that a month of a shop's 30
 // series at 10 s (7.8 million values) takes under 200 MB.
 type point struct {
-	t int64 // Unix nanoseconds
-	s int32 // index into Recording.Series
-	v float64
+	t   int64 // Unix nanoseconds
+	s   int32 // index into Recording.Series
+	seq int32 // the order it was added in, which Finish's sort loses (0 past 2^31)
+	v   float64
 }
 
 // Recording is recorded data held in memory: values of many series, replayed
@@ -76,7 +77,8 @@ func (r *Recording) AddSeries(id detect.Identifier, ds string, kind detect.Kind,
 
 // Add records value v of series s at t.
 func (r *Recording) Add(s int, t time.Time, v float64) {
-	r.points = append(r.points, point{t: t.UnixNano(), s: int32(s), v: v})
+	seq := int32(min(len(r.points), math.MaxInt32))
+	r.points = append(r.points, point{t: t.UnixNano(), s: int32(s), seq: seq, v: v})
 }
 
 // Len is the number of values recorded.
@@ -107,6 +109,23 @@ func (r *Recording) Values(s int) ([]time.Time, []float64) {
 			ts = append(ts, time.Unix(0, p.t).UTC())
 			vs = append(vs, p.v)
 		}
+	}
+	return ts, vs
+}
+
+// InputOrder returns the values of series s as Values does, but in the
+// order they were added (a file's rows), for outputs that follow the input.
+func (r *Recording) InputOrder(s int) ([]time.Time, []float64) {
+	var ps []point
+	for _, p := range r.points {
+		if int(p.s) == s {
+			ps = append(ps, p)
+		}
+	}
+	sort.SliceStable(ps, func(i, j int) bool { return ps[i].seq < ps[j].seq })
+	ts, vs := make([]time.Time, len(ps)), make([]float64, len(ps))
+	for i, p := range ps {
+		ts[i], vs[i] = time.Unix(0, p.t).UTC(), p.v
 	}
 	return ts, vs
 }

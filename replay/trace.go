@@ -42,11 +42,13 @@ type Trace struct {
 	Clock       detect.SlotClock
 	// Buckets of the chart (see Tracer.Buckets).
 	Buckets []Bucket
-	// Slots judged, when Tracer.Slots: the slot, its score in [0, 1] and the
+	// Slots judged, when Tracer.Slots: the slot, its score in [0, 1], the
+	// verdict's tail probability (NaN if the rule judges by none) and the
 	// alert's level after its verdict.
-	Slot  []int64
-	Score []float64
-	Level []detect.Level
+	Slot        []int64
+	Score       []float64
+	Probability []float64
+	Level       []detect.Level
 	// Alerts of the group, in order.
 	Alerts []detect.Alert
 
@@ -171,6 +173,11 @@ func (t *Tracer) record(tr *Trace, slot int64, current detect.Level, v *detect.V
 	if t.Slots {
 		tr.Slot = append(tr.Slot, slot)
 		tr.Score = append(tr.Score, Score(tr.Rule, v))
+		p := math.NaN()
+		if v.Decided {
+			p = v.Probability
+		}
+		tr.Probability = append(tr.Probability, p)
 		// The level after the verdict: the current one unless the engine
 		// notifies a change right after (see Alert).
 		tr.Level = append(tr.Level, current)
@@ -206,19 +213,26 @@ func (t *Tracer) record(tr *Trace, slot int64, current detect.Level, v *detect.V
 	}
 }
 
-// At returns the score and the level of the trace at time ts: those of the
-// slot that holds ts, or the level the alert was left at by the last slot
-// judged before it (and a score of 0) if that slot was not judged.
-func (tr *Trace) At(ts time.Time) (float64, detect.Level) {
+// Point is what a trace says of one time: see At.
+type Point struct {
+	Score, Probability float64
+	Level              detect.Level
+}
+
+// At returns the point of the trace at time ts: the score, probability and
+// level of the slot that holds ts, or the level the alert was left at by
+// the last slot judged before it (with a score of 0 and no probability) if
+// that slot was not judged.
+func (tr *Trace) At(ts time.Time) Point {
 	slot := tr.Clock.Of(ts)
 	i := sort.Search(len(tr.Slot), func(i int) bool { return tr.Slot[i] > slot }) - 1
 	if i < 0 {
-		return 0, detect.OK
+		return Point{Probability: math.NaN()}
 	}
 	if tr.Slot[i] == slot {
-		return tr.Score[i], tr.Level[i]
+		return Point{Score: tr.Score[i], Probability: tr.Probability[i], Level: tr.Level[i]}
 	}
-	return 0, tr.Level[i]
+	return Point{Probability: math.NaN(), Level: tr.Level[i]}
 }
 
 // tracedRule is a rule whose states report their verdicts to a Tracer.

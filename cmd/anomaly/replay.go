@@ -40,9 +40,11 @@ The data comes from one of:
 Outputs: --json prints one JSON object per alert instead of the table;
 --report DIR writes DIR/index.html with a chart per rule and group (what the
 rule judged, its baseline or threshold band, the alerts as shaded spans);
---scores FILE writes, for a single series from CSV, per timestamp the rules'
-state (0 ok, 1 warning, 2 failure) and a score in [0, 1] (1/2 at the bound
-that raises an alert).
+--scores FILE writes, for a single series from CSV, per row in the file's
+order the rules' state (0 ok, 1 warning, 2 failure), a score in [0, 1] (1/2
+at the bound that raises an alert; 1 - p for <Anomaly>, p its calibrated
+tail probability) and log10p, the logarithm of the smallest tail probability
+(empty where no rule judges by one), all at full precision.
 
 A progress bar shows on a terminal. ^C stops the replay and prints what was
 found until then (exit status 130).`

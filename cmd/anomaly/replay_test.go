@@ -77,7 +77,7 @@ func TestReplayScoresGolden(t *testing.T) {
 	rows, err := csv.NewReader(strings.NewReader(string(data))).ReadAll()
 	require.NoError(t, err)
 	require.Len(t, rows, 241)
-	assert.Equal(t, []string{"timestamp", "value", "state", "score"}, rows[0])
+	assert.Equal(t, []string{"timestamp", "value", "state", "score", "log10p"}, rows[0])
 	for _, row := range rows[1:] {
 		ts, err := time.Parse("2006-01-02 15:04:05", row[0])
 		require.NoError(t, err)
@@ -210,4 +210,52 @@ func TestReplayErrors(t *testing.T) {
 		assert.Equal(t, tc.code, code, tc.args)
 		assert.Contains(t, stderr, tc.want, tc.args)
 	}
+}
+
+// The Anomaly detector's scores: rows in the file's order (here the rows of
+// latency.csv reversed), 1 - p at full precision with log10 p beside it; the
+// shift of +60 at 03:00 is a FAILURE whose log10p tells it apart.
+func TestReplayAnomalyScoresFollowTheInput(t *testing.T) {
+	data, err := os.ReadFile("testdata/latency.csv")
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	for i, j := 1, len(lines)-1; i < j; i, j = i+1, j-1 {
+		lines[i], lines[j] = lines[j], lines[i]
+	}
+	dir := t.TempDir()
+	reversed := filepath.Join(dir, "reversed.csv")
+	require.NoError(t, os.WriteFile(reversed, []byte(strings.Join(lines, "\n")+"\n"), 0o644))
+	scores := filepath.Join(dir, "scores.csv")
+	code, stdout, stderr := runCmd(t, "replay", "testdata/anomaly.conf", "--csv", reversed,
+		"--series", "app/gauge-latency", "--scores", scores)
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, "FAILURE   replay  latency[app/gauge-latency] of replay:")
+	out, err := os.ReadFile(scores)
+	require.NoError(t, err)
+	rows, err := csv.NewReader(strings.NewReader(string(out))).ReadAll()
+	require.NoError(t, err)
+	require.Len(t, rows, len(lines))
+	assert.Equal(t, []string{"timestamp", "value", "state", "score", "log10p"}, rows[0])
+	for i, row := range rows[1:] {
+		assert.Equal(t, strings.Split(lines[i+1], ",")[0], row[0], "row %d in the file's order", i+1)
+	}
+	first := func(ts string) []string {
+		for _, row := range rows {
+			if row[0] == ts {
+				return row
+			}
+		}
+		t.Fatalf("no row at %s", ts)
+		return nil
+	}
+	shifted := first("2026-01-05 03:00:00")
+	assert.Equal(t, "2", shifted[2])
+	logP, err := strconv.ParseFloat(shifted[4], 64)
+	require.NoError(t, err)
+	assert.Less(t, logP, -5.0)
+	calm := first("2026-01-05 02:00:00")
+	assert.Equal(t, "0", calm[2])
+	score, err := strconv.ParseFloat(calm[3], 64)
+	require.NoError(t, err)
+	assert.Less(t, score, 0.999)
 }
