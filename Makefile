@@ -67,12 +67,15 @@ test: fmt-check vet unit e2e ## everything: gofmt, go vet, unit tests (race), en
 bench: deps ## benchmarks of the hot path (allocations and ns per value list)
 	$(GO) test -run '^$$' -bench . -benchmem ./detect/... ./cgo/... ./simulate/... ./influx/...
 
-.PHONY: burst fuzz
+.PHONY: burst fuzz quality
 burst: build ## the alert-burst test with exec loaded, 10 rounds of 5,000 hosts going silent (minutes)
 	ANOMALY_SO=$(CURDIR)/$(PLUGIN) ANOMALY_BURST_ROUNDS=10 ANOMALY_BURST_HOSTS=5000 $(GO) test -v -count=1 -run '^TestAlertBurstWithExec$$' -timeout 30m ./e2e/
 
 fuzz: deps ## fuzz the CSV reader of replay for FUZZTIME (default 2m)
 	$(GO) test -run '^$$' -fuzz '^FuzzReadCSV$$' -fuzztime $(or $(FUZZTIME),2m) ./replay/
+
+quality: deps ## the Anomaly detector's quality table on the labelled corpus (seconds)
+	ANOMALY_QUALITY=1 $(GO) test -count=1 -run '^TestWriteCorpusQuality$$' -v ./replay/
 
 .PHONY: loadbench
 loadbench: build ## CPU per value list of a real collectd under load: bare, threshold, anomaly, gobare (minutes)
