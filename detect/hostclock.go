@@ -36,8 +36,11 @@ const (
 // reached before it closes slots by the lateness: collectd's write threads
 // hand values of one series to the plugin out of order by as long as a
 // thread waits for a CPU, and in a bulk load milliseconds are minutes of
-// the values' time. Replay (no wall clock) needs none.
-const SettleTime = 250 * time.Millisecond
+// the values' time. Replay (no wall clock) needs none. A quarter of a
+// second was too short: on two busy cores a write thread was once seen to
+// wait longer in a bulk load of 1.4 million value lists (one value late);
+// a second costs a live alert of a slot that never completes one second.
+const SettleTime = time.Second
 
 // clockSample is a clock's time and the wall-clock time it was reached.
 type clockSample struct{ first, wall, t int64 }
