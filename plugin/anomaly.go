@@ -191,7 +191,9 @@ func (p *anomalyPlugin) dispatchDerived(v *detect.DerivedValue) {
 	if host == "" {
 		host = p.settings.Hostname
 	}
-	g := &cgo.Gauge{Host: host, Plugin: "anomaly", PluginInstance: v.Group, Type: "gauge", TypeInstance: v.Name,
+	// A group of one series is named after it ("cpu-0/percent-user"); a
+	// slash would split the derived value's identifier in collectd.
+	g := &cgo.Gauge{Host: host, Plugin: "anomaly", PluginInstance: strings.ReplaceAll(v.Group, "/", "_"), Type: "gauge", TypeInstance: v.Name,
 		Time: v.Time, Interval: v.Interval, Value: v.Value}
 	if err := p.host.dispatchGauge(g); err != nil {
 		p.host.errorf("anomaly plugin: dispatching %s: %v", v.Name, err)

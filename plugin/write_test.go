@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"collectd.org/api"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -216,4 +217,30 @@ func TestNotificationCarriesProbability(t *testing.T) {
 	for _, m := range n.Meta {
 		assert.NotEqual(t, "probability", m.Key, "none for rules without one")
 	}
+}
+
+// The score of an <Anomaly> rule reaches collectd as a derived gauge whose
+// plugin instance is the series, with its slash (collectd's separator)
+// made an underscore.
+func TestAnomalyScoresAreDispatchedUnderTheSeries(t *testing.T) {
+	d := newFakeDaemon()
+	p := configured(t, d, named("Anomaly", "cpu", opt("Series", "cpu-*/percent-user")))
+	for i := range 80 {
+		at := t0.Add(time.Duration(i) * 10 * time.Second)
+		require.NoError(t, p.write(gaugeList("db-1", "cpu-0", "percent", "user", at, 20+float64(i%7))))
+	}
+	drain(t, p, d.rec)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var scores int
+	for _, vl := range d.dispatched {
+		if vl.Plugin == "anomaly" && vl.TypeInstance == "cpu" {
+			scores++
+			assert.Equal(t, "cpu-0_percent-user", vl.PluginInstance)
+			assert.Equal(t, "db-1", vl.Host)
+			x := float64(vl.Values[0].(api.Gauge))
+			assert.True(t, x >= 0 && x <= 1, "a score: %v", x)
+		}
+	}
+	assert.Greater(t, scores, 20, "every value judged after the warm-up")
 }
