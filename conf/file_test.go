@@ -118,6 +118,28 @@ func TestShippedConfigurationParses(t *testing.T) {
 	assert.Empty(t, src.Notes, "the rule pack reads as it looks")
 }
 
+// The host pack is valid on its own and with the e-commerce pack.
+func TestShippedHostPackParses(t *testing.T) {
+	var blocks []config.Block
+	for _, f := range []string{"host.conf", "anomaly.conf"} {
+		root, err := conf.ReadFile(filepath.Join("..", "collectd.conf.d", f))
+		require.NoError(t, err, f)
+		blocks = append(blocks, conf.PluginBlocks(root, "anomaly")...)
+		src, err := conf.ReadSource(filepath.Join("..", "collectd.conf.d", f))
+		require.NoError(t, err)
+		assert.Empty(t, src.Notes, "%s reads as it looks", f)
+	}
+	host, err := conf.Parse(blocks[0])
+	require.NoError(t, err)
+	kinds := map[string]int{}
+	for _, r := range host.Rules {
+		kinds[r.Kind()]++
+	}
+	assert.Equal(t, map[string]int{"aggregate": 9, "anomaly": 3}, kinds)
+	_, err = conf.Parse(blocks...)
+	require.NoError(t, err)
+}
+
 // ReadFile follows liboconfig's scanner and grammar where they surprise:
 // numbers need a '.' for a fraction and a signed exponent, unquoted text is
 // [0-9A-Za-z_]+ (other characters split it or are skipped), booleans are
@@ -226,7 +248,7 @@ func TestCheckNamesFileAndLine(t *testing.T) {
 		{"bad value", "<Plugin anomaly>\n" + ratio("r", "    Window \"soon\"\n") + "</Plugin>\n",
 			[]string{`:6: <Plugin anomaly>: <Ratio "r">: option Window "soon": want one duration: seconds, or a string like "5m" or "1d"`}},
 		{"unknown top-level option", "<Plugin anomaly>\n  MaxSeries 10\n  Colour \"red\"\n</Plugin>\n",
-			[]string{`:3: <Plugin anomaly>: unknown option "Colour" (rules are <Anomaly>, <Count>, <ErrorShare>, <Health>, <Missing>, <PeriodRatio>, <Ratio>, <Spike>, <StdDevChange>; other options: MaxSeries, Hostname, TimeScale, AllowedLateness, BurstLimit, BurstWindow, Statistics, <Simulation>, <InfluxDB>)`}},
+			[]string{`:3: <Plugin anomaly>: unknown option "Colour" (rules are <Aggregate>, <Anomaly>, <Count>, <ErrorShare>, <Health>, <Missing>, <PeriodRatio>, <Ratio>, <Spike>, <StdDevChange>; other options: MaxSeries, Hostname, TimeScale, AllowedLateness, BurstLimit, BurstWindow, Statistics, <Simulation>, <InfluxDB>)`}},
 		{"rule missing its series", "<Plugin anomaly>\n  <Ratio \"r\">\n    FailureMax 0.1\n  </Ratio>\n</Plugin>\n",
 			[]string{`:2: <Plugin anomaly>: <Ratio "r">: a ratio needs Numerator and Denominator series`}},
 		{"duplicate rule names: the second", "<Plugin anomaly>\n" + ratio("r", "") + ratio("r", "") + "</Plugin>\n",

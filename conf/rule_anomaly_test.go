@@ -62,3 +62,36 @@ func TestParseAnomalyErrors(t *testing.T) {
 		{"Probability", a(opt("Probability", 2)), r + `option Probability 2: must be between 0 and 1`},
 	})
 }
+
+func TestParseAggregateRule(t *testing.T) {
+	s := parseOne(t, named("Aggregate", "disk-full",
+		opt("Series", "df-root/df_complex-free"),
+		opt("Function", "predict"),
+		opt("Horizon", "4h"),
+		opt("Window", "1h"),
+		opt("FailureMin", 0),
+	))
+	require.Len(t, s.Rules, 1)
+	r, ok := s.Rules[0].(*detect.AggregateRule)
+	require.True(t, ok, "rule is a %T", s.Rules[0])
+	assert.Equal(t, detect.AggregatePredict, r.Function)
+	assert.Equal(t, 4*time.Hour, r.Horizon)
+	assert.Equal(t, time.Hour, r.Window)
+	assert.Equal(t, 0.0, r.Thresholds.FailureMin)
+	assert.Equal(t, 3, r.MinPoints)
+
+	p := parseOne(t, named("Aggregate", "p95", opt("Series", "app/gauge-latency"), opt("Function", "percentile"),
+		opt("Percentile", 95), opt("FailureMax", 400)))
+	pr := p.Rules[0].(*detect.AggregateRule)
+	assert.Equal(t, 95.0, pr.Percentile)
+	assert.Equal(t, 5*time.Minute, pr.Window, "the default window")
+
+	r0 := `<Plugin anomaly>: <Aggregate "a">: `
+	checkErrors(t, []errorCase{
+		{"no thresholds", []config.Block{named("Aggregate", "a", opt("Series", "*/*"))},
+			r0 + `rule "a": set at least one of WarningMin, WarningMax, FailureMin, FailureMax`},
+		{"Function", []config.Block{named("Aggregate", "a", opt("Series", "*/*"), opt("Function", "avg"), opt("FailureMax", 1))},
+			r0 + `option Function "avg": want one of mean, min, max, sum, stddev, median, percentile, rate, derivative, predict`},
+		{"no Series", []config.Block{named("Aggregate", "a", opt("FailureMax", 1))}, r0 + `an aggregate needs Series`},
+	})
+}

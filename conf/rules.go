@@ -29,10 +29,11 @@ var ruleKinds = map[string]func() ruleBuilder{
 	"periodratio":  newPeriodRatioBuilder,
 	"missing":      newMissingBuilder,
 	"anomaly":      newAnomalyBuilder,
+	"aggregate":    newAggregateBuilder,
 }
 
 // ruleBlockNames spells the block names as the documentation does.
-var ruleBlockNames = []string{"<Anomaly>", "<Count>", "<ErrorShare>", "<Health>", "<Missing>", "<PeriodRatio>", "<Ratio>", "<Spike>", "<StdDevChange>"}
+var ruleBlockNames = []string{"<Aggregate>", "<Anomaly>", "<Count>", "<ErrorShare>", "<Health>", "<Missing>", "<PeriodRatio>", "<Ratio>", "<Spike>", "<StdDevChange>"}
 
 func ruleKindList() string { return strings.Join(ruleBlockNames, ", ") }
 

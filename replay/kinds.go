@@ -19,7 +19,7 @@ import (
 func chartValues(r detect.Rule, v *detect.Verdict) (obs, base, aux float64) {
 	nan := math.NaN()
 	switch r := r.(type) {
-	case *detect.RatioRule, *detect.CountRule, *detect.PeriodRatioRule, *detect.MissingRule:
+	case *detect.RatioRule, *detect.CountRule, *detect.PeriodRatioRule, *detect.MissingRule, *detect.AggregateRule:
 		return v.Observed, nan, nan
 	case *detect.HealthRule:
 		share := nan
@@ -63,6 +63,8 @@ func Unit(r detect.Rule) string {
 		return "error share"
 	case *detect.AnomalyRule:
 		return "value"
+	case *detect.AggregateRule:
+		return r.Function.String()
 	}
 	return "observed"
 }
@@ -100,6 +102,8 @@ func bandOf(r detect.Rule, base, aux float64) Band {
 	case *detect.CountRule:
 		return thresholds(r.Thresholds)
 	case *detect.PeriodRatioRule:
+		return thresholds(r.Thresholds)
+	case *detect.AggregateRule:
 		return thresholds(r.Thresholds)
 	case *detect.MissingRule:
 		if r.Timeout > 0 {
@@ -222,7 +226,7 @@ func binomialAtLeast(k, n, p float64) float64 {
 // first alert, towards 1 beyond it. It is u/(1+u) for u, the distance
 // covered towards that bound:
 //
-//	thresholds (ratio, count, period ratio): x / bound for a maximum,
+//	thresholds (ratio, count, period ratio, aggregate): x / bound for a maximum,
 //	    bound / x for a minimum (the largest of the bounds set)
 //	spike, error share: ln p / ln Probability, p the verdict's tail probability
 //	stddev change: (factor - 1) / (bound factor - 1), in the judged direction
@@ -261,6 +265,8 @@ func Score(r detect.Rule, v *detect.Verdict) float64 {
 	case *detect.CountRule:
 		u = thresholdDistance(r.Thresholds, v.Observed)
 	case *detect.PeriodRatioRule:
+		u = thresholdDistance(r.Thresholds, v.Observed)
+	case *detect.AggregateRule:
 		u = thresholdDistance(r.Thresholds, v.Observed)
 	case *detect.MissingRule:
 		if v.Threshold > 0 {
