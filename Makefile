@@ -36,6 +36,7 @@ install: build ## install the plugin into collectd's PluginDir and the rule pack
 	install -m 0644 $(PLUGIN) $(PLUGIN_DIR)/anomaly.so
 	install -d $(CONF_DIR)
 	install -m 0644 collectd.conf.d/anomaly.conf $(CONF_DIR)/anomaly.conf
+	install -m 0644 collectd.conf.d/host.conf $(CONF_DIR)/host.conf
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
