@@ -27,6 +27,9 @@ type CSVOptions struct {
 	// MaxSeries bounds the series a file may hold (and so the memory of the
 	// recording and of the rules' state); zero means DefaultMaxSeries.
 	MaxSeries int
+	// Types gives the data source type of each series' type; nil guesses it
+	// from the type's name (KindOfType).
+	Types TypesDB
 }
 
 // DefaultMaxSeries bounds the series of a recording when CSVOptions leave
@@ -49,7 +52,7 @@ const DefaultHost = "replay"
 // or "2006-01-02 15:04:05" in UTC. Values are numbers; an empty value, "nan"
 // or "NaN" is a NaN gauge (skipped and counted by the engine). The type
 // names "counter", "derive" and "absolute" make a series cumulative (see
-// KindOfType). Rows need not be in time order; Finish sorts them. name is
+// KindOfType), or the type's first data source in CSVOptions.Types. Rows need not be in time order; Finish sorts them. name is
 // the file's name for errors, which give its line.
 func ReadCSV(r io.Reader, name string, opt CSVOptions) (*Recording, error) {
 	host := opt.Host
@@ -73,7 +76,7 @@ func ReadCSV(r io.Reader, name string, opt CSVOptions) (*Recording, error) {
 		if err != nil {
 			return nil, fmt.Errorf("--series: %v", err)
 		}
-		single = rec.AddSeries(id, "value", KindOfType(id.Type), opt.Interval)
+		single = rec.AddSeries(id, "value", opt.Types.Kind(id.Type, ""), opt.Interval)
 	}
 	cols := [3]int{0, 1, 2} // time, identifier, value
 	want := 3
@@ -135,7 +138,7 @@ func ReadCSV(r io.Reader, name string, opt CSVOptions) (*Recording, error) {
 				if len(ids) >= maxSeries {
 					return nil, fail("more than %d series (--max-series)", maxSeries)
 				}
-				s = rec.AddSeries(id, "value", KindOfType(id.Type), opt.Interval)
+				s = rec.AddSeries(id, "value", opt.Types.Kind(id.Type, ""), opt.Interval)
 				ids[strings.Clone(text)] = s
 			}
 		}
@@ -196,9 +199,8 @@ func parseTime(s string) (time.Time, string, error) {
 	}
 	for _, l := range timeLayouts {
 		if t, err := time.Parse(l, s); err == nil {
-			if l != time.RFC3339Nano {
-				l = strings.TrimSuffix(l, ".999999999")
-			}
+			// The layouts keep their optional fraction, so that times with
+			// one are written back with it (and whole seconds without).
 			return t.UTC(), l, nil
 		}
 	}
@@ -211,9 +213,14 @@ func parseValue(s string) (float64, error) {
 		return math.NaN(), nil
 	}
 	f, err := strconv.ParseFloat(s, 64)
+	if errors.Is(err, strconv.ErrRange) && math.IsInf(f, 0) {
+		return 0, fmt.Errorf("value %q is out of the range of a float64 (about 1.8e308)", s)
+	}
 	if err != nil {
 		return 0, fmt.Errorf("value %q is not a number", s)
 	}
+	// "inf" and "-inf" are read: the engine skips and counts them, as it
+	// does NaN.
 	return f, nil
 }
 

@@ -45,6 +45,9 @@ type InfluxDB struct {
 	// Mapping turns InfluxDB series into collectd identifiers; nil uses
 	// PluginMapping.
 	Mapping Mapping
+	// Types, if set, gives the data sources' types instead of the mapping's
+	// guess from the type's name.
+	Types TypesDB
 	// Client for the requests (default http.DefaultClient).
 	Client *http.Client
 }
@@ -238,6 +241,9 @@ func (s *InfluxDB) add(rec *Recording, cols map[string][]int, mapping Mapping, s
 			if idx[i] == colUnmapped {
 				idx[i] = colSkipped
 				if id, ds, kind, ok := mapping(sr.Name, sr.Tags, sr.Columns[i]); ok {
+					if s.Types != nil {
+						kind = s.Types.Kind(id.Type, ds)
+					}
 					idx[i] = rec.AddSeries(id, ds, kind, s.Interval)
 				}
 				if idx[i] == colSkipped {

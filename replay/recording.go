@@ -273,6 +273,11 @@ func (r *Recording) Play(ctx context.Context, e *detect.Engine, opt PlayOptions)
 
 // valueOf makes a recorded number a value of the series' type.
 func valueOf(k detect.Kind, v float64) detect.Value {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		// No counter reads NaN: a gauge NaN is skipped and counted, and the
+		// counter's next value is taken against its last good one.
+		return detect.GaugeValue(v)
+	}
 	switch k {
 	case detect.Counter:
 		return detect.CounterValue(uint64(max(v, 0)))

@@ -36,6 +36,9 @@ The data comes from one of:
   neither            the simulated e-commerce shop: --days, --seed, --incident;
                      a <Simulation> block in FILE sets the model, seed,
                      incidents, host and interval (the flags override them).
+The data source types of CSV and InfluxDB series (a gauge, or a counter or
+derive whose increments are judged) come from collectd's types.db
+(--typesdb, by default the system's), by the type's name where it has none.
 
 Outputs: --json prints one JSON object per alert instead of the table;
 --report DIR writes DIR/index.html with a chart per rule and group (what the
@@ -51,6 +54,7 @@ found until then (exit status 130).`
 
 type replayOptions struct {
 	csv, series, host string
+	typesDB           string
 	interval          time.Duration
 	maxSeries         int
 
@@ -74,6 +78,7 @@ func runReplay(ctx context.Context, e *env, args []string) int {
 	fs.StringVar(&o.csv, "csv", "", "read the values from this CSV `file` (- for standard input)")
 	fs.StringVar(&o.series, "series", "", "the series of a two-column CSV (timestamp,value): a collectd `identifier`")
 	fs.StringVar(&o.host, "host", "", "host of series named without one (CSV; default replay), or of the simulated values (default shop)")
+	fs.StringVar(&o.typesDB, "typesdb", "", "collectd's types.db `file`, for the data source types of CSV and InfluxDB series (default "+replay.SystemTypesDB+" if present; \"none\" guesses by the type's name)")
 	fs.IntVar(&o.maxSeries, "max-series", replay.DefaultMaxSeries, "refuse a CSV file with more series than this (bounds memory: about 0.2 KB per series and 16 bytes per value, plus the rules' state)")
 	fs.Var(durationFlag{&o.interval}, "interval", "interval between values (default: inferred for CSV and InfluxDB, 10s or <Simulation> Interval for the simulator)")
 	fs.StringVar(&o.influx, "influxdb", "", "read the values from the InfluxDB server at this `URL` (http://127.0.0.1:8086)")
@@ -306,6 +311,18 @@ func (r *replayRun) output() int {
 	return exitOK
 }
 
+// types reads the types.db of --typesdb.
+func (o *replayOptions) types() (replay.TypesDB, error) {
+	if o.typesDB == "none" {
+		return nil, nil
+	}
+	db, err := replay.LoadTypesDB(o.typesDB)
+	if err != nil {
+		return nil, fmt.Errorf("--typesdb: %v", err)
+	}
+	return db, nil
+}
+
 func (r *replayRun) writeScores() error {
 	f, err := os.Create(r.o.scores)
 	if err != nil {
@@ -330,7 +347,11 @@ func (r *replayRun) fromCSV(ctx context.Context) (int64, error) {
 		defer f.Close()
 		in, name = f, o.csv
 	}
-	rec, err := replay.ReadCSV(in, name, replay.CSVOptions{Series: o.series, Host: o.host, Interval: o.interval, MaxSeries: o.maxSeries})
+	types, err := o.types()
+	if err != nil {
+		return 0, err
+	}
+	rec, err := replay.ReadCSV(in, name, replay.CSVOptions{Series: o.series, Host: o.host, Interval: o.interval, MaxSeries: o.maxSeries, Types: types})
 	if err != nil {
 		return 0, err
 	}
@@ -380,9 +401,13 @@ func (r *replayRun) fromInfluxDB(ctx context.Context) (int64, error) {
 	default:
 		from = to.Add(-7 * 24 * time.Hour)
 	}
+	types, err := o.types()
+	if err != nil {
+		return 0, err
+	}
 	src := &replay.InfluxDB{URL: o.influx, Database: o.db, RetentionPolicy: o.rp, User: o.user,
 		Password: os.Getenv("INFLUX_PASSWORD"), Measurements: o.measurement, Where: o.where,
-		Start: from, End: to, Interval: o.interval}
+		Start: from, End: to, Interval: o.interval, Types: types}
 	switch o.naming {
 	case "plugin":
 		src.Mapping = replay.PluginMapping
