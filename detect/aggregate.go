@@ -173,6 +173,12 @@ func (r *AggregateRule) Message(a *Alert, v *Verdict) string {
 		formatNumber(v.Threshold-th.Hysteresis), formatNumber(v.Threshold), formatNumber(th.Hysteresis))
 }
 
+// CheckInterval implements IntervalChecker: MinPoints points need as many
+// slots.
+func (r *AggregateRule) CheckInterval(step time.Duration) []string {
+	return windowProblems("Window", r.Window, step, r.MinPoints, "MinPoints")
+}
+
 // NewState implements Rule.
 func (r *AggregateRule) NewState(clock SlotClock) RuleState {
 	n := slotsFor(r.Window, clock.Step)

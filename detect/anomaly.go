@@ -222,6 +222,15 @@ func (r *AnomalyRule) NewState(clock SlotClock) RuleState {
 	return s
 }
 
+// CheckInterval implements IntervalChecker: a season of fewer than two
+// buckets at the data's interval has no profile.
+func (r *AnomalyRule) CheckInterval(step time.Duration) []string {
+	if r.Season > 0 && r.Season < 2*max(step, anomalySeasonBucket) {
+		return []string{fmt.Sprintf("Season %s is less than two buckets of %s: no seasonal profile", r.Season, max(step, anomalySeasonBucket))}
+	}
+	return nil
+}
+
 // Message implements Rule, e.g. "FAILURE: cpu[cpu-0/cpu-user] of db-1: 93.2
 // is far above the usual 12.5 +- 3.1 (p=2.1e-09)".
 func (r *AnomalyRule) Message(a *Alert, v *Verdict) string {

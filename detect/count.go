@@ -82,6 +82,11 @@ func (r *CountRule) NewState(clock SlotClock) RuleState {
 	return &countState{rule: r, win: NewMovingWindow(n), window: time.Duration(n) * clock.Step}
 }
 
+// CheckInterval implements IntervalChecker.
+func (r *CountRule) CheckInterval(step time.Duration) []string {
+	return windowProblems("Window", r.Window, step, 1, "")
+}
+
 // Message implements Rule: "FAILURE: payment-fraud of all hosts: 12 fraud
 // outcomes in 1h0m0s, more than 10".
 func (r *CountRule) Message(a *Alert, v *Verdict) string {

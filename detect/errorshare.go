@@ -176,6 +176,11 @@ func (r *ErrorShareRule) NewState(clock SlotClock) RuleState {
 	return &errorShareState{rule: r, sumPair: newSumPair(r.Window, clock)}
 }
 
+// CheckInterval implements IntervalChecker.
+func (r *ErrorShareRule) CheckInterval(step time.Duration) []string {
+	return windowProblems("Window", r.Window, step, 1, "")
+}
+
 // Message implements Rule: "FAILURE: provider-errors[a] of shop-1: 5 errors
 // of 104 (4.81%, expected 0.1%) in 6h0m0s, p-value 9.1e-08 < 1e-06".
 func (r *ErrorShareRule) Message(a *Alert, v *Verdict) string {

@@ -45,6 +45,11 @@ func (r *RatioRule) NewState(clock SlotClock) RuleState {
 	return &ratioState{rule: r, sumPair: newSumPair(r.Window, clock)}
 }
 
+// CheckInterval implements IntervalChecker.
+func (r *RatioRule) CheckInterval(step time.Duration) []string {
+	return windowProblems("Window", r.Window, step, 1, "")
+}
+
 // Message implements Rule.
 func (r *RatioRule) Message(a *Alert, v *Verdict) string {
 	var verb string

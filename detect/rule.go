@@ -139,6 +139,28 @@ type Emitter interface {
 	OutputName() string
 }
 
+// IntervalChecker is a rule that can tell, for values at one interval (the
+// width of its slots), why it would never judge them, or judge another span
+// than it says: replay warns of it before it plays recorded data.
+type IntervalChecker interface {
+	CheckInterval(step time.Duration) []string
+}
+
+// windowProblems is what a window of d says at slots of step: one shorter
+// than a slot covers the slot (a longer span than configured); one of fewer
+// slots than need can never judge.
+func windowProblems(option string, d, step time.Duration, need int, why string) []string {
+	var out []string
+	n := slotsFor(d, step)
+	if d < step {
+		out = append(out, fmt.Sprintf("%s %s is shorter than the data's interval %s: it covers one slot of %s", option, d, step, step))
+	}
+	if n < need {
+		out = append(out, fmt.Sprintf("%s %s holds %d slot(s) of %s; %s needs %d: it never judges", option, d, n, step, why, need))
+	}
+	return out
+}
+
 // SlotClock maps a group's slots to time: slot s spans
 // [Origin + s*Step, Origin + (s+1)*Step).
 type SlotClock struct {

@@ -329,6 +329,17 @@ func (r *SpikeRule) NewState(clock SlotClock) RuleState {
 	}
 }
 
+// CheckInterval implements IntervalChecker: the normal model's baseline
+// needs two values for its spread.
+func (r *SpikeRule) CheckInterval(step time.Duration) []string {
+	need := 1
+	if r.Model == NormalModel {
+		need = 2
+	}
+	return append(windowProblems("Window", r.Window, step, 1, ""),
+		windowProblems("Baseline", r.Baseline, step, need, "the normal model's spread")...)
+}
+
 // Message implements Rule, e.g. "FAILURE: payment-drop of shop-1: 2 in
 // 30m0s against 21.6 expected from the previous 6h0m0s (0.09259x), p=1.1e-07 <
 // 1e-06" or, normal model, "FAILURE: latency-shift of shop-1: mean 260 over

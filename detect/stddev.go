@@ -187,6 +187,13 @@ func (r *StdDevChangeRule) Message(a *Alert, v *Verdict) string {
 		formatProbability(v.Probability))
 }
 
+// CheckInterval implements IntervalChecker: a stddev needs two values in
+// the window and in the baseline, and a slot gives one.
+func (r *StdDevChangeRule) CheckInterval(step time.Duration) []string {
+	return append(windowProblems("Window", r.Window, step, 2, "a stddev"),
+		windowProblems("Baseline", r.Baseline, step, 2, "a stddev")...)
+}
+
 // varianceTest is the F-test's tail for a window of n values whose stddev is
 // ratio times that of a baseline of nb values.
 func varianceTest(ratio, n, nb float64, d Direction) float64 {

@@ -252,8 +252,9 @@ func (r *replayRun) run(ctx context.Context) int {
 	}
 	st := r.engine.Stats()
 	fmt.Fprintf(e.stderr, "replayed %d values (%d series) in %s: %.3g values/s", values, st.Series, roundDuration(elapsed), float64(values)/elapsed.Seconds())
-	if st.NaN+st.Stale+st.Late+st.Malformed+st.SeriesDropped > 0 {
-		fmt.Fprintf(e.stderr, "; not used: %d NaN, %d repeated, %d late, %d malformed, %d beyond MaxSeries", st.NaN, st.Stale, st.Late, st.Malformed, st.SeriesDropped)
+	if st.NaN+st.Infinite+st.Stale+st.Late+st.Malformed+st.SeriesDropped > 0 {
+		fmt.Fprintf(e.stderr, "; not used: %d NaN, %d infinite, %d repeated, %d late, %d malformed, %d beyond MaxSeries",
+			st.NaN, st.Infinite, st.Stale, st.Late, st.Malformed, st.SeriesDropped)
 	}
 	fmt.Fprintln(e.stderr)
 	if interrupted {
@@ -368,6 +369,9 @@ func (r *replayRun) fromCSV(ctx context.Context) (int64, error) {
 
 // play replays a recording with a progress bar.
 func (r *replayRun) play(ctx context.Context, rec *replay.Recording) (int64, error) {
+	for _, w := range replay.Warnings(r.rules, rec) {
+		fmt.Fprintf(r.e.stderr, "anomaly replay: warning: %s\n", w)
+	}
 	end := rec.End().Add(rec.Series[0].Interval)
 	if err := r.build(rec.Start(), end); err != nil {
 		return 0, err

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -258,4 +259,23 @@ func TestReplayAnomalyScoresFollowTheInput(t *testing.T) {
 	score, err := strconv.ParseFloat(calm[3], 64)
 	require.NoError(t, err)
 	assert.Less(t, score, 0.999)
+}
+
+// Hourly data under rules written for 10-second data: replay says which
+// rules never judge it, and which selectors match nothing, before the table.
+func TestReplayWarnsOfRulesThatNeverJudge(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("timestamp,value\n")
+	for i := range 48 {
+		fmt.Fprintf(&b, "%d,%d\n", 1767571200+3600*i, 100+i%3)
+	}
+	csvPath := filepath.Join(t.TempDir(), "hourly.csv")
+	require.NoError(t, os.WriteFile(csvPath, []byte(b.String()), 0o644))
+	code, _, stderr := runCmd(t, "replay", "testdata/latency.conf", "--csv", csvPath, "--series", "app/gauge-latency")
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stderr, `anomaly replay: warning: rule "latency-shift" at the 1h0m0s interval of replay/app/gauge-latency: Baseline 1h0m0s holds 1 slot(s) of 1h0m0s; the normal model's spread needs 2: it never judges`)
+
+	code, _, stderr = runCmd(t, "replay", "testdata/latency.conf", "--csv", csvPath, "--series", "app/gauge-other")
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stderr, `anomaly replay: warning: rule "latency-shift": Series "app/gauge-latency" matches no series of the data`)
 }
