@@ -12,7 +12,7 @@ import (
 // and their defaults):
 //
 //	<Spike "payment-drop">
-//	  Series "ecommerce/gauge-payment-provider-*"   # repeatable, summed per slot
+//	  Series "ecommerce/gauge-payment-provider-*"   # repeatable, summed per slot (averaged: Model normal)
 //	  Window "30m"                # default 1m
 //	  Baseline "6h"               # default 1h
 //	  Direction "down"            # up (default), down, both

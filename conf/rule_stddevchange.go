@@ -12,7 +12,7 @@ import (
 // documents the options and their defaults):
 //
 //	<StdDevChange "web-latency-spread">
-//	  Series "ecommerce/gauge-page-latency-mean"   # repeatable, summed per slot
+//	  Series "ecommerce/gauge-page-latency-mean"   # repeatable, averaged per slot
 //	  Window "5m"                 # default 5m
 //	  Baseline "1h"               # default 1h
 //	  FailureFactor 2             # default 2

@@ -115,7 +115,8 @@ func (m SpikeModel) DefaultMinFactor() float64 {
 // # Slots, windows and baseline
 //
 // Every value of the Series that falls in one slot (one collectd interval) is
-// summed: the slot's value x. Window holds the x of its last W slots; each
+// summed (Model poisson: counts add up) or averaged (Model normal: readings of
+// a measurement do not): the slot's value x. Window holds the x of its last W slots; each
 // slot leaving it feeds the Baseline window of B slots behind it. Only slots
 // that received values count: a slot without data (a missed read) is neither
 // zero events nor a measurement, and silence is the <Missing> rule's business.
@@ -317,6 +318,9 @@ func (r *SpikeRule) NewState(clock SlotClock) RuleState {
 	}
 	st := &spikeState{rule: r, window: time.Duration(w) * clock.Step}
 	wb := newWindowAndBaseline(w, b)
+	// Readings of a measurement in one slot (several series, or a value
+	// that came late into the open slot) are averaged; counts add up.
+	wb.average = r.Model == NormalModel
 	if len(r.Reference) > 0 {
 		wb.withReference()
 		st.ref = wb
@@ -538,7 +542,7 @@ func (t spikeTest) pick(pUp, pDown, scale float64) (spikeTest, bool) {
 
 // windowAndBaseline is the memory of the rules that compare a recent window
 // with the baseline right before it (spike, stddevchange). Each slot's values
-// are summed into one value x; the window keeps the x of its slots (one value
+// are summed (counts) or averaged (measurements) into one value x; the window keeps the x of its slots (one value
 // per slot with data), and each slot leaving it is fed to the baseline,
 // unless it was part of a window judged not OK (see SpikeRule). The baseline
 // runs on its own slot clock, which advances only with the slots fed to it, so
@@ -554,7 +558,9 @@ type windowAndBaseline struct {
 
 	open      int64 // the slot whose values are being summed
 	sum       float64
-	has       bool  // the open slot received a value
+	n         float64 // values in the open slot
+	has       bool    // the open slot received a value
+	average   bool    // a slot's value is the mean of its values (measurements), not their sum (counts)
 	fed       int64 // slots fed to the baseline: its clock
 	anyBad    bool  // some window was judged not OK
 	lastBad   int64 // the newest slot whose window was judged not OK
@@ -606,13 +612,18 @@ func (wb *windowAndBaseline) add(slot int64, v float64) {
 	}
 	// slot < open: a late value of a slot already judged counts in the open one.
 	wb.sum += v
+	wb.n++
 	wb.has = true
 }
 
 func (wb *windowAndBaseline) commit() {
 	if wb.has {
-		wb.win.Add(wb.open, wb.sum)
-		wb.sum, wb.has = 0, false
+		x := wb.sum
+		if wb.average {
+			x /= wb.n
+		}
+		wb.win.Add(wb.open, x)
+		wb.sum, wb.n, wb.has = 0, 0, false
 	}
 	if wb.refHas {
 		wb.refWin.Add(wb.open, wb.refSum)

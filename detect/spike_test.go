@@ -747,3 +747,25 @@ func TestSpikeReferenceFollowsTheDailyCurve(t *testing.T) {
 	assert.Regexp(t, `^OKAY@day4-0[56]:`, withReference[1])
 	assert.Greater(t, len(run(false)), 2, "without the reference, the evenings look like drops")
 }
+
+// Readings of a measurement in one slot are averaged (Model normal): two
+// series of a latency at 100 are a slot of 100, not 200; counts add up.
+func TestSpikeNormalModelAveragesASlotsReadings(t *testing.T) {
+	for _, model := range []SpikeModel{NormalModel, PoissonModel} {
+		sel, err := ParseSelector("app/gauge-latency-*")
+		require.NoError(t, err)
+		p := DefaultSpikeParams()
+		p.Model = model
+		r, err := NewSpikeRule(RuleSpec{Name: "s"}, []Selector{sel}, p)
+		require.NoError(t, err)
+		st := r.NewState(SlotClock{Origin: t0, Step: 10 * time.Second}).(*baselineState)
+		st.Add(0, 0, 100)
+		st.Add(0, 0, 102)
+		st.Evaluate(0, OK)
+		want := 101.0
+		if model == PoissonModel {
+			want = 202
+		}
+		assert.Equal(t, want, st.wb.win.Total().Sum, model.String())
+	}
+}

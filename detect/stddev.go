@@ -18,10 +18,11 @@ import (
 //	  Series "ecommerce/gauge-page-latency-mean"
 //	</StdDevChange>
 //
-// Values are taken per slot (one collectd interval) as SpikeRule takes them:
-// the values of one slot are summed into one value (one series gives its
-// value), a slot without data is no value, a late value counts in the open
-// slot, and the baseline is fed by the slots leaving the window.
+// Values are taken per slot (one collectd interval) as SpikeRule's normal
+// model takes them: the values of one slot are averaged into one value (one
+// series gives its value), a slot without data is no value, a late value
+// counts in the open slot, and the baseline is fed by the slots leaving the
+// window.
 //
 // # Statistics
 //
@@ -160,8 +161,10 @@ func (r *StdDevChangeRule) NewState(clock SlotClock) RuleState {
 	w, b := slotsFor(r.Window, clock.Step), slotsFor(r.Baseline, clock.Step)
 	minWin := max(min(r.MinCount, w), 2)
 	st := &stdDevState{rule: r, window: time.Duration(w) * clock.Step}
+	wb := newWindowAndBaseline(w, b)
+	wb.average = true // the spread of a measurement: a slot's readings are averaged
 	return &baselineState{
-		wb:      newWindowAndBaseline(w, b),
+		wb:      wb,
 		minWin:  float64(minWin),
 		minBase: float64(max(min(r.MinCount, b), (b+1)/2, 2)),
 		judge:   st.judge,
