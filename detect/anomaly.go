@@ -26,12 +26,19 @@ import (
 //   - The level is an exponentially weighted mean that remembers about
 //     Memory values; a value's pull on it is clipped at 3 spreads (Huber), so
 //     an outlier hardly moves it. Irregular values are weighted by the time
-//     they stand for (a gap of k slots counts as k values of memory).
+//     they stand for (a gap of k slots counts as k values of memory). A
+//     second, fast level (a fifth of the memory) predicts instead while its
+//     mean absolute error is under 85% of the slow one's: a series that
+//     wanders (a random walk, memory in use) is judged against where it is,
+//     not where it was.
 //   - The seasonal offset is a profile over Season (a day by default, at
-//     most a week) in buckets of an hour (or of one slot, if longer), read by
-//     linear interpolation between buckets, learnt from what the level does
-//     not explain, with a memory of about three seasons. Until a full season
-//     has been seen a bucket is still near zero and the model is the recent
+//     most a week) in buckets of 30 minutes (2 hours for a week; one slot,
+//     if longer), read by linear interpolation between buckets. It is learnt
+//     as each bucket's offset from the mean of the last season (not from
+//     the level's residual, which the level would take for itself), first as
+//     a plain mean of the bucket's values, then with a memory of about three
+//     seasons; the buckets start again once the mean has seen a whole
+//     season. Until then a bucket is near zero and the model is the recent
 //     level alone: the warm-up of seasonality needs no switch, and a series
 //     without a daily cycle pays only the noise of a small learnt offset.
 //   - The spread is the weighted mean absolute deviation of the values from
@@ -58,6 +65,13 @@ import (
 // and the score 1 - p is dispatched as a derived series (Scores, default
 // on) for Grafana, as plugin "anomaly", plugin instance the series, type
 // instance the rule. Probabilities stay in float64 down to 1e-308.
+//
+// A run of unusual values on one side (each p < 0.01) is judged together
+// by Fisher's method (chi-square of -2 sum ln p, 2k degrees of freedom, at
+// most 12 values), its evidence discounted by (1-r)/(1+r) for the lag-1
+// autocorrelation r of the deviations: a shift of 4 sd, no value of which is
+// below 1e-5 alone, is found by its third or fourth value, and a random
+// walk's runs do not alert.
 //
 // Only values judged normal teach the model: an anomaly does not move the
 // level, the spread or the tail it is judged against.
@@ -91,8 +105,9 @@ import (
 //
 // # Cost
 //
-// About 200 bytes of state per series plus 4 bytes per seasonal bucket (96
-// for a day, 672 for a week); no allocation after the state is made.
+// About 300 bytes of state per series plus 5 bytes per seasonal bucket (48
+// buckets for a day, 84 for a week: 736 bytes in all); no allocation after
+// the state is made; about 170 ns a value.
 type AnomalyRule struct {
 	RuleSpec
 	AnomalyParams
@@ -132,17 +147,22 @@ const (
 	anomalyMaxShape      = 0.45 // heaviest tail the moments may fit
 	anomalyMinRepeat     = 0.02 // least share of repeats a flat run is judged with
 	maxAnomalySeason     = 7 * 24 * time.Hour
-	anomalySeasonBucket  = 30 * time.Minute // the narrowest bucket
-	anomalyMaxBuckets    = 84               // buckets of a season at most (2 h of a week)
-	anomalyPriorQuantile = 2.0              // z of a Gaussian's 95% quantile, in mean absolute deviations
-	anomalyPriorExcess   = 0.5              // mean excess over it, in spreads
-	anomalyPriorWeight   = 4                // exceedances the prior counts as
-	anomalyShapePrior    = 50               // exceedances that halve the shrinkage of the shape
+	anomalySeasonBucket  = 30 * time.Minute   // the narrowest bucket
+	anomalyMaxBuckets    = 84                 // buckets of a season at most (2 h of a week)
+	anomalyPriorQuantile = 2.0                // z of a Gaussian's 95% quantile, in mean absolute deviations
+	anomalyPriorExcess   = 0.5                // mean excess over it, in spreads
+	anomalyPriorWeight   = 4                  // exceedances the prior counts as
+	anomalyShapePrior    = 50                 // exceedances that halve the shrinkage of the shape
+	anomalyRunGate       = -4.605170185988091 // ln 0.01: values this unusual form a run
+	anomalyMaxRun        = 12                 // values a run combines at most
+	anomalyFastFactor    = 5                  // the fast level learns this much faster
+	anomalyFastMargin    = 0.85               // the fast level predicts once its error is this much smaller
 )
 
 // The reasons of an anomaly verdict other than a value's deviation.
 const (
 	ReasonFlat      = "flat"
+	ReasonRun       = "run"
 	ReasonNewNormal = "new normal"
 )
 
@@ -240,6 +260,13 @@ func (r *AnomalyRule) Message(a *Alert, v *Verdict) string {
 	case v.Reason == ReasonNewNormal:
 		return head + fmt.Sprintf("%s is the new normal after %d anomalous values (it was %s)",
 			formatNumber(v.Observed), r.NewNormalAfter, usual)
+	case v.Reason == ReasonRun && a.Severity != OK:
+		where := "above"
+		if v.Observed < v.Baseline {
+			where = "below"
+		}
+		return head + fmt.Sprintf("%s and the %s values before it are %s the usual %s (together p=%s)",
+			formatNumber(v.Observed), formatNumber(v.Numerator-1), where, usual, formatProbability(v.Probability))
 	case v.Reason == ReasonFlat && a.Severity != OK:
 		return head + fmt.Sprintf("stuck at %s for %s values (p=%s)",
 			formatNumber(v.Observed), formatNumber(v.Numerator), formatProbability(v.Probability))
@@ -268,7 +295,7 @@ func (t *tailFit) reset() {
 // logSurvival is log P(deviation beyond z) on this side, z >= 0 in spreads,
 // given the share of values on this side.
 func (t *tailFit) logSurvival(z, share float64) float64 {
-	logQ := math.Log(anomalyTailShare)
+	const logQ = -2.995732273553991 // ln anomalyTailShare
 	if z < t.u {
 		logShare := math.Log(max(share, anomalyTailShare))
 		return logShare + z/t.u*(logQ-logShare)
@@ -323,23 +350,29 @@ type anomalyState struct {
 	n        int64 // values learnt or judged
 	lastSlot int64
 
-	level, scale, quantum float64
-	positive              float64 // share of deviations above the expectation
-	up, down              tailFit
+	level, scale, quantum  float64
+	fast, errSlow, errFast float64 // a level of a fifth of the memory, and both levels' errors
+	useFast                bool
+	positive               float64 // share of deviations above the expectation
+	up, down               tailFit
 
-	originNano, stepNano   int64
-	alphaLevel, alphaScale float64
-	season                 []float32 // the profile: offsets from the season's mean
-	visits                 []uint8   // values each bucket has learnt (up to 255)
-	mean                   float64   // the mean over about a season, which the profile is learnt against
-	bucketNano, seasonNano int64
-	alphaSeason, alphaMean float64
-	firstNano              int64
-	prev, repeats          float64
-	flatRun                int64
-	shiftN, shiftCount     int64
-	shiftSum, shiftSq      float64
-	calm                   int
+	originNano, stepNano       int64
+	alphaLevel, alphaScale     float64
+	season                     []float32 // the profile: offsets from the season's mean
+	visits                     []uint8   // values each bucket has learnt (up to 255)
+	mean                       float64   // the mean over about a season, which the profile is learnt against
+	bucketNano, seasonNano     int64
+	alphaSeason, alphaMean     float64
+	firstNano                  int64
+	prev, repeats              float64
+	flatRun                    int64
+	shiftN, shiftCount         int64
+	shiftSum, shiftSq          float64
+	runX                       float64 // -2 ln p summed over the run of unusual values
+	runK                       int32   // values in the run
+	runSide                    int8
+	prevZ, lagProduct, zSquare float64 // for the deviations' autocorrelation
+	calm                       int
 }
 
 // Add implements RuleState: the values of a slot are averaged.
@@ -364,12 +397,12 @@ func (s *anomalyState) Evaluate(slot int64, current Level) Verdict {
 	s.lastSlot = slot
 	s.n++
 	if s.n == 1 {
-		s.level, s.mean, s.prev, s.positive = x, x, x, 0.5
+		s.level, s.fast, s.mean, s.prev, s.positive = x, x, x, x, 0.5
 		return v
 	}
 	r := &s.rule.AnomalyParams
 	seasonal, bucket, frac := s.seasonalAt(t)
-	expected := s.level + seasonal
+	expected := s.expected() + seasonal
 	e := x - expected
 
 	// How the value repeats the previous one, and the data's resolution.
@@ -396,6 +429,32 @@ func (s *anomalyState) Evaluate(slot int64, current Level) Verdict {
 		logP = min(0, logP+math.Ln2)
 	}
 	reason := ""
+	// A run of unusual values on one side is judged together (Fisher's
+	// method): a level shift of 5 sd is a few values each at p ~ 1e-4,
+	// together far less likely than any of them.
+	side := int8(1)
+	if e < 0 {
+		side = -1
+	}
+	if logP < anomalyRunGate && (side == s.runSide || s.runK == 0) && s.n > int64(r.WarmUp) {
+		s.runSide = side
+		s.runK = min(s.runK+1, anomalyMaxRun)
+		s.runX -= 2 * logP
+		if s.runK > 1 {
+			// Deviations that follow each other (a random walk's, or any
+			// autocorrelated noise's) make runs by themselves: their
+			// evidence counts as (1-r)/(1+r) of independent ones'.
+			discount := 1.0
+			if rho := s.autocorrelation(); rho > 0 {
+				discount = (1 - rho) / (1 + rho)
+			}
+			if lr := logChiSquareSurvival(discount*s.runX, int(s.runK)); lr < logP {
+				logP, reason = lr, ReasonRun
+			}
+		}
+	} else {
+		s.runK, s.runX = 0, 0
+	}
 	if r.FlatAfter > 0 && s.flatRun+1 >= int64(r.FlatAfter) && s.scale > 0 {
 		if lf := float64(s.flatRun+1) * math.Log(max(s.repeats, anomalyMinRepeat)); lf < logP {
 			logP, reason = lf, ReasonFlat
@@ -435,8 +494,11 @@ func (s *anomalyState) Evaluate(slot int64, current Level) Verdict {
 	v.Decided, v.Level = true, level
 	v.Observed, v.Baseline, v.Denominator = x, expected, spread
 	v.Probability, v.Reason = p, reason
-	if reason == ReasonFlat {
+	switch reason {
+	case ReasonFlat:
 		v.Numerator = float64(s.flatRun + 1)
+	case ReasonRun:
+		v.Numerator = float64(s.runK)
 	}
 	if s.shiftN >= int64(r.NewNormalAfter) {
 		s.renormalise(reason == ReasonFlat)
@@ -459,16 +521,16 @@ func (s *anomalyState) learn(x, e, z, seasonal float64, gap int64, bucket int, f
 	if s.scale > 0 {
 		s.up.learn(z, step)
 		s.down.learn(-z, step)
+		c := min(max(z, -anomalyHuber), anomalyHuber)
+		s.lagProduct += alphaScale * (c*s.prevZ - s.lagProduct)
+		s.zSquare += alphaScale * (c*c - s.zSquare)
+		s.prevZ = c
 	}
 	clip := anomalyHuber * s.scale
 	if s.scale == 0 {
-		clip = math.Abs(e)
+		clip = math.Inf(1) // no spread yet to clip with
 	}
-	pull := min(max(e, -clip), clip)
-	absDev := math.Abs(e)
-	if s.scale > 0 {
-		absDev = min(absDev, 2*clip)
-	}
+	absDev := min(math.Abs(e), 2*clip)
 	s.scale += alphaScale * (absDev - s.scale)
 	side := 0.0
 	if e > 0 {
@@ -482,7 +544,29 @@ func (s *anomalyState) learn(x, e, z, seasonal float64, gap int64, bucket int, f
 		rep = 1
 	}
 	s.repeats += alphaScale * (rep - s.repeats)
-	s.level += alphaLevel * pull
+	// Each level learns from its own residual (e is the residual of the one
+	// that predicted).
+	eSlow, eFast := x-seasonal-s.level, x-seasonal-s.fast
+	s.level += alphaLevel * min(max(eSlow, -clip), clip)
+	// The fast level follows a series that wanders (a random walk's
+	// residuals against a slow level are long runs on one side); each level
+	// keeps the mean absolute error of its own predictions, and the better
+	// one predicts (by a margin, so that noise does not flip it).
+	if s.scale > 0 {
+		s.errSlow += alphaScale * (min(math.Abs(eSlow), 2*clip) - s.errSlow)
+		s.errFast += alphaScale * (min(math.Abs(eFast), 2*clip) - s.errFast)
+		switch {
+		case !s.useFast && s.errFast < anomalyFastMargin*s.errSlow:
+			s.useFast = true
+		case s.useFast && s.errFast > s.errSlow:
+			s.useFast = false
+		}
+	}
+	alphaFast := max(min(anomalyFastFactor*s.alphaLevel, 0.5), 1/n)
+	if gap > 1 {
+		alphaFast = 1 - math.Pow(1-alphaFast, float64(gap))
+	}
+	s.fast += alphaFast * min(max(eFast, -clip), clip)
 	if s.season != nil {
 		// The profile learns the offset of the value from the season's mean,
 		// not the residual of the level, which would take most of the cycle
@@ -533,6 +617,35 @@ func (s *anomalyState) seasonalAt(t int64) (offset float64, bucket int, frac flo
 	return float64(s.season[bucket])*(1-frac) + float64(s.season[next])*frac, bucket, frac
 }
 
+// expected is the level that predicts: the slow one, or the fast one while
+// it has predicted better.
+func (s *anomalyState) expected() float64 {
+	if s.useFast {
+		return s.fast
+	}
+	return s.level
+}
+
+// autocorrelation is the lag-1 autocorrelation of the deviations learnt.
+func (s *anomalyState) autocorrelation() float64 {
+	if s.zSquare <= 0 {
+		return 0
+	}
+	return min(s.lagProduct/s.zSquare, 0.99)
+}
+
+// logChiSquareSurvival is ln P(X > x) for X ~ chi-square with 2k degrees of
+// freedom: e^(-x/2) * sum_{i<k} (x/2)^i / i!.
+func logChiSquareSurvival(x float64, k int) float64 {
+	h := x / 2
+	term, sum := 1.0, 1.0
+	for i := 1; i < k; i++ {
+		term *= h / float64(i)
+		sum += term
+	}
+	return -h + math.Log(sum)
+}
+
 // shiftTowards counts an anomalous deviation towards a new normal.
 func (s *anomalyState) shiftTowards(e float64) {
 	if s.shiftN == 0 {
@@ -551,6 +664,7 @@ func (s *anomalyState) renormalise(flat bool) {
 	mean := s.shiftSum / n
 	sd := math.Sqrt(max(s.shiftSq/n-mean*mean, 0))
 	s.level += mean
+	s.fast += mean
 	s.mean += mean
 	// A mean absolute deviation is about 0.8 standard deviations.
 	s.scale = max(s.scale, 0.8*sd)

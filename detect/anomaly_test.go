@@ -218,8 +218,9 @@ func TestAnomalyDirectionJudgesOneSide(t *testing.T) {
 }
 
 // A daily cycle of +-50 is learnt: where the cycle falls fastest the recent
-// level lags it by several noise sd, which the profile corrects, so that a
-// rise of 8 sd there is found; a week of the cycle alone is quiet.
+// level lags it (the fast level less, at the price of a wider spread),
+// which the profile corrects, so that a rise of 8 sd there is found; a week
+// of the cycle alone is quiet.
 func TestAnomalySeasonLearnsTheDailyCycle(t *testing.T) {
 	const perDay = 288 // 5-minute values
 	cycle := func(g *rand.Rand, i int) float64 {
@@ -236,7 +237,7 @@ func TestAnomalySeasonLearnsTheDailyCycle(t *testing.T) {
 	assert.Equal(t, []int{at}, raises(seasonal))
 
 	flat := judgeAll(anomalyRule(t, func(p *AnomalyParams) { p.Season = 0 }), 5*time.Minute, xs)
-	assert.Greater(t, flat[at].v.Probability, 1e3*seasonal[at].v.Probability, "without the profile the trough's value is less surprising")
+	assert.Greater(t, flat[at].v.Probability, 100*seasonal[at].v.Probability, "without the profile the rise is far less surprising")
 }
 
 // Gaps and irregular values: a gap is no verdict, and the level's memory
@@ -337,4 +338,33 @@ func BenchmarkAnomalyEvaluate(b *testing.B) {
 		st.Add(0, int64(i), xs[i&4095])
 		st.Evaluate(int64(i), OK)
 	}
+}
+
+// A shift of 4 sd: no single value is improbable enough, a few together
+// are (the run), and the message says so.
+func TestAnomalyRunOfUnusualValuesIsJudgedTogether(t *testing.T) {
+	xs := noise(12, 800, func(g *rand.Rand, i int) float64 {
+		if i >= 500 {
+			return 120 + 5*g.NormFloat64()
+		}
+		return 100 + 5*g.NormFloat64()
+	})
+	r := anomalyRule(t)
+	js := judgeAll(r, time.Minute, xs)
+	got := raises(js)
+	require.NotEmpty(t, got)
+	first := got[0]
+	assert.GreaterOrEqual(t, first, 500)
+	assert.Less(t, first, 506, "found within a few values")
+	j := js[first]
+	require.Equal(t, ReasonRun, j.v.Reason, "p of the value alone: %g", js[500].v.Probability)
+	a := Alert{Severity: Failure, Rule: "x", Host: "h"}
+	assert.Contains(t, r.Message(&a, &j.v), "values before it are above the usual")
+	assert.GreaterOrEqual(t, j.v.Numerator, 2.0)
+	// Under a random walk runs are what the series does: the deviations'
+	// autocorrelation discounts them (the null test holds it to its
+	// calibration); here the walk itself raises nothing.
+	walk := 0.0
+	ws := noise(13, 3000, func(g *rand.Rand, _ int) float64 { walk += g.NormFloat64(); return 50 + walk })
+	assert.LessOrEqual(t, len(raises(judgeAll(r, time.Minute, ws))), 1)
 }

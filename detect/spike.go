@@ -561,11 +561,11 @@ type windowAndBaseline struct {
 	n         float64 // values in the open slot
 	has       bool    // the open slot received a value
 	average   bool    // a slot's value is the mean of its values (measurements), not their sum (counts)
-	fed       int64 // slots fed to the baseline: its clock
-	anyBad    bool  // some window was judged not OK
-	lastBad   int64 // the newest slot whose window was judged not OK
-	kept      int   // consecutive slots kept out of the baseline
-	keepLimit int   // after this many the baseline is fed regardless
+	fed       int64   // slots fed to the baseline: its clock
+	anyBad    bool    // some window was judged not OK
+	lastBad   int64   // the newest slot whose window was judged not OK
+	kept      int     // consecutive slots kept out of the baseline
+	keepLimit int     // after this many the baseline is fed regardless
 }
 
 func newWindowAndBaseline(winSlots, baseSlots int) *windowAndBaseline {
