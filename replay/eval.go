@@ -128,7 +128,7 @@ func PackScenario() Scenario {
 		{Name: "checkout-broken", Changes: []simulate.Change{ch("PaymentRate", 0)}, Duration: 2 * time.Hour,
 			Expect: []string{"payment-drop"}},
 		{Name: "fraud-wave", Changes: []simulate.Change{prov("a", "Fraud", 0.3)}, Duration: time.Hour,
-			Expect: []string{"payment-fraud"}},
+			Expect: []string{"payment-fraud[a]"}},
 		{Name: "provider-a-failing", Changes: []simulate.Change{prov("a", "ProviderError", 0.05)}, Duration: 6 * time.Hour,
 			Expect: []string{"payment-provider-errors[a]"}},
 		{Name: "shop-down", Silence: true, Duration: 10 * time.Minute,

@@ -16,8 +16,9 @@ import (
 // The state the shipped rule pack keeps per host bounds what a central
 // collectd needs for many hosts. Measured at 78 KB (60 buckets per long
 // window), 100 KB since each group keeps its open slots for late values
-// (event time); the bound catches a rule that keeps, say, a slot per interval for
-// 6 hours (that was 930 KB).
+// (event time), 132 KB since payment-fraud judges each provider's share (four
+// groups of two windows where one count was); the bound catches a rule that
+// keeps, say, a slot per interval for 6 hours (that was 930 KB).
 func TestRulePackMemoryPerHost(t *testing.T) {
 	const hosts = 300
 	e, err := detect.NewEngine(rulePack(t), detect.Options{})
@@ -48,6 +49,6 @@ func TestRulePackMemoryPerHost(t *testing.T) {
 	runtime.ReadMemStats(&after)
 	perHost := float64(after.HeapAlloc-before.HeapAlloc) / hosts
 	t.Logf("rule pack state: %.0f KB per host, %d groups", perHost/1024, e.Stats().Groups)
-	assert.Less(t, perHost, 128.0*1024)
+	assert.Less(t, perHost, 160.0*1024)
 	runtime.KeepAlive(e)
 }
