@@ -717,7 +717,7 @@ func TestGrafanaDashboardShape(t *testing.T) {
 		assert.Equal(t, "dashed", get(p, "fieldConfig", "defaults", "custom", "thresholdsStyle", "mode"), title)
 	}
 	assert.Equal(t, "state-timeline", get(byTitle["Health (web-health)"], "type"))
-	for _, title := range []string{"Payments per provider and outcome", "Fraud per hour (all providers)", "Conversion rate by hour (%)", "Alerts"} {
+	for _, title := range []string{"Payments per provider and outcome", "Fraud per hour, by provider", "Conversion rate by hour (%)", "Alerts"} {
 		assert.NotNil(t, byTitle[title], title)
 	}
 	var alerts any
