@@ -476,14 +476,7 @@ func (s *anomalyState) Evaluate(slot int64, current Level) Verdict {
 		return v
 	}
 
-	fail, warn := r.bounds(current)
-	level := OK
-	switch {
-	case p < fail:
-		level = Failure
-	case p < warn: // false when unset
-		level = Warning
-	}
+	level, bound := r.judge(p, current)
 	if current > OK && level < current {
 		if s.calm++; s.calm < r.RecoverAfter {
 			level = current
@@ -493,7 +486,7 @@ func (s *anomalyState) Evaluate(slot int64, current Level) Verdict {
 	}
 	v.Decided, v.Level = true, level
 	v.Observed, v.Baseline, v.Denominator = x, expected, spread
-	v.Probability, v.Reason = p, reason
+	v.Probability, v.Threshold, v.Reason = p, bound, reason
 	switch reason {
 	case ReasonFlat:
 		v.Numerator = float64(s.flatRun + 1)

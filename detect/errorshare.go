@@ -229,28 +229,16 @@ func (s *errorShareState) Evaluate(slot int64, current Level) Verdict {
 	if n <= 0 {
 		return v
 	}
-	failBound, warnBound := r.bounds(current)
 	tail := errorShareTail(k, n, r.ExpectedShare)
-	level := OK
-	switch {
-	case tail < failBound:
-		level = Failure
-	case tail < warnBound: // false when unset
-		level = Warning
-	}
+	level, bound := r.judge(tail, current)
 	if level > current && k < float64(r.MinErrors) {
+		// Too few errors to raise it: the alert stays, within its bound.
 		level = current
+		_, bound = r.judge(1, current)
 	}
 	v.Decided = true
 	v.Level = level
-	switch {
-	case level == Failure:
-		v.Threshold = failBound
-	case level == Warning || !math.IsNaN(warnBound):
-		v.Threshold = warnBound
-	default:
-		v.Threshold = failBound
-	}
+	v.Threshold = bound
 	v.Observed = k / n
 	v.Probability = tail
 	v.Baseline = r.ExpectedShare

@@ -66,6 +66,22 @@ func (b *TailBounds) bounds(current Level) (fail, warn float64) {
 	return fail, warn
 }
 
+// judge is the level of a tail p for an alert at current (the bounds
+// relaxed by RecoveryFactor once raised), and the bound a message names:
+// the one crossed, else the one p is back above.
+func (b *TailBounds) judge(p float64, current Level) (Level, float64) {
+	fail, warn := b.bounds(current)
+	switch {
+	case p < fail:
+		return Failure, fail
+	case p < warn: // false when unset
+		return Warning, warn
+	case !math.IsNaN(warn):
+		return OK, warn
+	}
+	return OK, fail
+}
+
 // formatProbability prints a tail probability with two digits.
 func formatProbability(p float64) string {
 	switch {
