@@ -22,6 +22,7 @@ import (
 //	  MinFactor 1.5               # default 1.5 (poisson), 1 (normal)
 //	  MinExpected 5               # poisson rises: least expected count
 //	  Reference "ecommerce/gauge-new-sessions"  # poisson: counts that follow these
+//	  OverDispersion true         # poisson: judge with the baseline's measured dispersion (default)
 //	  RecoveryFactor 1000         # recover above the bound times this
 //	</Spike>
 type spikeBuilder struct {
@@ -58,6 +59,8 @@ func (b *spikeBuilder) option(c config.Block, rd reader) (bool, error) {
 		b.p.MinExpected, err = nonNegative(c)
 	case is(c, "Reference"):
 		err = selectors(c, &b.p.Reference)
+	case is(c, "OverDispersion"):
+		b.p.OverDispersion, err = oneBool(c)
 	default:
 		return false, nil
 	}

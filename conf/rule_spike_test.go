@@ -38,6 +38,7 @@ func TestParseSpikeWithEveryOption(t *testing.T) {
 		opt("MinFactor", 2),
 		opt("MinExpected", 8),
 		opt("RecoveryFactor", 100),
+		opt("OverDispersion", false),
 		opt("Hits", 2),
 		opt("Host", "shop-*"),
 	)))
@@ -56,7 +57,7 @@ func TestParseSpikeWithEveryOption(t *testing.T) {
 		TailBounds:  detect.TailBounds{Probability: 1e-7, WarningProbability: 1e-5, RecoveryFactor: 100},
 		MinFactor:   2,
 		MinExpected: 8,
-	}, r.SpikeParams)
+	}, r.SpikeParams, "every option, OverDispersion false")
 	assert.Equal(t, 2, spec.Lifecycle.Hits)
 	assert.False(t, spec.Hosts.Match("db-1"))
 }
@@ -72,6 +73,7 @@ func TestParseSpikeDefaults(t *testing.T) {
 	assert.True(t, math.IsNaN(p.WarningProbability), "no warning by default")
 	assert.Equal(t, 1.5, p.MinFactor)
 	assert.Equal(t, 5.0, p.MinExpected)
+	assert.True(t, p.OverDispersion, "judged with the dispersion it shows")
 	assert.Equal(t, 1000.0, p.RecoveryFactor)
 	assert.Equal(t, detect.Lifecycle{Hits: 1}, r.Spec().Lifecycle)
 

@@ -716,6 +716,9 @@ func TestSpikeReferenceFollowsTheDailyCurve(t *testing.T) {
 		rng := rand.New(rand.NewPCG(21, 0))
 		r := spikeRule10s(t, func(p *SpikeParams) {
 			p.Window, p.Baseline, p.Direction = time.Hour, 6*time.Hour, DirectionDown
+			// The counts' dispersion (the curve within the baseline) would
+			// quieten the evenings too; this test is of the reference.
+			p.OverDispersion = false
 			if reference {
 				p.Reference = []Selector{MustSelector("web/gauge-sessions")}
 			}
@@ -768,4 +771,51 @@ func TestSpikeNormalModelAveragesASlotsReadings(t *testing.T) {
 		}
 		assert.Equal(t, want, st.wb.win.Total().Sum, model.String())
 	}
+}
+
+// Counts that wander more than a Poisson process (a load with a log-sd of
+// 25% changing every minute) are judged with their measured dispersion: a
+// minute at 1.6x the hour is what such traffic does, a minute at 5x is not.
+// Pure Poisson counts measure no dispersion.
+func TestSpikeOverDispersedCountsAreJudgedWithTheirVariance(t *testing.T) {
+	run := func(overDispersion bool, factor float64) Level {
+		rng := rand.New(rand.NewPCG(31, 0))
+		r := spikeRule10s(t, func(p *SpikeParams) { p.OverDispersion = overDispersion })
+		st := r.NewState(SlotClock{Origin: t0, Step: 10 * time.Second})
+		level := OK
+		load := 1.0
+		for slot := int64(0); slot < 400+6; slot++ {
+			if slot%6 == 0 {
+				load = math.Exp(0.25*rng.NormFloat64() - 0.25*0.25/2)
+			}
+			mean := 100 * load
+			if slot >= 400 {
+				mean = 100 * factor
+			}
+			st.Add(0, slot, distuv.Poisson{Lambda: mean, Src: rng}.Rand())
+			if v := st.Evaluate(slot, OK); v.Decided && v.Level > level {
+				level = v.Level
+			}
+		}
+		return level
+	}
+	assert.Equal(t, Failure, run(false, 1.6), "as Poisson counts, 1.6x is improbable")
+	assert.Equal(t, OK, run(true, 1.6), "with the measured dispersion it is not")
+	assert.Equal(t, Failure, run(true, 5), "5x is, either way")
+
+	// Poisson counts: sampling noise alone is no dispersion.
+	rng := rand.New(rand.NewPCG(32, 0))
+	wb := newWindowAndBaseline(6, 360)
+	zero, judged := 0, 0
+	for slot := int64(0); slot < 5000; slot++ {
+		wb.add(slot, distuv.Poisson{Lambda: 100, Src: rng}.Rand())
+		wb.close(slot)
+		if slot > 400 {
+			judged++
+			if wb.dispersion() == 0 {
+				zero++
+			}
+		}
+	}
+	assert.Greater(t, float64(zero)/float64(judged), 0.9, "dispersion measured in %d of %d baselines of Poisson counts", judged-zero, judged)
 }

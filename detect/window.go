@@ -1,6 +1,9 @@
 package detect
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // maxBuckets bounds the memory of a window: a window longer than this many
 // slots keeps its slots in buckets of several (an hour of 10 s slots in
@@ -144,6 +147,28 @@ func (w *MovingWindow) Total() *Summary { return &w.total }
 // it spans, so that a verdict on it is not one on a partial window.
 func (w *MovingWindow) Full() bool {
 	return w.started && w.newest-w.first+1 >= int64(w.slots)
+}
+
+// BucketRates summarises the complete buckets (one value in each of their
+// slots): how many, and the mean and the sample variance of their values per
+// slot - what a count's dispersion over the bucket's span is measured from.
+func (w *MovingWindow) BucketRates() (n int, mean, variance float64) {
+	var sum, sq float64
+	for i := range w.buckets {
+		b := &w.buckets[i]
+		if b.N < float64(w.per) {
+			continue
+		}
+		r := b.Sum / b.N
+		n++
+		sum += r
+		sq += r * r
+	}
+	if n < 2 {
+		return n, math.NaN(), math.NaN()
+	}
+	mean = sum / float64(n)
+	return n, mean, max(sq-float64(n)*mean*mean, 0) / float64(n-1)
 }
 
 // Newest is the newest slot.
