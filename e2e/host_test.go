@@ -51,6 +51,9 @@ LoadPlugin processes
 Include %q
 <Plugin anomaly>
   TimeScale 30
+  # Every core busy delays some read plugins' values by seconds, more than
+  # the default two 1-second intervals.
+  AllowedLateness "10s"
 </Plugin>
 `, pg.script, pack))
 	rules, ok := c.waitFor(regexp.MustCompile(`anomaly plugin: \d+ rules`), 30*time.Second)
