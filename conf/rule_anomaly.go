@@ -43,12 +43,7 @@ func (b *anomalyBuilder) option(c config.Block, rd reader) (bool, error) {
 	case is(c, "Series"):
 		err = selectors(c, &b.series)
 	case is(c, "Direction"):
-		var s string
-		if s, err = oneString(c); err == nil {
-			if b.p.Direction, err = detect.ParseDirection(s); err != nil {
-				err = optionError(c, "%v", err)
-			}
-		}
+		b.p.Direction, err = directionOption(c)
 	case is(c, "Memory"):
 		b.p.Memory, err = oneInt(c, 2)
 	case is(c, "Season"):

@@ -254,16 +254,24 @@ func (o *baselineOptions) option(c config.Block, rd reader) (bool, error) {
 	case is(c, "Baseline"):
 		o.baseline, err = rd.positiveDuration(c)
 	case is(c, "Direction"):
-		var s string
-		if s, err = oneString(c); err == nil {
-			if o.direction, err = detect.ParseDirection(s); err != nil {
-				err = optionError(c, "%v", err)
-			}
-		}
+		o.direction, err = directionOption(c)
 	default:
 		return false, nil
 	}
 	return true, err
+}
+
+// directionOption reads Direction: "up", "down" or "both".
+func directionOption(c config.Block) (detect.Direction, error) {
+	s, err := oneString(c)
+	if err != nil {
+		return 0, err
+	}
+	d, err := detect.ParseDirection(s)
+	if err != nil {
+		return 0, optionError(c, "%v", err)
+	}
+	return d, nil
 }
 
 // resolve checks the series and fills in the default durations.

@@ -363,7 +363,7 @@ type anomalyState struct {
 	mean                       float64   // the mean over about a season, which the profile is learnt against
 	bucketNano, seasonNano     int64
 	alphaSeason, alphaMean     float64
-	firstNano                  int64
+	seasonSeen                 bool // the mean has seen a whole season
 	prev, repeats              float64
 	flatRun                    int64
 	shiftN, shiftCount         int64
@@ -514,7 +514,7 @@ func (s *anomalyState) learn(x, e, z, seasonal float64, gap int64, bucket int, f
 	if s.scale > 0 {
 		s.up.learn(z, step)
 		s.down.learn(-z, step)
-		c := min(max(z, -anomalyHuber), anomalyHuber)
+		c := within(z, anomalyHuber)
 		s.lagProduct += alphaScale * (c*s.prevZ - s.lagProduct)
 		s.zSquare += alphaScale * (c*c - s.zSquare)
 		s.prevZ = c
@@ -540,7 +540,7 @@ func (s *anomalyState) learn(x, e, z, seasonal float64, gap int64, bucket int, f
 	// Each level learns from its own residual (e is the residual of the one
 	// that predicted).
 	eSlow, eFast := x-seasonal-s.level, x-seasonal-s.fast
-	s.level += alphaLevel * min(max(eSlow, -clip), clip)
+	s.level += alphaLevel * within(eSlow, clip)
 	// The fast level follows a series that wanders (a random walk's
 	// residuals against a slow level are long runs on one side); each level
 	// keeps the mean absolute error of its own predictions, and the better
@@ -559,16 +559,17 @@ func (s *anomalyState) learn(x, e, z, seasonal float64, gap int64, bucket int, f
 	if gap > 1 {
 		alphaFast = 1 - math.Pow(1-alphaFast, float64(gap))
 	}
-	s.fast += alphaFast * min(max(eFast, -clip), clip)
+	s.fast += alphaFast * within(eFast, clip)
 	if s.season != nil {
 		// The profile learns the offset of the value from the season's mean,
 		// not the residual of the level, which would take most of the cycle
 		// for itself and leave the profile to learn it over weeks. A bucket
 		// starts as the plain mean of its values.
-		s.mean += max(s.alphaMean, 1/n) * min(max(x-s.mean, -clip-math.Abs(s.level-s.mean)), clip+math.Abs(s.level-s.mean))
-		if s.n*s.stepNano == s.seasonNano {
+		s.mean += max(s.alphaMean, 1/n) * within(x-s.mean, clip+math.Abs(s.level-s.mean))
+		if !s.seasonSeen && s.n*s.stepNano >= s.seasonNano {
 			// The mean has seen a season now: the buckets learnt against a
 			// mean of part of it start again, as plain means.
+			s.seasonSeen = true
 			clear(s.visits)
 		}
 		next := (bucket + 1) % len(s.season)
@@ -582,7 +583,7 @@ func (s *anomalyState) learn(x, e, z, seasonal float64, gap int64, bucket int, f
 		a := max(s.alphaSeason, 1/float64(s.visits[near]))
 		off := x - s.mean - seasonal
 		if s.scale > 0 {
-			off = min(max(off, -clip), clip)
+			off = within(off, clip)
 		}
 		s.season[bucket] += float32(a * off * (1 - frac))
 		s.season[next] += float32(a * off * frac)
@@ -626,6 +627,9 @@ func (s *anomalyState) autocorrelation() float64 {
 	}
 	return min(s.lagProduct/s.zSquare, 0.99)
 }
+
+// within is x clipped to [-c, c].
+func within(x, c float64) float64 { return min(max(x, -c), c) }
 
 // logChiSquareSurvival is ln P(X > x) for X ~ chi-square with 2k degrees of
 // freedom: e^(-x/2) * sum_{i<k} (x/2)^i / i!.

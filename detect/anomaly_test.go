@@ -157,13 +157,18 @@ func TestAnomalyProbabilityKeepsFarTailsApart(t *testing.T) {
 	assert.Less(t, p2, p1/1e10, "farther is far less likely")
 }
 
-func TestAnomalyLevelShiftBecomesTheNewNormal(t *testing.T) {
-	xs := noise(3, 800, func(g *rand.Rand, i int) float64 {
-		if i >= 400 {
-			return 200 + 5*g.NormFloat64()
+// shifted is n values of 100 +- 5 whose level moves to level from value at on.
+func shifted(seed uint64, n, at int, level float64) []float64 {
+	return noise(seed, n, func(g *rand.Rand, i int) float64 {
+		if i >= at {
+			return level + 5*g.NormFloat64()
 		}
 		return 100 + 5*g.NormFloat64()
 	})
+}
+
+func TestAnomalyLevelShiftBecomesTheNewNormal(t *testing.T) {
+	xs := shifted(3, 800, 400, 200)
 	r := anomalyRule(t)
 	js := judgeAll(r, time.Minute, xs)
 	assert.Equal(t, []int{400}, raises(js), "one alert for the shift")
@@ -343,12 +348,7 @@ func BenchmarkAnomalyEvaluate(b *testing.B) {
 // A shift of 4 sd: no single value is improbable enough, a few together
 // are (the run), and the message says so.
 func TestAnomalyRunOfUnusualValuesIsJudgedTogether(t *testing.T) {
-	xs := noise(12, 800, func(g *rand.Rand, i int) float64 {
-		if i >= 500 {
-			return 120 + 5*g.NormFloat64()
-		}
-		return 100 + 5*g.NormFloat64()
-	})
+	xs := shifted(12, 800, 500, 120)
 	r := anomalyRule(t)
 	js := judgeAll(r, time.Minute, xs)
 	got := raises(js)

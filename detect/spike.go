@@ -531,26 +531,27 @@ func (s *spikeState) poissonTest(win, base *Summary) (spikeTest, bool) {
 	// Over-dispersion: a count that varies more than a Poisson process
 	// (bursts, a wandering load, the daily curve within the baseline) is
 	// judged with variance phi x lambda, as a Poisson count of k/phi events
-	// against lambda/phi (quasi-Poisson).
-	// With a Reference the load's curve and wander are in the expectation
-	// already; the raw counts' dispersion would count them twice.
+	// against lambda/phi (quasi-Poisson). With a Reference the load's curve
+	// and wander are in the expectation already; the raw counts' dispersion
+	// would count them twice.
 	phi := 1.0
 	if r.OverDispersion && s.ref == nil {
 		phi = min(1+s.wb.dispersion()*lambda, max(lambda, 1))
 	}
-	k, lambda = k/phi, lambda/phi
+	// The test is of the count's whole events, in units of phi.
+	lq := lambda / phi
 	scale := 1.0
 	if r.Direction == DirectionBoth {
 		scale = 2
 	}
-	upOK := r.Direction != DirectionDown && lambda >= r.MinExpected
-	downOK := r.Direction != DirectionUp && scale*math.Exp(-lambda) < r.loosest()
+	upOK := r.Direction != DirectionDown && lq >= r.MinExpected
+	downOK := r.Direction != DirectionUp && scale*math.Exp(-lq) < r.loosest()
 	pUp, pDown := math.Inf(1), math.Inf(1)
 	if upOK {
-		pUp = poissonAtLeast(math.Ceil(k*phi)/phi, lambda)
+		pUp = poissonAtLeast(math.Ceil(k)/phi, lq)
 	}
 	if downOK {
-		pDown = poissonAtMost(math.Floor(k*phi)/phi, lambda)
+		pDown = poissonAtMost(math.Floor(k)/phi, lq)
 	}
 	return t.pick(pUp, pDown, scale)
 }
