@@ -150,6 +150,7 @@ type target struct {
 	counted int64
 	beyond  uint64
 	gen     uint32
+	joined  bool // the series has sent a value to g
 }
 
 // Observe feeds one value list to every rule that selects it. The engine keeps

@@ -285,3 +285,83 @@ func TestBulkValuesHeldBackBrieflyAreNotLate(t *testing.T) {
 	assert.Equal(t, uint64(40), st.Reordered)
 	assert.Equal(t, verdicts(inOrder), verdicts(heldBack))
 }
+
+// With slots of several intervals, values read a little early or late
+// (a read thread's jitter, a fifth of an interval here) stay in
+// their slot: none is dropped as late and the verdicts are those of the
+// punctual values, at the decided values' times.
+func TestJitteredValuesInSlotsOfSeveralIntervalsAreNotLate(t *testing.T) {
+	run := func(jitter bool) (*recorder, Stats) {
+		rec := &recorder{}
+		e, err := NewEngine([]Rule{failedShareRule(t, func(s *RuleSpec) { s.Resolution = 20 * time.Second })}, Options{Sink: rec})
+		require.NoError(t, err)
+		for step := 0; step < 200; step++ {
+			var offset time.Duration
+			if jitter {
+				// late, then early: the next value comes sooner than an interval
+				offset = []time.Duration{2 * time.Second, -2 * time.Second, 1 * time.Second, -1 * time.Second}[step%4]
+			}
+			for _, vl := range pageStep("h", step, offset, 100, incidentErrors(step%100)) {
+				e.Observe(vl)
+			}
+		}
+		return rec, e.Stats()
+	}
+	punctual, _ := run(false)
+	jittered, st := run(true)
+	require.Equal(t, []string{"FAILURE", "OKAY", "FAILURE", "OKAY"}, punctual.severities())
+	assert.Zero(t, st.Late)
+	assert.Equal(t, punctual.severities(), jittered.severities())
+}
+
+// A series of a group whose first value comes after a later value of the
+// group's other series (a write thread held it back as the group starts)
+// is judged as if in order: the group's first slot waits for the lateness.
+func TestASeriesStartingBehindTheOthersIsNotLate(t *testing.T) {
+	run := func(behind bool) (*recorder, Stats) {
+		rec := &recorder{}
+		e, err := NewEngine([]Rule{failedShareRule(t)}, Options{Sink: rec})
+		require.NoError(t, err)
+		var held *ValueList
+		for step := 0; step < 100; step++ {
+			vls := pageStep("h", step, 0, 100, incidentErrors(step))
+			if behind && step == 0 {
+				held, vls = vls[1], vls[:1]
+			}
+			if behind && step == 1 {
+				vls = append(vls, held)
+			}
+			for _, vl := range vls {
+				e.Observe(vl)
+			}
+		}
+		return rec, e.Stats()
+	}
+	inOrder, _ := run(false)
+	behind, st := run(true)
+	require.Equal(t, []string{"FAILURE", "OKAY"}, inOrder.severities())
+	assert.Zero(t, st.Late)
+	assert.Equal(t, verdicts(inOrder), verdicts(behind))
+}
+
+// A series that joins a group long after it started (a new file system
+// for an aggregate over all of them) starts with the group's next slot: a
+// first value for a slot already judged is not counted late.
+func TestASeriesJoiningAGroupIsNotLate(t *testing.T) {
+	th := Unbounded()
+	th.FailureMax = 1000
+	r, err := NewAggregateRule(RuleSpec{Name: "sum", Lifecycle: Lifecycle{Hits: 1}}, []Selector{MustSelector("/^disk-.*/gauge$/")},
+		AggregateRule{Function: AggregateSum, Window: time.Minute, Thresholds: th})
+	require.NoError(t, err)
+	rec := &recorder{}
+	e, err := NewEngine([]Rule{r}, Options{Sink: rec})
+	require.NoError(t, err)
+	for step := 0; step < 60; step++ {
+		at := t0.Add(time.Duration(step) * 10 * time.Second)
+		e.Observe(gaugeList("h", "disk-a/gauge", at, 1))
+		if step >= 30 {
+			e.Observe(gaugeList("h", "disk-b/gauge", at, 1))
+		}
+	}
+	assert.Zero(t, e.Stats().Late)
+}

@@ -107,7 +107,12 @@ func (g *group) start(t time.Time, interval, lateness time.Duration) {
 	g.started = true
 	g.gen++
 	g.epoch = g.clock.epoch.Load()
-	g.slots = SlotClock{Origin: t.Add(-step / 2), Step: step}
+	// Slot borders fall half an interval before the first value's time and
+	// whole intervals after: every value sits in the middle of its
+	// interval's part of a slot, so one read a little early or late (by up
+	// to half an interval) stays in its slot, and completion (observe)
+	// holds for slots of several intervals.
+	g.slots = SlotClock{Origin: t.Add(-min(interval, step) / 2), Step: step}
 	g.lateness = lateness
 	g.originNano, g.stepNano, g.latenessNano = g.slots.Origin.UnixNano(), int64(step), int64(lateness)
 	g.lastSlot, g.judged, g.notified = 0, false, time.Time{}
@@ -156,8 +161,13 @@ func (g *group) observe(e *Engine, tg *target, t time.Time, interval time.Durati
 		g.closeBy(e.sink, g.clock.settled(e))
 	}
 	if s < g.lastSlot {
-		return true
+		// A series' first value for a slot judged already: it joined the
+		// group (a new file system, a new provider) and starts with the
+		// next slot; late only if it had sent values before.
+		late, tg.joined = tg.joined, true
+		return late
 	}
+	tg.joined = true
 	if n := int64(len(g.pending)); s >= g.lastSlot+n && !g.grow(s-g.lastSlot+1) {
 		g.judgeUpTo(e.sink, s-n+1, time.Time{})
 	}
@@ -173,9 +183,11 @@ func (g *group) observe(e *Engine, tg *target, t time.Time, interval time.Durati
 	}
 	// Judge complete slots now, stamped with their newest value's time (the
 	// one that decided, whatever order the values came in). The group's
-	// first slot waits for a value of a later one: until then the group may
-	// not have seen all its series.
-	for g.judged || wn > g.endNano(g.lastSlot) {
+	// first slot waits until its clock has passed the slot by the lateness:
+	// until then it may not have seen all its series (a write thread may
+	// hold one's first value back). A series whose first value comes later
+	// still joins with the next slot (above).
+	for g.judged || wn >= g.endNano(g.lastSlot)+g.latenessNano {
 		q := &g.pending[g.index(g.lastSlot)]
 		if !q.used || q.slot != g.lastSlot || q.complete < g.members.Load() {
 			break

@@ -204,14 +204,7 @@ func TestBulkLoadAlertsAsReplay(t *testing.T) {
 	t.Logf("WriteThreads %d: %s", writeThreads, totals.Text)
 	m := regexp.MustCompile(`stopped: (\d+) value lists, (\d+) reordered, (\d+) late`).FindStringSubmatch(totals.Text)
 	require.NotNil(t, m, totals.Text)
-	// Known engine issue (see the closing note of stop 19): a slot is taken
-	// as complete when a series' next value is due a full interval later,
-	// so a value that write threads hand over a little early can land in a
-	// slot already judged - about one in a million here. A few are
-	// tolerated; the alerts below must still be the replay's, one for one.
-	late, err := strconv.Atoi(m[3])
-	require.NoError(t, err)
-	assert.LessOrEqual(t, late, 3, "values dropped as late")
+	assert.Equal(t, "0", m[3], "values dropped as late")
 
 	live := map[string]int{}
 	for _, p := range pg.pages(t) {
@@ -246,9 +239,6 @@ func TestBulkLoadAlertsAsReplay(t *testing.T) {
 		assert.True(t, kinds[rule], "an alert of %s", rule)
 	}
 	for _, l := range c.lines() {
-		if late > 0 && strings.Contains(l.Text, "later than AllowedLateness after their slot") {
-			continue // the tolerated late values above
-		}
 		require.False(t, l.bad(), "collectd's log: [%s] %s", l.Severity, l.Text)
 	}
 }
