@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The demo: a real collectd in the foreground with the anomaly plugin, the
 # shipped rule pack, and simulated e-commerce traffic with a scheduled
-# incident. Notifications and a few values scroll by; ^C stops it.
+# incident. Notifications and a few values scroll by; ^C (or q) stops it
+# and prints what was shown.
 #
 # Time is compressed so that it all happens in a minute: reads every second
 # carry ten seconds of traffic, and TimeScale 60 turns the rule pack's
@@ -75,5 +76,49 @@ latest() { tail -n 1 "$dir"/csv/demo-shop/ecommerce/gauge-"$1"-* 2>/dev/null | c
   done
 ) &
 reporter=$!
-trap 'kill $reporter 2>/dev/null; rm -rf "$dir"' EXIT
-/usr/sbin/collectd -f -C "$dir/collectd.conf"
+
+# ^C ends the demo, and the demo ends well: a ^C the terminal turned into
+# SIGINT would also reach make, which then reports the recipe as failed
+# (make: *** [Makefile: demo] Error 1) and dies of the signal. On a terminal
+# the demo takes ^C as a key instead (stty -isig), stops collectd with
+# SIGTERM and prints what was shown; elsewhere SIGINT and SIGTERM do the same.
+started=$(date +%s)
+tty=
+if [ -t 0 ]; then
+  tty=$(stty -g)
+  # min 0 time 10: a read of the terminal returns a key or, after a
+  # second, nothing.
+  stty -isig -icanon -echo min 0 time 10
+fi
+stop() { [ -n "${collectd:-}" ] && kill -TERM "$collectd" 2>/dev/null || true; }
+trap stop INT TERM
+trap 'if [ -n "$tty" ]; then stty "$tty"; fi; kill $reporter 2>/dev/null || true; rm -rf "$dir"' EXIT
+
+log="$dir/collectd.log"
+/usr/sbin/collectd -f -C "$dir/collectd.conf" > >(tee -i "$log") 2>&1 &
+collectd=$!
+if [ -n "$tty" ]; then
+  # Keys: ^C or q stop the demo; anything else is ignored. (dd, not bash's
+  # read, which turns the terminal's signals back on between reads.)
+  while kill -0 "$collectd" 2>/dev/null; do
+    key=$(dd bs=1 count=1 2>/dev/null | od -An -tx1 | tr -d ' \n')
+    if [ "$key" = 03 ] || [ "$key" = 71 ]; then
+      stop
+      break
+    fi
+  done
+fi
+rc=0
+wait "$collectd" || rc=$?
+# wait returns early when a trapped signal arrives: wait for collectd itself.
+while kill -0 "$collectd" 2>/dev/null; do sleep 0.2; done
+sleep 0.2 # the last lines through tee
+failures=$(grep -c 'severity = FAILURE' "$log" || true)
+okays=$(grep -c 'severity = OKAY' "$log" || true)
+incidents=$(grep -c 'simulated incident ".*" starts' "$log" || true)
+echo
+echo "demo stopped after $(( $(date +%s) - started )) s: $incidents incident(s) simulated, $failures FAILURE and $okays OKAY notification(s) shown"
+if [ "$rc" -ne 0 ] && [ "$rc" -ne 143 ]; then
+  echo "collectd exited with status $rc; its log is above" >&2
+  exit "$rc"
+fi
