@@ -109,6 +109,15 @@ func commonOption(spec *detect.RuleSpec, c config.Block, rd reader) (bool, error
 		spec.Lifecycle.MinDuration, err = rd.duration(c)
 	case is(c, "Repeat"):
 		spec.Lifecycle.Repeat, err = rd.duration(c)
+	case is(c, "Message"):
+		var s string
+		if s, err = oneString(c); err == nil {
+			if spec.Message, err = detect.ParseMessageTemplate(s); err != nil {
+				err = optionError(c, "%v", err)
+			}
+		}
+	case is(c, "Runbook"):
+		spec.Runbook, err = oneString(c)
 	default:
 		return false, nil
 	}

@@ -418,5 +418,6 @@ func (g *group) notify(sink Sink, v Verdict, t time.Time, prev Level, repeated b
 		Probability: v.Probability,
 	}
 	a.Message = g.rule.Message(&a, &v)
+	wordAlert(spec, &a)
 	sink.Alert(a)
 }

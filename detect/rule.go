@@ -34,6 +34,11 @@ type RuleSpec struct {
 	// all the series the rule selects; the series names the group.
 	PerSeries bool
 	Lifecycle Lifecycle
+	// Message, if set, words the rule's notifications (see MessageTemplate);
+	// Runbook is a link for the person on call, carried in the message and
+	// the notification's meta data.
+	Message *MessageTemplate
+	Runbook string
 }
 
 // Spec returns the spec itself, so that rule types embedding a RuleSpec

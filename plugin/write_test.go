@@ -244,3 +244,27 @@ func TestAnomalyScoresAreDispatchedUnderTheSeries(t *testing.T) {
 	}
 	assert.Greater(t, scores, 20, "every value judged after the warm-up")
 }
+
+// A rule's Message and Runbook reach collectd: the worded message, and the
+// runbook in the meta data as well as in the message.
+func TestWriteUsesTheRulesMessageAndRunbook(t *testing.T) {
+	d := newFakeDaemon()
+	p := configured(t, d, failedRequests(opt("Message", "{severity}: {observed_percent} of {group} requests fail on {host}"),
+		opt("Runbook", "https://wiki.example/pages")))
+	step := 0
+	for ; step < 12; step++ {
+		feedPages(t, p, "shop-1", step, 100, 1)
+	}
+	for ; step < 24; step++ {
+		feedPages(t, p, "shop-1", step, 100, 30)
+	}
+	for ; step < 40; step++ {
+		feedPages(t, p, "shop-1", step, 100, 1)
+	}
+	notes := drain(t, p, d.rec)
+	require.Len(t, notes, 2)
+	assert.Equal(t, "FAILURE: 10.7% of page requests fail on shop-1 Runbook: https://wiki.example/pages", notes[0].Message)
+	assert.Equal(t, "OKAY: 5.83% of page requests fail on shop-1 Runbook: https://wiki.example/pages", notes[1].Message)
+	assert.Equal(t, "https://wiki.example/pages", metaMap(t, notes[0].Meta)["runbook"])
+	assert.Empty(t, d.errorLines())
+}

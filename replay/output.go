@@ -66,6 +66,7 @@ type alertJSON struct {
 	Baseline  *float64 `json:"baseline"`
 	Window    float64  `json:"window_seconds"`
 	Message   string   `json:"message"`
+	Runbook   string   `json:"runbook,omitempty"`
 }
 
 func number(x float64) *float64 {
@@ -83,7 +84,7 @@ func WriteAlertJSON(w io.Writer, alerts []detect.Alert) error {
 			Time: a.Time.UTC().Format(time.RFC3339Nano), Severity: a.Severity.String(), Previous: a.Previous.String(),
 			Repeat: a.Repeat, Rule: a.Rule, Kind: a.Kind, Host: a.Host, Group: a.Group, Series: a.Series,
 			Observed: number(a.Observed), Threshold: number(a.Threshold), Baseline: number(a.Baseline),
-			Window: a.Window.Seconds(), Message: a.Message,
+			Window: a.Window.Seconds(), Message: a.Message, Runbook: a.Runbook,
 		})
 		if err != nil {
 			return err

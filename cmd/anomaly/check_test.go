@@ -44,6 +44,9 @@ func TestCheckBrokenFiles(t *testing.T) {
 			`testdata/check/broken.d/more.conf:2: <Plugin anomaly>: <Missing "silent">: a missing rule needs Series`,
 			`testdata/check/broken.d/more.conf:4: <Plugin anomaly>: <Ratio "errors">: another rule has the name "errors"`,
 		}},
+		{"template.conf", []string{
+			`testdata/check/template.conf:9: <Plugin anomaly>: <Ratio "errors">: option Message "{severity}: {rule} on {hostname} is {observed_percent}": unknown field {hostname}; the fields are baseline, group, host, kind, message, observed, observed_percent, previous, probability, rule, runbook, series, severity, subject, threshold, threshold_percent, time, window`,
+		}},
 		{"norules.conf", []string{
 			`testdata/check/norules.conf: no <Plugin anomaly> block`,
 		}},
