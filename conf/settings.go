@@ -2,6 +2,7 @@ package conf
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -41,6 +42,9 @@ type Settings struct {
 	// detect.DefaultLatenessIntervals intervals (not scaled by TimeScale:
 	// it is about the network and collectd's queues).
 	AllowedLateness time.Duration
+	// SilenceFile is the file of silences the plugin watches (package
+	// silence); empty means no silences.
+	SilenceFile string
 }
 
 // Default burst shaping: a pager gets at most 20 notifications of one rule
@@ -111,6 +115,8 @@ func (s *Settings) option(c config.Block, names map[string]bool) error {
 		s.BurstWindow, err = positiveDuration(c)
 	case is(c, "AllowedLateness"):
 		s.AllowedLateness, err = positiveDuration(c)
+	case is(c, "SilenceFile"):
+		s.SilenceFile, err = absolutePath(c)
 	case is(c, "InfluxDB"):
 		s.InfluxDB, err = parseInfluxDB(c, s.InfluxDB)
 	case is(c, "Simulation"):
@@ -119,7 +125,21 @@ func (s *Settings) option(c config.Block, names map[string]bool) error {
 		}
 		s.Simulation, err = parseSimulation(c)
 	default:
-		return fmt.Errorf("unknown option %q (rules are %s; other options: MaxSeries, Hostname, TimeScale, AllowedLateness, BurstLimit, BurstWindow, Statistics, <Simulation>, <InfluxDB>)", c.Key, ruleKindList())
+		return fmt.Errorf("unknown option %q (rules are %s; other options: MaxSeries, Hostname, TimeScale, AllowedLateness, BurstLimit, BurstWindow, Statistics, SilenceFile, <Simulation>, <InfluxDB>)", c.Key, ruleKindList())
 	}
 	return err
+}
+
+// absolutePath reads one string that must be an absolute path: collectd's
+// working directory is its BaseDir, which a relative path would silently
+// depend on.
+func absolutePath(c config.Block) (string, error) {
+	p, err := oneString(c)
+	if err != nil {
+		return "", err
+	}
+	if !filepath.IsAbs(p) {
+		return "", optionError(c, "want an absolute path")
+	}
+	return filepath.Clean(p), nil
 }

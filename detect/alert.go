@@ -28,6 +28,10 @@ type Alert struct {
 	Probability float64
 	Window      time.Duration
 	Message     string
+	Runbook     string // the rule's Runbook, if any
+	// Silenced names the silence that held the alert's notification back;
+	// outputs set it, the engine never does.
+	Silenced string
 }
 
 // Subject names what the alert is about: the rule, and its group if any.

@@ -359,11 +359,7 @@ func encodeBulk(t *testing.T, hosts []bulkHost, steps int, start time.Time, inte
 // replayAlerts runs `anomaly replay` of the shipped pack over the CSV and
 // returns its alerts before last, as alertKey counts.
 func replayAlerts(t *testing.T, csvPath string, last time.Time) map[string]int {
-	bin := filepath.Join(t.TempDir(), "anomaly")
-	build := exec.Command("go", "build", "-o", bin, "../cmd/anomaly")
-	build.Env = append(os.Environ(), "CGO_CPPFLAGS=-I/usr/include/collectd/core/daemon -I/usr/include/collectd/core -I/usr/include/collectd")
-	out, err := build.CombinedOutput()
-	require.NoError(t, err, "building anomaly: %s", out)
+	bin := anomalyCommand(t)
 	pack, err := filepath.Abs("../collectd.conf.d/anomaly.conf")
 	require.NoError(t, err)
 	cmd := exec.Command(bin, "replay", pack, "--csv", csvPath, "--json", "--all", "-q")

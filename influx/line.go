@@ -108,6 +108,14 @@ func AppendAlert(b []byte, a *detect.Alert, host string) []byte {
 	b = appendString(b, a.Series)
 	b = append(b, ",repeat="...)
 	b = strconv.AppendBool(b, a.Repeat)
+	if a.Runbook != "" {
+		b = append(b, ",runbook="...)
+		b = appendString(b, a.Runbook)
+	}
+	if a.Silenced != "" {
+		b = append(b, ",silenced="...)
+		b = appendString(b, a.Silenced)
+	}
 	b = appendFloatField(b, "observed", a.Observed)
 	b = appendFloatField(b, "threshold", a.Threshold)
 	b = appendFloatField(b, "baseline", a.Baseline)

@@ -145,6 +145,15 @@ func TestAppendAlert(t *testing.T) {
 	assert.Equal(t, map[string]string{"host": "web1", "kind": "ratio", "rule": "web-failed-requests", "severity": "OKAY"}, m.Tags())
 	assert.Equal(t, int64(0), m.Fields()["severity_code"])
 	assert.Equal(t, true, m.Fields()["repeat"])
+	assert.NotContains(t, m.Fields(), "runbook", "no runbook, no field")
+	assert.NotContains(t, m.Fields(), "silenced")
+
+	// A runbook and a silence are fields, not tags: they would multiply series.
+	a.Runbook, a.Silenced = "https://wiki.example/run book?x=\"1\"", "s3"
+	m = parse(t, string(AppendAlert(nil, a, "collectd-host")))
+	assert.Equal(t, a.Runbook, m.Fields()["runbook"])
+	assert.Equal(t, "s3", m.Fields()["silenced"])
+	assert.NotContains(t, m.Tags(), "runbook")
 }
 
 func TestFormattingAllocatesNothing(t *testing.T) {

@@ -54,6 +54,8 @@ type anomalyPlugin struct {
 	sim   *simulation
 
 	influx atomic.Pointer[influxSink] // set by init if an <InfluxDB> block asks (influx.go)
+
+	silences *silencer // set by init if SilenceFile is (silence.go)
 }
 
 func newPlugin(h daemon) *anomalyPlugin {
@@ -98,6 +100,11 @@ func (p *anomalyPlugin) init() error {
 	p.interval = p.host.defaultInterval()
 	if s := p.settings.Simulation; s != nil && s.Interval > 0 {
 		p.interval = s.Interval
+	}
+	if f := p.settings.SilenceFile; f != "" {
+		// Before the callbacks: the engine consults it from the first alert.
+		p.silences = newSilencer(f, p.host)
+		p.silences.check(time.Now())
 	}
 	if err := p.host.registerCallbacks(p); err != nil {
 		return err
@@ -159,7 +166,11 @@ func (p *anomalyPlugin) Read(ctx context.Context) (err error) {
 // so it only shapes and queues: InfluxDB gets every alert, collectd's
 // notification chain the first of a burst and then summaries (burst.go).
 func (p *anomalyPlugin) Alert(a detect.Alert) {
+	silenced := p.silences != nil && p.silences.hold(&a, time.Now())
 	p.influxAlert(&a)
+	if silenced {
+		return
+	}
 	if p.shaper != nil && !p.shaper.admit(&a, time.Now()) {
 		return
 	}
@@ -213,6 +224,7 @@ func (p *anomalyPlugin) notify(n cgo.Notifier) {
 		case v := <-p.values:
 			p.dispatchDerived(&v)
 		case now := <-summaries.C:
+			p.releaseSilenced(n, now)
 			p.sendSummaries(n, now)
 		case <-p.stop:
 			for {
@@ -226,6 +238,19 @@ func (p *anomalyPlugin) notify(n cgo.Notifier) {
 					return
 				}
 			}
+		}
+	}
+}
+
+// releaseSilenced sends what silences that ended held back, through the
+// burst shaper like any alert: a silence over a fleet may release hundreds.
+func (p *anomalyPlugin) releaseSilenced(n cgo.Notifier, now time.Time) {
+	if p.silences == nil {
+		return
+	}
+	for _, a := range p.silences.check(now) {
+		if p.shaper.admit(&a, now) {
+			p.send(n, &a)
 		}
 	}
 }
@@ -297,6 +322,13 @@ func (p *anomalyPlugin) notification(a *detect.Alert) *cgo.Notification {
 	if a.Repeat {
 		meta = append(meta, cgo.Meta{Key: "repeat", Value: "true"})
 	}
+	if a.Runbook != "" {
+		meta = append(meta, cgo.Meta{Key: "runbook", Value: a.Runbook})
+	}
+	if a.Silenced != "" {
+		// Sent late, when the silence that held it ended.
+		meta = append(meta, cgo.Meta{Key: "silenced", Value: a.Silenced})
+	}
 	return &cgo.Notification{
 		Severity:       severities[a.Severity],
 		Time:           a.Time,
@@ -328,6 +360,11 @@ func (p *anomalyPlugin) Shutdown(context.Context) (err error) {
 			lost += p.shaper.pending()
 		}
 		p.host.errorf("anomaly plugin: %d notifications and derived values lost at shutdown: collectd's notification chain took none for %s", lost, shutdownWait)
+	}
+	if p.silences != nil {
+		if n := p.silences.waiting(); n > 0 {
+			p.host.infof("anomaly plugin: %d notifications held by silences not sent: collectd is stopping", n)
+		}
 	}
 	p.reportFinal()
 	return nil

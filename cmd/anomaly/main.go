@@ -7,6 +7,7 @@
 //	anomaly check FILE...              check configurations, errors with file:line
 //	anomaly replay [flags] FILE        what the rules would have sent
 //	anomaly eval [flags] FILE          recall, delay and false alerts on simulated incidents
+//	anomaly silence add|list|expire    hold back notifications during a deploy or maintenance
 //
 // Run "anomaly COMMAND --help" for the flags of each.
 package main
@@ -49,6 +50,7 @@ var commands = []command{
 	{"check", "FILE...", "check collectd configuration files: syntax and the <Plugin anomaly> rules, errors with file:line", runCheck},
 	{"replay", "[flags] FILE", "run the rules of FILE over recorded (CSV, InfluxDB) or simulated data and print the alerts", runReplay},
 	{"eval", "[flags] FILE", "measure the rules of FILE on simulated incidents: recall, detection delay, false alerts per week", runEval},
+	{"silence", "add|list|expire [flags]", "hold back the notifications of matching alerts during a deploy or maintenance (the plugin's SilenceFile)", runSilence},
 }
 
 func main() {

@@ -44,7 +44,7 @@ func golden(t *testing.T, name, got string) {
 func TestUsage(t *testing.T) {
 	code, _, stderr := runCmd(t)
 	assert.Equal(t, exitUsage, code)
-	for _, c := range []string{"anomaly check FILE...", "anomaly replay [flags] FILE", "anomaly eval [flags] FILE"} {
+	for _, c := range []string{"anomaly check FILE...", "anomaly replay [flags] FILE", "anomaly eval [flags] FILE", "anomaly silence add|list|expire [flags]"} {
 		assert.Contains(t, stderr, c)
 	}
 	code, _, stderr = runCmd(t, "frobnicate")
