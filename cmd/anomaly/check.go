@@ -21,16 +21,36 @@ broken rule or option. Without errors it lists the rules and where they are.
 
 Exit status: 0 when every file is fine, 1 when one is not, 2 on wrong usage.`
 
-func runCheck(_ context.Context, e *env, args []string) int {
-	fs := newFlags(e, "check", "FILE...", checkAbout)
+func runCheck(ctx context.Context, e *env, args []string) int {
+	fs := newFlags(e, "check", "[--explain [flags]] FILE...", checkAbout+"\n"+explainAbout)
 	quiet := fs.Bool("q", false, "print errors only")
+	doExplain := fs.Bool("explain", false, "measure each rule's false alerts per week and detection delay (one FILE)")
+	var opt explainOptions
+	fs.Var(&opt.incidents, "incident", "with --explain: "+incidentHelp)
+	fs.IntVar(&opt.seeds, "seeds", 10, "with --explain: number of simulated runs")
+	fs.Float64Var(&opt.days, "days", 7, "with --explain: simulated days per run")
+	fs.IntVar(&opt.jobs, "jobs", 0, "with --explain: runs at once (default: the number of CPUs)")
 	files, code, ok := parseArgs(fs, args)
 	if !ok {
 		return code
 	}
-	if len(files) == 0 {
+	if len(files) == 0 || (*doExplain && (len(files) != 1 || opt.seeds <= 0 || opt.days <= 0)) {
 		fs.Usage()
 		return exitUsage
+	}
+	if !*doExplain && len(opt.incidents) > 0 {
+		fmt.Fprintln(e.stderr, "anomaly check: --incident needs --explain")
+		return exitUsage
+	}
+	if *doExplain {
+		src, settings, ok := loadSettings(e, files[0])
+		if !ok {
+			return exitFailure
+		}
+		if !*quiet {
+			describeSettings(e, files[0], src, settings)
+		}
+		return explain(ctx, e, files[0], src, settings, opt)
 	}
 	status := exitOK
 	for _, f := range files {

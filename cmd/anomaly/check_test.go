@@ -90,5 +90,5 @@ func TestCheckWarnsWhereCollectdReadsOtherwise(t *testing.T) {
 func TestCheckUsage(t *testing.T) {
 	code, _, stderr := runCmd(t, "check")
 	assert.Equal(t, exitUsage, code)
-	assert.Contains(t, stderr, "Usage: anomaly check FILE...")
+	assert.Contains(t, stderr, "Usage: anomaly check [--explain [flags]] FILE...")
 }

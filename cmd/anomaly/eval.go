@@ -70,26 +70,15 @@ func runEval(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "anomaly eval: %v\n", err)
 		return exitUsage
 	}
-	sc := replay.PackScenario()
-	if len(incidents) > 0 {
-		sc.Kinds = nil
-		for _, s := range incidents {
-			in, err := parseIncident(s)
-			if err != nil {
-				fmt.Fprintf(e.stderr, "anomaly eval: %v\n", err)
-				return exitUsage
-			}
-			sc.Kinds = append(sc.Kinds, replay.IncidentKind{Name: in.name, Changes: in.changes, Silence: in.silence,
-				Duration: in.duration, Expect: in.expect})
-		}
+	sc, err := scenarioOf(settings, incidents, replay.PackScenario())
+	if err != nil {
+		fmt.Fprintf(e.stderr, "anomaly eval: %v\n", err)
+		return exitUsage
 	}
 	sc.Length = time.Duration(*days * 24 * float64(time.Hour))
 	sc.Interval, sc.WarmUp, sc.Grace, sc.PerRun = interval, warmUp, grace, *perRun
-	if sim := settings.Simulation; sim != nil {
-		sc.Config = simulate.Config{Params: sim.Config.Params, Mode: sim.Config.Mode, Profile: sim.Config.Profile}
-		if sim.Interval > 0 && interval == 0 {
-			sc.Interval = sim.Interval
-		}
+	if sim := settings.Simulation; sim != nil && sim.Interval > 0 && interval == 0 {
+		sc.Interval = sim.Interval
 	}
 	if len(ruleNames) > 0 {
 		keep, _ := selectRules(settings.Rules, ruleNames)
@@ -112,19 +101,8 @@ func runEval(ctx context.Context, e *env, args []string) int {
 		}
 		sc.Kinds = kinds
 	}
-	// Each run gets rules of its own, built as the plugin builds them.
-	blocks := conf.PluginBlocks(src.Root, "anomaly")
-	newRules := func() ([]detect.Rule, error) {
-		s, err := conf.Parse(blocks...)
-		if err != nil {
-			return nil, err
-		}
-		return selectRules(s.Rules, ruleNames)
-	}
-	var list []uint64
-	for i := range *seeds {
-		list = append(list, *firstSeed+uint64(i))
-	}
+	newRules := rulesOf(src, ruleNames)
+	list := seedList(*firstSeed, *seeds)
 	bar := newProgress(e, int64(len(list)), "eval", "runs")
 	began := time.Now()
 	ev, err := replay.Evaluate(ctx, newRules, sc, replay.EvalOptions{Seeds: list, Workers: *jobs,
@@ -169,4 +147,47 @@ func writeFile(path string, write func(w io.Writer) error) error {
 		return err
 	}
 	return f.Close()
+}
+
+// scenarioOf is the evaluation's scenario: the incidents given with
+// --incident, or those of fallback; the model of FILE's <Simulation> if it
+// has one.
+func scenarioOf(settings *conf.Settings, incidents []string, fallback replay.Scenario) (replay.Scenario, error) {
+	sc := fallback
+	if len(incidents) > 0 {
+		sc.Kinds = nil
+		for _, s := range incidents {
+			in, err := parseIncident(s)
+			if err != nil {
+				return sc, err
+			}
+			sc.Kinds = append(sc.Kinds, replay.IncidentKind{Name: in.name, Changes: in.changes, Silence: in.silence,
+				Duration: in.duration, Expect: in.expect})
+		}
+	}
+	if sim := settings.Simulation; sim != nil {
+		sc.Config = simulate.Config{Params: sim.Config.Params, Mode: sim.Config.Mode, Profile: sim.Config.Profile}
+		sc.Interval = sim.Interval
+	}
+	return sc, nil
+}
+
+// rulesOf gives each run rules of its own, built as the plugin builds them.
+func rulesOf(src *conf.Source, names []string) func() ([]detect.Rule, error) {
+	blocks := conf.PluginBlocks(src.Root, "anomaly")
+	return func() ([]detect.Rule, error) {
+		s, err := conf.Parse(blocks...)
+		if err != nil {
+			return nil, err
+		}
+		return selectRules(s.Rules, names)
+	}
+}
+
+func seedList(first uint64, n int) []uint64 {
+	list := make([]uint64, 0, n)
+	for i := range n {
+		list = append(list, first+uint64(i))
+	}
+	return list
 }
