@@ -242,6 +242,22 @@ func (cfg *Config) fill() error {
 	return nil
 }
 
+// tlsHint says what to do about a certificate the writer does not trust.
+func tlsHint(err error) string {
+	var unknown x509.UnknownAuthorityError
+	var host x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	switch {
+	case errors.As(err, &unknown):
+		return " (the server's certificate is not signed by a CA this host trusts: set CAFile to the CA that signed it)"
+	case errors.As(err, &host):
+		return " (the server's certificate is for another name: use that name in URL)"
+	case errors.As(err, &invalid):
+		return " (the server's certificate is not valid: expired, or not for a server)"
+	}
+	return ""
+}
+
 // tlsConfig verifies the server with the system's roots plus caFile's.
 func tlsConfig(caFile string, insecure bool) (*tls.Config, error) {
 	tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: insecure} //nolint:gosec // only if asked
@@ -679,11 +695,12 @@ func describe(err error) string {
 	var he *http2.Error
 	if !errors.As(err, &he) || he.StatusCode == 0 {
 		// Not the whole "Post <URL with query>: dial tcp ...": the cause.
+		msg := err.Error()
 		var ue *url.Error
 		if errors.As(err, &ue) {
-			return ue.Err.Error()
+			msg = ue.Err.Error()
 		}
-		return err.Error()
+		return msg + tlsHint(err)
 	}
 	msg := he.Message
 	// 2.x names the error ("invalid"); for 1.8 the library puts the status
