@@ -160,7 +160,7 @@ func (r *Report) chart(tr *Trace, title, path string) error {
 	n := len(tr.Buckets)
 	width := r.To.Sub(r.From) / time.Duration(max(n, 1))
 	mid := func(i int) float64 { return unix(r.From.Add(time.Duration(i)*width + width/2)) }
-	var obs, lo, hi, base, bLo, bHi, fLo, fHi []plotter.XYs
+	var obs, lo, hi, base, bLo, bHi, wLo, wHi, fLo, fHi []plotter.XYs
 	ymin, ymax := math.Inf(1), math.Inf(-1)
 	see := func(y float64) {
 		if !math.IsNaN(y) && !math.IsInf(y, 0) {
@@ -181,7 +181,7 @@ func (r *Report) chart(tr *Trace, title, path string) error {
 		(*segs)[len(*segs)-1] = append((*segs)[len(*segs)-1], plotter.XY{X: mid(i), Y: y})
 		*last = i
 	}
-	lasts := make([]int, 8)
+	lasts := make([]int, 10)
 	for i := range lasts {
 		lasts[i] = -2
 	}
@@ -202,11 +202,13 @@ func (r *Report) chart(tr *Trace, title, path string) error {
 		appendPt(&lo, i, &lasts[1], b.ObsMin)
 		appendPt(&hi, i, &lasts[2], b.ObsMax)
 		appendPt(&base, i, &lasts[3], baseMean)
-		appendPt(&bLo, i, &lasts[4], band.Lo)
-		appendPt(&bHi, i, &lasts[5], band.Hi)
-		appendPt(&fLo, i, &lasts[6], band.FailLo)
-		appendPt(&fHi, i, &lasts[7], band.FailHi)
-		for _, y := range []float64{b.ObsMin, b.ObsMax, baseMean, band.Lo, band.Hi, band.FailLo, band.FailHi} {
+		appendPt(&bLo, i, &lasts[4], band.Lo())
+		appendPt(&bHi, i, &lasts[5], band.Hi())
+		appendPt(&wLo, i, &lasts[6], band.WarnLo)
+		appendPt(&wHi, i, &lasts[7], band.WarnHi)
+		appendPt(&fLo, i, &lasts[8], band.FailLo)
+		appendPt(&fHi, i, &lasts[9], band.FailHi)
+		for _, y := range []float64{b.ObsMin, b.ObsMax, baseMean, band.WarnLo, band.WarnHi, band.FailLo, band.FailHi} {
 			see(y)
 		}
 	}
@@ -306,8 +308,8 @@ func (r *Report) chart(tr *Trace, title, path string) error {
 		dashed bool
 	}{
 		{base, colBaseline, vg.Points(1), true},
-		{bLo, colBound, vg.Points(1), true},
-		{bHi, colBound, vg.Points(1), true},
+		{wLo, colBound, vg.Points(1), true},
+		{wHi, colBound, vg.Points(1), true},
 		{fLo, colFailure, vg.Points(1), true},
 		{fHi, colFailure, vg.Points(1), true},
 		{obs, colObserved, vg.Points(1.2), false},
@@ -463,7 +465,7 @@ code { background: #f4f4f4; padding: 0 0.2em; }
 <p class="key">
 <span><i class="sw" style="background:#1f77b4"></i>what the rule judged (mean per point, the band around it: lowest to highest)</span>
 <span><i class="sw" style="border-top:2px dashed #5a5a5a"></i>baseline (expected)</span>
-<span><i class="sw" style="border-top:2px dashed #e68c00"></i>alert bound</span>
+<span><i class="sw" style="border-top:2px dashed #e68c00"></i>WARNING bound</span>
 <span><i class="sw" style="border-top:2px dashed #d62728"></i>FAILURE bound</span>
 <span><i class="sw" style="background:rgba(44,160,44,.3)"></i>normal band</span>
 <span><i class="sw" style="background:rgba(255,165,0,.4)"></i>WARNING</span>
