@@ -75,3 +75,20 @@ func TestBandOfStdDevChangeFactors(t *testing.T) {
 	assert.Equal(t, Band{WarnLo: base / p.WarningFactor, WarnHi: base * p.WarningFactor,
 		FailLo: base / p.FailureFactor, FailHi: base * p.FailureFactor}, b)
 }
+
+// A missing rule's bound is its timeout, the default (a number of the
+// series' intervals) included, which only the verdict knows.
+func TestBandOfMissingTimeout(t *testing.T) {
+	byDefault, err := detect.NewMissingRule(detect.RuleSpec{Name: "m"}, testSelectors(t, "a/b"), 0)
+	require.NoError(t, err)
+	v := &detect.Verdict{Observed: 5, Threshold: 30}
+	obs, base, aux := chartValues(byDefault, v)
+	b := bandOf(byDefault, base, aux)
+	assert.Equal(t, v.Observed, obs)
+	assert.Equal(t, v.Threshold, b.FailHi)
+	assert.True(t, math.IsNaN(b.WarnHi), "a silence raises no WARNING")
+
+	set, err := detect.NewMissingRule(detect.RuleSpec{Name: "m"}, testSelectors(t, "a/b"), time.Minute)
+	require.NoError(t, err)
+	assert.Equal(t, time.Minute.Seconds(), bandOf(set, math.NaN(), math.NaN()).FailHi)
+}

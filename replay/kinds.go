@@ -19,8 +19,10 @@ import (
 func chartValues(r detect.Rule, v *detect.Verdict) (obs, base, aux float64) {
 	nan := math.NaN()
 	switch r := r.(type) {
-	case *detect.RatioRule, *detect.CountRule, *detect.PeriodRatioRule, *detect.MissingRule, *detect.AggregateRule:
+	case *detect.RatioRule, *detect.CountRule, *detect.PeriodRatioRule, *detect.AggregateRule:
 		return v.Observed, nan, nan
+	case *detect.MissingRule:
+		return v.Observed, nan, v.Threshold // the timeout, the default's too
 	case *detect.HealthRule:
 		share := nan
 		if v.Denominator > 0 && v.Denominator >= r.MinRequests {
@@ -110,8 +112,12 @@ func bandOf(r detect.Rule, base, aux float64) Band {
 		return thresholds(r.Thresholds)
 	case *detect.MissingRule:
 		// A silence past the timeout is a FAILURE (the rule has no WARNING).
-		if r.Timeout > 0 {
+		// Timeout 0 is a number of the series' intervals: the verdict's.
+		switch {
+		case r.Timeout > 0:
 			b.FailHi = r.Timeout.Seconds()
+		case aux > 0:
+			b.FailHi = aux
 		}
 		return b
 	case *detect.HealthRule:
