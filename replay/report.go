@@ -139,8 +139,6 @@ th, td { border-bottom: 1px solid #ddd; padding: 0.3em 0.8em; text-align: left; 
 td.n { text-align: right; }
 img { width: 100%; max-width: 1000px; border: 1px solid #eee; }
 code { background: #f4f4f4; padding: 0 0.2em; }
-.key span { display: inline-block; margin-right: 1.5em; }
-.sw { display: inline-block; width: 1.6em; height: 0.8em; margin-right: 0.3em; vertical-align: middle; }
 </style>
 </head>
 <body>
@@ -151,16 +149,6 @@ code { background: #f4f4f4; padding: 0 0.2em; }
 <tr><th>rule</th><th>kind</th><th>raised</th><th>reached FAILURE</th><th>time alerting</th></tr>
 {{range .Rules}}<tr><td><a href="#{{.Anchor}}">{{.Name}}</a></td><td>{{.Kind}}</td><td class="n">{{.Summary.Raised}}</td><td class="n">{{.Summary.Failures}}</td><td class="n">{{.Summary.Alerting}}</td></tr>
 {{end}}</table>
-<p class="key">
-<span><i class="sw" style="background:#1f77b4"></i>what the rule judged (mean per point, the band around it: lowest to highest)</span>
-<span><i class="sw" style="border-top:2px dashed #5a5a5a"></i>baseline (expected)</span>
-<span><i class="sw" style="border-top:2px dashed #e68c00"></i>WARNING bound</span>
-<span><i class="sw" style="border-top:2px dashed #d62728"></i>FAILURE bound</span>
-<span><i class="sw" style="background:rgba(44,160,44,.3)"></i>normal band</span>
-<span><i class="sw" style="background:rgba(255,165,0,.4)"></i>WARNING</span>
-<span><i class="sw" style="background:rgba(214,39,40,.4)"></i>FAILURE</span>
-<span><i class="sw" style="background:rgba(90,90,90,.6)"></i>incident (along the top)</span>
-</p>
 {{range .Rules}}
 <h2 id="{{.Anchor}}">{{.Name}} <small>({{.Kind}})</small></h2>
 <p>Series: <code>{{.Series}}</code></p>
