@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"fmt"
 	"math"
 
 	"gonum.org/v1/gonum/mathext"
@@ -41,34 +42,63 @@ func chartValues(r detect.Rule, v *detect.Verdict) (obs, base, aux float64) {
 	return v.Observed, v.Baseline, v.Threshold
 }
 
-// Unit names the y axis of a rule's chart.
+// Unit names the y axis of a rule's chart: what the rule judges, in what
+// unit, over what span, so that a value read off the chart is one the
+// rule's messages and thresholds speak of.
 func Unit(r detect.Rule) string {
 	switch r := r.(type) {
 	case *detect.RatioRule:
-		return "share"
+		return "share over " + shortDuration(r.Window)
 	case *detect.CountRule:
-		return r.Unit
+		return r.Unit + " per " + shortDuration(r.Window)
 	case *detect.PeriodRatioRule:
-		return "per period"
+		return scaledRatio(r.Scale) + " per " + shortDuration(r.Period)
 	case *detect.MissingRule:
-		return "silence (s)"
+		return "silence (seconds)"
 	case *detect.HealthRule:
-		return "latency (ms)"
+		return "mean latency per " + shortDuration(r.Period) + " (ms)" // as its messages say
 	case *detect.SpikeRule:
 		if r.Model == detect.NormalModel {
-			return "mean"
+			return "mean per " + shortDuration(r.Window)
 		}
-		return "count"
+		return "count per " + shortDuration(r.Window)
 	case *detect.StdDevChangeRule:
-		return "stddev"
+		return "standard deviation over " + shortDuration(r.Window)
 	case *detect.ErrorShareRule:
-		return "error share"
+		return "error share over " + shortDuration(r.Window)
 	case *detect.AnomalyRule:
-		return "value"
+		return "value per slot"
 	case *detect.AggregateRule:
-		return r.Function.String()
+		return aggregateUnit(r)
 	}
 	return "observed"
+}
+
+// scaledRatio names a period ratio multiplied by its Scale.
+func scaledRatio(scale float64) string {
+	switch scale {
+	case 1:
+		return "ratio"
+	case 100:
+		return "percent"
+	}
+	return fmt.Sprintf("ratio x %g", scale)
+}
+
+// aggregateUnit names what an aggregate rule's function makes of its window.
+func aggregateUnit(r *detect.AggregateRule) string {
+	over := " over " + shortDuration(r.Window)
+	switch r.Function {
+	case detect.AggregatePercentile:
+		return fmt.Sprintf("%gth percentile", r.Percentile) + over
+	case detect.AggregateRate:
+		return "rate per second" + over
+	case detect.AggregateDerivative:
+		return "slope per second" + over
+	case detect.AggregatePredict:
+		return "predicted in " + shortDuration(r.Horizon) + " (fit" + over + ")"
+	}
+	return r.Function.String() + over
 }
 
 // Band is the bounds a rule compares with at one point of a chart: a value
