@@ -9,6 +9,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/collectd-anomaly/collectd-anomaly/conf"
 	"github.com/collectd-anomaly/collectd-anomaly/detect"
 )
 
@@ -20,7 +21,8 @@ type Span struct {
 
 // Report is an HTML page of a replay: a summary per rule, and a chart per
 // rule and group of what the rule judged over time (from a Tracer's
-// buckets), with the band it compares with, and its alerts as shaded spans.
+// buckets), with the band it compares with, and its alerts as shaded spans;
+// under them the rule's block as configured.
 type Report struct {
 	Title  string
 	Source string // what was replayed, in words
@@ -34,6 +36,10 @@ type Report struct {
 	// MaxGroups is the most charts drawn per rule (default 8): the groups
 	// with the most alerts first.
 	MaxGroups int
+	// RuleBlocks are the rules' blocks as written (conf.Source.RuleBlocks),
+	// shown under each rule's charts, matched by the rule's name: what a
+	// chart shows is judged against what configured it.
+	RuleBlocks []conf.RuleBlock
 }
 
 type reportChart struct {
@@ -46,6 +52,9 @@ type reportRule struct {
 	Charts                     []reportChart
 	More                       int
 	Note                       string
+	// Config is the rule's block as written, and ConfigAt its file:line
+	// ("" when the report has no block of that name).
+	Config, ConfigAt string
 }
 
 // Write writes dir/index.html and one SVG per chart; it creates dir.
@@ -62,11 +71,15 @@ func (r *Report) Write(dir string) error {
 	for _, tr := range r.Traces {
 		byRule[tr.Rule.Spec().Name] = append(byRule[tr.Rule.Spec().Name], tr)
 	}
+	blocks := map[string]conf.RuleBlock{}
+	for _, b := range r.RuleBlocks {
+		blocks[b.Name] = b
+	}
 	var rules []reportRule
 	for i, rule := range r.Rules {
 		name := rule.Spec().Name
 		rr := reportRule{Name: name, Kind: rule.Kind(), Series: rule.Spec().Describe(), Summary: sums[i],
-			Anchor: fileName(name)}
+			Anchor: fileName(name), Config: blocks[name].Text, ConfigAt: blocks[name].Pos.String()}
 		traces := byRule[name]
 		sort.SliceStable(traces, func(a, b int) bool { return len(traces[a].Alerts) > len(traces[b].Alerts) })
 		if len(traces) == 0 {
@@ -139,6 +152,7 @@ th, td { border-bottom: 1px solid #ddd; padding: 0.3em 0.8em; text-align: left; 
 td.n { text-align: right; }
 img { width: 100%; max-width: 1000px; border: 1px solid #eee; }
 code { background: #f4f4f4; padding: 0 0.2em; }
+pre.conf { background: #f4f4f4; padding: 0.6em 1em; overflow-x: auto; max-width: 1000px; }
 </style>
 </head>
 <body>
@@ -155,6 +169,8 @@ code { background: #f4f4f4; padding: 0 0.2em; }
 {{if .Note}}<p>{{.Note}}</p>{{end}}
 {{range .Charts}}<figure><img src="{{.File}}" alt="{{.Title}}"><figcaption>{{.Title}}: {{.Caption}}</figcaption></figure>
 {{end}}{{if .More}}<p>{{.More}} more groups not drawn (the groups with the most alerts are).</p>{{end}}
+{{if .Config}}<p>Configured in <code>{{.ConfigAt}}</code>:</p>
+<pre class="conf">{{.Config}}</pre>{{end}}
 {{end}}
 </body>
 </html>

@@ -3,6 +3,7 @@ package replay_test
 import (
 	"encoding/xml"
 	"errors"
+	"html"
 	"io"
 	"math"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/collectd-anomaly/collectd-anomaly/conf"
 	"github.com/collectd-anomaly/collectd-anomaly/detect"
 	"github.com/collectd-anomaly/collectd-anomaly/replay"
 )
@@ -59,8 +61,14 @@ func traceOf(rule detect.Rule, values []float64, warnMax, failMax float64) *repl
 // minutes, and returns its directory.
 func writeReport(t *testing.T, incidents []replay.Span, traces ...*replay.Trace) string {
 	t.Helper()
-	r := &replay.Report{Title: "test", From: reportStart,
-		To: reportStart.Add(time.Duration(len(traces[0].Buckets)) * time.Minute), Incidents: incidents}
+	return writeReportOf(t, &replay.Report{Incidents: incidents}, traces...)
+}
+
+// writeReportOf fills r with the traces and writes it.
+func writeReportOf(t *testing.T, r *replay.Report, traces ...*replay.Trace) string {
+	t.Helper()
+	r.Title, r.From = "test", reportStart
+	r.To = reportStart.Add(time.Duration(len(traces[0].Buckets)) * time.Minute)
 	for _, tr := range traces {
 		r.Rules = append(r.Rules, tr.Rule)
 		r.Traces = append(r.Traces, tr)
@@ -152,4 +160,56 @@ func TestReportChartLegendLeavesOutWhatIsNotDrawn(t *testing.T) {
 	for _, absent := range []string{"observed", "WARNING bound (upper)", "WARNING alert", "FAILURE alert", "incident (simulated, along the top)"} {
 		assert.NotContains(t, texts, absent)
 	}
+}
+
+// Under its charts, each rule shows its block as written in the
+// configuration, with the file and line; a rule without one shows none.
+func TestReportShowsEachRulesBlock(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "web.conf")
+	require.NoError(t, os.WriteFile(path, []byte(`LoadPlugin anomaly
+<Plugin anomaly>
+  # Why: a burst of errors is an outage for someone.
+  <Count "errors-per-minute">
+    Series "web/gauge-errors"
+    Window 60
+    WarningMax 50
+    FailureMax 100
+    Unit "errors"
+  </Count>
+  <Count "errors-per-hour">
+    Series "web/gauge-errors"
+    Window "1h"
+    FailureMax 1000 # a slow leak
+  </Count>
+</Plugin>
+`), 0o644))
+	src, err := conf.ReadSource(path)
+	require.NoError(t, err)
+	settings, problems := src.Check()
+	require.Empty(t, problems)
+	blocks := src.RuleBlocks()
+	require.Len(t, blocks, 2)
+	var traces []*replay.Trace
+	for _, r := range settings.Rules {
+		traces = append(traces, traceOf(r, ramp(50, 100), 50, 100))
+	}
+	dir := writeReportOf(t, &replay.Report{RuleBlocks: blocks}, traces...)
+	data, err := os.ReadFile(filepath.Join(dir, "index.html"))
+	require.NoError(t, err)
+	page := html.UnescapeString(string(data))
+
+	// Each block lies between its rule's heading and the next one's.
+	sections := strings.Split(page, "<h2 ")[1:]
+	require.Len(t, sections, len(blocks))
+	for i, b := range blocks {
+		assert.True(t, strings.HasPrefix(sections[i], `id="`+b.Name+`"`), sections[i])
+		assert.Contains(t, sections[i], b.Text)
+		assert.Contains(t, sections[i], b.Pos.String())
+	}
+
+	// Without blocks (rules built in code), no configuration is shown.
+	dir = writeReport(t, nil, traces...)
+	data, err = os.ReadFile(filepath.Join(dir, "index.html"))
+	require.NoError(t, err)
+	assert.NotContains(t, string(data), "Configured in")
 }

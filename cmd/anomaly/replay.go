@@ -117,7 +117,7 @@ func runReplay(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintln(e.stderr, "anomaly replay: --scores needs a single series from --csv")
 		return exitUsage
 	}
-	_, settings, ok := loadSettings(e, pos[0])
+	src, settings, ok := loadSettings(e, pos[0])
 	if !ok {
 		return exitFailure
 	}
@@ -126,7 +126,7 @@ func runReplay(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "anomaly replay: %v\n", err)
 		return exitUsage
 	}
-	r := &replayRun{e: e, o: &o, settings: settings, rules: rules, config: pos[0]}
+	r := &replayRun{e: e, o: &o, settings: settings, rules: rules, config: pos[0], blocks: src.RuleBlocks()}
 	return r.run(ctx)
 }
 
@@ -193,6 +193,7 @@ type replayRun struct {
 	settings *conf.Settings
 	rules    []detect.Rule
 	config   string
+	blocks   []conf.RuleBlock // the rules as written, for the report
 
 	recorder  *replay.Recorder
 	tracer    *replay.Tracer
@@ -296,7 +297,7 @@ func (r *replayRun) output() int {
 	}
 	if o.report != "" {
 		rep := &replay.Report{Title: "anomaly replay: " + r.config, Source: r.source, From: r.from, To: r.to,
-			Rules: r.rules, Traces: r.tracer.Traces(), Alerts: alerts, Incidents: r.incidents}
+			Rules: r.rules, Traces: r.tracer.Traces(), Alerts: alerts, Incidents: r.incidents, RuleBlocks: r.blocks}
 		if err := rep.Write(o.report); err != nil {
 			fmt.Fprintf(e.stderr, "anomaly replay: report: %v\n", err)
 			return exitFailure
