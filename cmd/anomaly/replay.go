@@ -42,7 +42,10 @@ derive whose increments are judged) come from collectd's types.db
 
 Outputs: --json prints one JSON object per alert instead of the table;
 --report DIR writes DIR/index.html with a chart per rule and group (what the
-rule judged, its baseline or threshold band, the alerts as shaded spans);
+rule judged, its baseline, its WARNING and FAILURE bounds, the alerts as
+shaded spans and the simulator's incidents, each chart with a legend of
+what it draws and the rule's unit on its y axis) and under the charts the
+rule's block as written in FILE;
 --scores FILE writes, for a single series from CSV, per row in the file's
 order the rules' state (0 ok, 1 warning, 2 failure), a score in [0, 1] (1/2
 at the bound that raises an alert; 1 - p for <Anomaly>, p its calibrated
