@@ -41,7 +41,7 @@ func PluginBlocks(root config.Block, name string) []config.Block {
 
 const maxIncludeDepth = 8
 
-func readInto(parent *config.Block, parentPos *posNode, notes *[]Problem, path string, depth int) error {
+func readInto(parent *config.Block, parentPos *posNode, src *Source, path string, depth int) error {
 	if depth > maxIncludeDepth {
 		return fmt.Errorf("%s: Include nested more than %d deep", path, maxIncludeDepth)
 	}
@@ -49,7 +49,8 @@ func readInto(parent *config.Block, parentPos *posNode, notes *[]Problem, path s
 	if err != nil {
 		return err
 	}
-	p := &fileParser{file: path, depth: depth, notes: notes}
+	src.keepLines(path, string(data))
+	p := &fileParser{file: path, depth: depth, src: src}
 	stack := []*config.Block{parent}
 	posStack := []*posNode{parentPos}
 	for _, line := range logicalLines(string(data)) {
@@ -72,6 +73,7 @@ func readInto(parent *config.Block, parentPos *posNode, notes *[]Problem, path s
 			if len(stack) == 1 || open.Key != st.key {
 				return p.closeError(st.key, stack, posStack)
 			}
+			posStack[len(posStack)-1].end = line.last
 			stack, posStack = stack[:len(stack)-1], posStack[:len(posStack)-1]
 			parent, parentPos := stack[len(stack)-1], posStack[len(posStack)-1]
 			switch {
@@ -172,7 +174,7 @@ func (p *fileParser) include(parent *config.Block, parentPos *posNode, path, fil
 			}
 		}
 		for _, f := range files {
-			if err := readInto(parent, parentPos, p.notes, f, p.depth+1); err != nil {
+			if err := readInto(parent, parentPos, p.src, f, p.depth+1); err != nil {
 				return err
 			}
 		}
@@ -184,7 +186,7 @@ type fileParser struct {
 	file  string
 	line  int
 	depth int
-	notes *[]Problem
+	src   *Source // where notes go
 }
 
 func (p *fileParser) errorf(format string, args ...any) error {
@@ -193,11 +195,12 @@ func (p *fileParser) errorf(format string, args ...any) error {
 
 // note records something collectd reads differently from what it looks like.
 func (p *fileParser) note(pos Position, format string, args ...any) {
-	*p.notes = append(*p.notes, Problem{Pos: pos, Err: fmt.Errorf(format, args...)})
+	p.src.Notes = append(p.src.Notes, Problem{Pos: pos, Err: fmt.Errorf(format, args...)})
 }
 
 type logicalLine struct {
 	number int // of its first physical line
+	last   int // of its last physical line (number, unless continued)
 	text   string
 }
 
@@ -226,12 +229,12 @@ func logicalLines(s string) []logicalLine {
 			continue
 		}
 		cur.WriteString(l)
-		out = append(out, logicalLine{number: start, text: cur.String()})
+		out = append(out, logicalLine{number: start, last: i + 1, text: cur.String()})
 		cur.Reset()
 		continuing, inQuote = false, false
 	}
 	if continuing {
-		out = append(out, logicalLine{number: start, text: cur.String()})
+		out = append(out, logicalLine{number: start, last: strings.Count(s, "\n") + 1, text: cur.String()})
 	}
 	return out
 }
@@ -546,6 +549,7 @@ func (p Position) String() string {
 // posNode mirrors a config.Block: its position and its children's.
 type posNode struct {
 	Position
+	end      int // line of a block's closing tag (0 for an option)
 	children []posNode
 }
 
@@ -560,13 +564,15 @@ type Source struct {
 	// the syntax, but likely mistakes; Check's errors often follow from them.
 	Notes []Problem
 	pos   posNode
+	// lines are the physical lines of every file read, for RuleBlocks.
+	lines map[string][]string
 }
 
 // ReadSource reads a configuration file as ReadFile does, keeping the
 // position of every block and option.
 func ReadSource(path string) (*Source, error) {
 	s := &Source{}
-	if err := readInto(&s.Root, &s.pos, &s.Notes, path, 0); err != nil {
+	if err := readInto(&s.Root, &s.pos, s, path, 0); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -598,6 +604,51 @@ func (s *Source) PluginBlocks(name string) []Located {
 		}
 	}
 	return out
+}
+
+// keepLines remembers the physical lines of a file read.
+func (s *Source) keepLines(path, data string) {
+	if s.lines == nil {
+		s.lines = map[string][]string{}
+	}
+	lines := strings.Split(data, "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimSuffix(l, "\r")
+	}
+	s.lines[path] = lines
+}
+
+// RuleBlock is the block of one rule as the user wrote it, so that what a
+// rule did (a replay's report, say) can be shown beside what configured it.
+type RuleBlock struct {
+	Name string   // the rule's name, the block's argument
+	Kind string   // the block's name as written: Ratio, Count...
+	Pos  Position // the line of <Kind "name">
+	// Text is the block's lines, from <Kind "name"> to </Kind>, as written:
+	// indentation, comments and continued lines kept.
+	Text string
+}
+
+// RuleBlocks returns the rule blocks of the <Plugin anomaly> blocks, in
+// order (the order of Settings.Rules when the configuration is valid).
+func (s *Source) RuleBlocks() []RuleBlock {
+	var out []RuleBlock
+	for _, c := range s.children(s.PluginBlocks("anomaly")) {
+		if _, rule := ruleKinds[strings.ToLower(c.Key)]; !rule || len(c.Values) != 1 || !c.Values[0].IsString() {
+			continue
+		}
+		out = append(out, RuleBlock{Name: c.Values[0].String(), Kind: c.Key, Pos: c.Pos, Text: s.text(c)})
+	}
+	return out
+}
+
+// text is the lines of a block as written ("" if they were not kept).
+func (s *Source) text(l Located) string {
+	lines := s.lines[l.Pos.File]
+	if l.node == nil || l.Pos.Line < 1 || l.node.end < l.Pos.Line || l.node.end > len(lines) {
+		return ""
+	}
+	return strings.Join(lines[l.Pos.Line-1:l.node.end], "\n")
 }
 
 // Loads reports whether the configuration loads the plugin: a LoadPlugin

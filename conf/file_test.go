@@ -231,6 +231,33 @@ func TestReadSourcePositions(t *testing.T) {
 	assert.Equal(t, "", conf.Position{}.String())
 }
 
+// RuleBlocks gives each rule's block as written - comments, indentation,
+// CRLF line ends and continued lines kept - with its file and line, across
+// plugin blocks and included files; other blocks are not rules.
+func TestRuleBlocksAsWritten(t *testing.T) {
+	dir := t.TempDir()
+	main := filepath.Join(dir, "collectd.conf")
+	inc := filepath.Join(dir, "conf.d", "more.conf")
+	ratio := "  <Ratio \"server-errors\"> # why: 5xx share\n    Numerator \"web/gauge-errors\" \\\n      \"web/gauge-failed\"\n    Denominator \"web/gauge-requests\"\n    FailureMax 0.2\n  </Ratio>"
+	count := "\t<Count \"fraud\">\r\n\t\tSeries \"shop/gauge-fraud\"\r\n\t\tFailureMax 3\r\n\t</Count>"
+	writeFile(t, main, "LoadPlugin anomaly\n<Plugin anomaly>\n  MaxSeries 10\n"+ratio+"\n  <Simulation>\n    Seed 3\n  </Simulation>\n</Plugin>\nInclude \"conf.d\"\n")
+	writeFile(t, inc, "<Plugin anomaly>\r\n"+count+"\r\n</Plugin>\r\n")
+	src, err := conf.ReadSource(main)
+	require.NoError(t, err)
+
+	blocks := src.RuleBlocks()
+	require.Len(t, blocks, 2)
+	assert.Equal(t, conf.RuleBlock{Name: "server-errors", Kind: "Ratio", Pos: conf.Position{File: main, Line: 4}, Text: ratio}, blocks[0])
+	assert.Equal(t, conf.RuleBlock{Name: "fraud", Kind: "Count", Pos: conf.Position{File: inc, Line: 2},
+		Text: strings.ReplaceAll(count, "\r\n", "\n")}, blocks[1])
+	settings, problems := src.Check()
+	require.Empty(t, problems)
+	require.Len(t, settings.Rules, len(blocks))
+	for i, r := range settings.Rules {
+		assert.Equal(t, r.Spec().Name, blocks[i].Name, "in the order of the rules")
+	}
+}
+
 // Check builds the rules as the plugin does and names the file and line of
 // every error: the one collectd would stop at first, then the others.
 func TestCheckNamesFileAndLine(t *testing.T) {

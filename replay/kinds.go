@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"fmt"
 	"math"
 
 	"gonum.org/v1/gonum/mathext"
@@ -19,8 +20,10 @@ import (
 func chartValues(r detect.Rule, v *detect.Verdict) (obs, base, aux float64) {
 	nan := math.NaN()
 	switch r := r.(type) {
-	case *detect.RatioRule, *detect.CountRule, *detect.PeriodRatioRule, *detect.MissingRule, *detect.AggregateRule:
+	case *detect.RatioRule, *detect.CountRule, *detect.PeriodRatioRule, *detect.AggregateRule:
 		return v.Observed, nan, nan
+	case *detect.MissingRule:
+		return v.Observed, nan, v.Threshold // the timeout, the default's too
 	case *detect.HealthRule:
 		share := nan
 		if v.Denominator > 0 && v.Denominator >= r.MinRequests {
@@ -39,62 +42,94 @@ func chartValues(r detect.Rule, v *detect.Verdict) (obs, base, aux float64) {
 	return v.Observed, v.Baseline, v.Threshold
 }
 
-// Unit names the y axis of a rule's chart.
+// Unit names the y axis of a rule's chart: what the rule judges, in what
+// unit, over what span, so that a value read off the chart is one the
+// rule's messages and thresholds speak of.
 func Unit(r detect.Rule) string {
 	switch r := r.(type) {
 	case *detect.RatioRule:
-		return "share"
+		return "share over " + shortDuration(r.Window)
 	case *detect.CountRule:
-		return r.Unit
+		return r.Unit + " per " + shortDuration(r.Window)
 	case *detect.PeriodRatioRule:
-		return "per period"
+		return scaledRatio(r.Scale) + " per " + shortDuration(r.Period)
 	case *detect.MissingRule:
-		return "silence (s)"
+		return "silence (seconds)"
 	case *detect.HealthRule:
-		return "latency (ms)"
+		return "mean latency per " + shortDuration(r.Period) + " (ms)" // as its messages say
 	case *detect.SpikeRule:
 		if r.Model == detect.NormalModel {
-			return "mean"
+			return "mean per " + shortDuration(r.Window)
 		}
-		return "count"
+		return "count per " + shortDuration(r.Window)
 	case *detect.StdDevChangeRule:
-		return "stddev"
+		return "standard deviation over " + shortDuration(r.Window)
 	case *detect.ErrorShareRule:
-		return "error share"
+		return "error share over " + shortDuration(r.Window)
 	case *detect.AnomalyRule:
-		return "value"
+		return "value per slot"
 	case *detect.AggregateRule:
-		return r.Function.String()
+		return aggregateUnit(r)
 	}
 	return "observed"
 }
 
-// Band is the range of values a rule takes for normal at one point of a
-// chart: a value above Hi or below Lo raises an alert (NaN: no bound on that
-// side). FailHi and FailLo are the FAILURE bounds where a rule has warning
-// bounds too (NaN otherwise).
+// scaledRatio names a period ratio multiplied by its Scale.
+func scaledRatio(scale float64) string {
+	switch scale {
+	case 1:
+		return "ratio"
+	case 100:
+		return "percent"
+	}
+	return fmt.Sprintf("ratio x %g", scale)
+}
+
+// aggregateUnit names what an aggregate rule's function makes of its window.
+func aggregateUnit(r *detect.AggregateRule) string {
+	over := " over " + shortDuration(r.Window)
+	switch r.Function {
+	case detect.AggregatePercentile:
+		return fmt.Sprintf("%gth percentile", r.Percentile) + over
+	case detect.AggregateRate:
+		return "rate per second" + over
+	case detect.AggregateDerivative:
+		return "slope per second" + over
+	case detect.AggregatePredict:
+		return "predicted in " + shortDuration(r.Horizon) + " (fit" + over + ")"
+	}
+	return r.Function.String() + over
+}
+
+// Band is the bounds a rule compares with at one point of a chart: a value
+// above WarnHi or below WarnLo raises a WARNING, above FailHi or below FailLo
+// a FAILURE (NaN: no such bound). A rule without WARNING bounds has only
+// FAILURE ones, so that a chart names the level each line raises.
 type Band struct {
-	Lo, Hi, FailLo, FailHi float64
+	WarnLo, WarnHi, FailLo, FailHi float64
+}
+
+// Lo is the lower edge of what the rule takes for normal: the bound that
+// raises the first alert on that side (NaN if none).
+func (b Band) Lo() float64 { return firstSet(b.WarnLo, b.FailLo) }
+
+// Hi is the upper edge of what the rule takes for normal (see Lo).
+func (b Band) Hi() float64 { return firstSet(b.WarnHi, b.FailHi) }
+
+func firstSet(a, b float64) float64 {
+	if math.IsNaN(a) {
+		return b
+	}
+	return a
 }
 
 // bandOf returns the band of rule r at a chart point whose mean baseline
 // and auxiliary quantity (see chartValues) are base and aux.
 func bandOf(r detect.Rule, base, aux float64) Band {
 	nan := math.NaN()
-	b := Band{Lo: nan, Hi: nan, FailLo: nan, FailHi: nan}
+	b := Band{WarnLo: nan, WarnHi: nan, FailLo: nan, FailHi: nan}
 	thresholds := func(th detect.Thresholds) Band {
-		b.Hi, b.Lo = th.WarningMax, th.WarningMin
-		if math.IsNaN(b.Hi) {
-			b.Hi = th.FailureMax
-		} else {
-			b.FailHi = th.FailureMax
-		}
-		if math.IsNaN(b.Lo) {
-			b.Lo = th.FailureMin
-		} else {
-			b.FailLo = th.FailureMin
-		}
-		return b
+		return Band{WarnLo: th.WarningMin, WarnHi: th.WarningMax, FailLo: th.FailureMin, FailHi: th.FailureMax}
 	}
 	switch r := r.(type) {
 	case *detect.RatioRule:
@@ -106,80 +141,110 @@ func bandOf(r detect.Rule, base, aux float64) Band {
 	case *detect.AggregateRule:
 		return thresholds(r.Thresholds)
 	case *detect.MissingRule:
-		if r.Timeout > 0 {
-			b.Hi = r.Timeout.Seconds()
+		// A silence past the timeout is a FAILURE (the rule has no WARNING).
+		// Timeout 0 is a number of the series' intervals: the verdict's.
+		switch {
+		case r.Timeout > 0:
+			b.FailHi = r.Timeout.Seconds()
+		case aux > 0:
+			b.FailHi = aux
 		}
 		return b
 	case *detect.HealthRule:
-		b.Hi, b.FailHi = r.LatencyWarning, r.LatencyFailure
+		b.WarnHi, b.FailHi = r.LatencyWarning, r.LatencyFailure
 		return b
 	case *detect.SpikeRule:
 		if math.IsNaN(base) || r.Model != detect.PoissonModel {
 			return b
 		}
-		p := loosest(r.Probability, r.WarningProbability)
-		if r.Direction == detect.DirectionBoth {
-			p /= 2
-		}
-		// The exact Poisson bounds (as the rule computes its tails), and MinFactor.
-		f := max(r.MinFactor, 1)
-		if r.Direction != detect.DirectionDown && base >= r.MinExpected {
-			b.Hi = max(base*f, poissonUpper(base, p))
-		}
-		if r.Direction != detect.DirectionUp && math.Exp(-base) < p {
-			b.Lo = min(base/f, poissonLower(base, p))
+		b.FailLo, b.FailHi = spikeBounds(r, base, r.Probability)
+		if isSet(r.WarningProbability) {
+			b.WarnLo, b.WarnHi = spikeBounds(r, base, r.WarningProbability)
 		}
 		return b
 	case *detect.StdDevChangeRule:
 		if math.IsNaN(base) {
 			return b
 		}
-		f := loosestFactor(r.FailureFactor, r.WarningFactor)
-		if r.Direction != detect.DirectionDown {
-			b.Hi = base * f
-		}
-		if r.Direction != detect.DirectionUp {
-			b.Lo = base / f
+		b.FailLo, b.FailHi = factorBounds(r.Direction, base, r.FailureFactor)
+		if isSet(r.WarningFactor) {
+			b.WarnLo, b.WarnHi = factorBounds(r.Direction, base, r.WarningFactor)
 		}
 		return b
 	case *detect.ErrorShareRule:
 		if !(aux > 0) {
 			return b
 		}
-		n := math.Round(aux)
-		p := loosest(r.Probability, r.WarningProbability)
-		// The fewest errors whose tail is below p: a binary search.
-		lo, hi := 0.0, n+1
-		for lo < hi {
-			k := math.Floor((lo + hi) / 2)
-			if binomialAtLeast(k, n, r.ExpectedShare) < p {
-				hi = k
-			} else {
-				lo = k + 1
-			}
-		}
-		k := max(lo, float64(r.MinErrors))
-		if k <= n {
-			b.Hi = (k - 0.5) / n
+		b.FailHi = errorShareBound(r, aux, r.Probability)
+		if isSet(r.WarningProbability) {
+			b.WarnHi = errorShareBound(r, aux, r.WarningProbability)
 		}
 		return b
 	}
 	return b
 }
 
-// loosest is the probability bound that raises the first alert.
+// isSet tells a set WARNING probability or factor from an unset one (0 or NaN).
+func isSet(x float64) bool { return x > 0 && !math.IsNaN(x) }
+
+// loosest is the probability or factor bound that raises the first alert.
 func loosest(failure, warning float64) float64 {
-	if warning > 0 && !math.IsNaN(warning) {
+	if isSet(warning) {
 		return warning
 	}
 	return failure
 }
 
-func loosestFactor(failure, warning float64) float64 {
-	if warning > 0 && !math.IsNaN(warning) {
-		return warning
+// spikeBounds are the counts a Poisson spike rule's tail p is crossed at,
+// around baseline base: the exact Poisson bounds (as the rule computes its
+// tails), widened by MinFactor (NaN where a side is not judged).
+func spikeBounds(r *detect.SpikeRule, base, p float64) (lo, hi float64) {
+	lo, hi = math.NaN(), math.NaN()
+	if r.Direction == detect.DirectionBoth {
+		p /= 2 // the rule's tail is two-sided
 	}
-	return failure
+	f := max(r.MinFactor, 1)
+	if r.Direction != detect.DirectionDown && base >= r.MinExpected {
+		hi = max(base*f, poissonUpper(base, p))
+	}
+	if r.Direction != detect.DirectionUp && math.Exp(-base) < p {
+		lo = min(base/f, poissonLower(base, p))
+	}
+	return lo, hi
+}
+
+// factorBounds are the values a change by factor f from base reaches, on
+// the sides the direction judges (NaN on the others).
+func factorBounds(d detect.Direction, base, f float64) (lo, hi float64) {
+	lo, hi = math.NaN(), math.NaN()
+	if d != detect.DirectionDown {
+		hi = base * f
+	}
+	if d != detect.DirectionUp {
+		lo = base / f
+	}
+	return lo, hi
+}
+
+// errorShareBound is the share of n requests above which the errors' tail
+// is below p (NaN if no count of errors is): the fewest errors whose tail
+// is, found by binary search, but at least MinErrors.
+func errorShareBound(r *detect.ErrorShareRule, n, p float64) float64 {
+	n = math.Round(n)
+	lo, hi := 0.0, n+1
+	for lo < hi {
+		k := math.Floor((lo + hi) / 2)
+		if binomialAtLeast(k, n, r.ExpectedShare) < p {
+			hi = k
+		} else {
+			lo = k + 1
+		}
+	}
+	k := max(lo, float64(r.MinErrors))
+	if k > n {
+		return math.NaN()
+	}
+	return (k - 0.5) / n
 }
 
 // poissonUpper is the smallest count k with P(X >= k) < p, X ~ Poisson(lambda).
@@ -290,7 +355,7 @@ func Score(r detect.Rule, v *detect.Verdict) float64 {
 		case detect.DirectionBoth:
 			change = max(change, 1/change)
 		}
-		if f := loosestFactor(r.FailureFactor, r.WarningFactor); f > 1 {
+		if f := loosest(r.FailureFactor, r.WarningFactor); f > 1 {
 			u = max(change-1, 0) / (f - 1)
 		}
 	default:

@@ -2,12 +2,15 @@ package replay_test
 
 import (
 	"math"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/collectd-anomaly/collectd-anomaly/conf"
 	"github.com/collectd-anomaly/collectd-anomaly/detect"
 	"github.com/collectd-anomaly/collectd-anomaly/replay"
 )
@@ -42,4 +45,71 @@ func TestScore(t *testing.T) {
 	v := verdict(30)
 	v.Threshold = 30
 	assert.InDelta(t, 0.5, replay.Score(missing, v), 1e-12)
+}
+
+// A chart's y axis says what the rule judges, in the unit and over the span
+// of its configuration.
+func TestUnitNamesWhatTheRuleJudges(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "units.conf")
+	require.NoError(t, os.WriteFile(path, []byte(`<Plugin anomaly>
+  <Count "fraud">
+    Series "shop/gauge-fraud"
+    Window "2h"
+    FailureMax 3
+    Unit "fraud outcomes"
+  </Count>
+  <Ratio "errors">
+    Numerator "web/gauge-errors"
+    Denominator "web/gauge-requests"
+    Window "5m"
+    FailureMax 0.1
+  </Ratio>
+  <PeriodRatio "conversion">
+    Numerator "shop/gauge-payments"
+    Denominator "shop/gauge-sessions"
+    Period "1h"
+    Scale 100
+  </PeriodRatio>
+  <Health "health">
+    Latency "web/gauge-latency"
+    Errors "web/gauge-errors"
+    Requests "web/gauge-requests"
+    Period 300
+    LatencyWarning 300
+    LatencyFailure 500
+    ErrorWarning 0.02
+    ErrorFailure 0.05
+  </Health>
+  <Aggregate "slow">
+    Series "web/gauge-latency"
+    Function "percentile"
+    Percentile 95
+    Window "10m"
+    FailureMax 400
+  </Aggregate>
+  <Aggregate "disk">
+    Series "df/gauge-used"
+    Function "predict"
+    Horizon "4h"
+    Window "1h30m"
+    FailureMax 100
+  </Aggregate>
+</Plugin>
+`), 0o644))
+	src, err := conf.ReadSource(path)
+	require.NoError(t, err)
+	settings, problems := src.Check()
+	require.Empty(t, problems)
+	want := map[string]string{
+		"fraud":      "fraud outcomes per 2h",
+		"errors":     "share over 5m",
+		"conversion": "percent per 1h",
+		"health":     "mean latency per 5m (ms)",
+		"slow":       "95th percentile over 10m",
+		"disk":       "predicted in 4h (fit over 1h30m)",
+	}
+	require.Len(t, settings.Rules, len(want))
+	for _, r := range settings.Rules {
+		assert.Equal(t, want[r.Spec().Name], replay.Unit(r), r.Spec().Name)
+	}
 }

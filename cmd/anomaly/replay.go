@@ -42,7 +42,10 @@ derive whose increments are judged) come from collectd's types.db
 
 Outputs: --json prints one JSON object per alert instead of the table;
 --report DIR writes DIR/index.html with a chart per rule and group (what the
-rule judged, its baseline or threshold band, the alerts as shaded spans);
+rule judged, its baseline, its WARNING and FAILURE bounds, the alerts as
+shaded spans and the simulator's incidents, each chart with a legend of
+what it draws and the rule's unit on its y axis) and under the charts the
+rule's block as written in FILE;
 --scores FILE writes, for a single series from CSV, per row in the file's
 order the rules' state (0 ok, 1 warning, 2 failure), a score in [0, 1] (1/2
 at the bound that raises an alert; 1 - p for <Anomaly>, p its calibrated
@@ -117,7 +120,7 @@ func runReplay(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintln(e.stderr, "anomaly replay: --scores needs a single series from --csv")
 		return exitUsage
 	}
-	_, settings, ok := loadSettings(e, pos[0])
+	src, settings, ok := loadSettings(e, pos[0])
 	if !ok {
 		return exitFailure
 	}
@@ -126,7 +129,7 @@ func runReplay(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "anomaly replay: %v\n", err)
 		return exitUsage
 	}
-	r := &replayRun{e: e, o: &o, settings: settings, rules: rules, config: pos[0]}
+	r := &replayRun{e: e, o: &o, settings: settings, rules: rules, config: pos[0], blocks: src.RuleBlocks()}
 	return r.run(ctx)
 }
 
@@ -193,6 +196,7 @@ type replayRun struct {
 	settings *conf.Settings
 	rules    []detect.Rule
 	config   string
+	blocks   []conf.RuleBlock // the rules as written, for the report
 
 	recorder  *replay.Recorder
 	tracer    *replay.Tracer
@@ -296,7 +300,7 @@ func (r *replayRun) output() int {
 	}
 	if o.report != "" {
 		rep := &replay.Report{Title: "anomaly replay: " + r.config, Source: r.source, From: r.from, To: r.to,
-			Rules: r.rules, Traces: r.tracer.Traces(), Alerts: alerts, Incidents: r.incidents}
+			Rules: r.rules, Traces: r.tracer.Traces(), Alerts: alerts, Incidents: r.incidents, RuleBlocks: r.blocks}
 		if err := rep.Write(o.report); err != nil {
 			fmt.Fprintf(e.stderr, "anomaly replay: report: %v\n", err)
 			return exitFailure

@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"html"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -17,6 +18,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/collectd-anomaly/collectd-anomaly/conf"
 )
 
 // web.csv: 100 requests every 10 s; 25% errors from 00:04:00 to 00:05:50;
@@ -106,6 +109,15 @@ func TestReplayReport(t *testing.T) {
 	require.NoError(t, err)
 	for _, want := range []string{"server-errors", "errors-per-minute", "web-silent", `<img src="01-shop-server-errors.svg"`} {
 		assert.Contains(t, string(page), want)
+	}
+	// Every rule's block, as written in web.conf, with its line.
+	src, err := conf.ReadSource("testdata/web.conf")
+	require.NoError(t, err)
+	blocks := src.RuleBlocks()
+	require.Len(t, blocks, 3)
+	for _, b := range blocks {
+		assert.Contains(t, html.UnescapeString(string(page)), b.Text)
+		assert.Contains(t, string(page), "testdata/web.conf:"+strconv.Itoa(b.Pos.Line))
 	}
 	svgs, err := filepath.Glob(filepath.Join(dir, "*.svg"))
 	require.NoError(t, err)
