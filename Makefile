@@ -14,6 +14,11 @@ PLUGIN      := build/anomaly.so
 COMMAND     := build/anomaly
 PLUGIN_DIR  ?= /usr/lib/collectd
 CONF_DIR    ?= /etc/collectd/collectd.conf.d
+# The command and the Grafana files are not collectd's: they go where locally
+# installed software goes (the Debian package puts them under /usr).
+PREFIX      ?= /usr/local
+BIN_DIR     ?= $(PREFIX)/bin
+SHARE_DIR   ?= $(PREFIX)/share/collectd-anomaly
 GO_SOURCES  := $(shell find . -name '*.go' -not -path './build/*') $(wildcard cgo/*.c cgo/*.h) go.mod go.sum
 
 .PHONY: help build anomaly deb test demo install deps unit e2e vet fmt-check bench clean influxd
@@ -34,12 +39,15 @@ $(PLUGIN): $(GO_SOURCES)
 demo: build ## run collectd in the foreground with the plugin: simulated traffic, an incident, its alert and recovery
 	@./scripts/demo.sh $(PLUGIN)
 
-install: build ## install the plugin into collectd's PluginDir and the rule pack into collectd.conf.d
+install: build anomaly ## install the plugin, the rule packs, the command and the Grafana files (make deb: a package instead)
 	install -d $(PLUGIN_DIR)
 	install -m 0644 $(PLUGIN) $(PLUGIN_DIR)/anomaly.so
 	install -d $(CONF_DIR)
 	install -m 0644 collectd.conf.d/anomaly.conf $(CONF_DIR)/anomaly.conf
 	install -m 0644 collectd.conf.d/host.conf $(CONF_DIR)/host.conf
+	install -d $(BIN_DIR)
+	install -m 0755 $(COMMAND) $(BIN_DIR)/anomaly
+	cd grafana && find . -type f -exec install -D -m 0644 {} $(SHARE_DIR)/grafana/{} \;
 
 deb: build anomaly ## build build/collectd-anomaly_<version>_<arch>.deb with dpkg-deb (scripts/deb.sh)
 	@VERSION=$(VERSION) ./scripts/deb.sh $(PLUGIN) $(COMMAND)
