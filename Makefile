@@ -8,12 +8,20 @@ export CGO_CPPFLAGS := -I/usr/include/collectd/core/daemon -I/usr/include/collec
 # Tools installed with `go install` land here; a fresh machine has no GOPATH/bin on PATH.
 export GOBIN        := $(CURDIR)/build/bin
 
+# The upstream version; `make deb` adds the commit to it unless HEAD is tagged.
+VERSION     := 0.1.0
 PLUGIN      := build/anomaly.so
+COMMAND     := build/anomaly
 PLUGIN_DIR  ?= /usr/lib/collectd
 CONF_DIR    ?= /etc/collectd/collectd.conf.d
+# The command and the Grafana files are not collectd's: they go where locally
+# installed software goes (the Debian package puts them under /usr).
+PREFIX      ?= /usr/local
+BIN_DIR     ?= $(PREFIX)/bin
+SHARE_DIR   ?= $(PREFIX)/share/collectd-anomaly
 GO_SOURCES  := $(shell find . -name '*.go' -not -path './build/*') $(wildcard cgo/*.c cgo/*.h) go.mod go.sum
 
-.PHONY: help build test demo install deps unit e2e vet fmt-check bench clean influxd
+.PHONY: help build anomaly deb test demo install deps unit e2e vet fmt-check bench clean influxd
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -31,12 +39,18 @@ $(PLUGIN): $(GO_SOURCES)
 demo: build ## run collectd in the foreground with the plugin: simulated traffic, an incident, its alert and recovery
 	@./scripts/demo.sh $(PLUGIN)
 
-install: build ## install the plugin into collectd's PluginDir and the rule pack into collectd.conf.d
+install: build anomaly ## install the plugin, the rule packs, the command and the Grafana files (make deb: a package instead)
 	install -d $(PLUGIN_DIR)
 	install -m 0644 $(PLUGIN) $(PLUGIN_DIR)/anomaly.so
 	install -d $(CONF_DIR)
 	install -m 0644 collectd.conf.d/anomaly.conf $(CONF_DIR)/anomaly.conf
 	install -m 0644 collectd.conf.d/host.conf $(CONF_DIR)/host.conf
+	install -d $(BIN_DIR)
+	install -m 0755 $(COMMAND) $(BIN_DIR)/anomaly
+	cd grafana && find . -type f -exec install -D -m 0644 {} $(SHARE_DIR)/grafana/{} \;
+
+deb: build anomaly ## build build/collectd-anomaly_<version>_<arch>.deb with dpkg-deb (scripts/deb.sh)
+	@VERSION=$(VERSION) ./scripts/deb.sh $(PLUGIN) $(COMMAND)
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -86,4 +100,4 @@ clean:
 	rm -rf build
 
 anomaly: ## build build/anomaly, the command: check a configuration, replay rules, evaluate them (build/anomaly --help)
-	$(GO) build -trimpath -o build/anomaly ./cmd/anomaly
+	$(GO) build -trimpath -o $(COMMAND) ./cmd/anomaly

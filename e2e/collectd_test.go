@@ -113,16 +113,25 @@ LoadPlugin logfile
 `, dir, filepath.Join(dir, "collectd.pid"), plugins, c.log, csv, body)
 	confPath := filepath.Join(dir, "collectd.conf")
 	require.NoError(t, os.WriteFile(confPath, []byte(config), 0o644))
-	out, err := os.Create(filepath.Join(dir, "stdout.log"))
+	c.start(confPath)
+	return c
+}
+
+// start runs collectd in the foreground on the configuration file confPath,
+// in c.dir, its stdout and stderr in c.dir/stdout.log. The daemon is stopped
+// when the test ends, whatever its outcome.
+func (c *collectd) start(confPath string) {
+	t := c.t
+	t.Helper()
+	out, err := os.Create(filepath.Join(c.dir, "stdout.log"))
 	require.NoError(t, err)
 	c.cmd = exec.Command(collectdBin, "-f", "-C", confPath)
-	c.cmd.Dir = dir
+	c.cmd.Dir = c.dir
 	c.cmd.Stdout, c.cmd.Stderr = out, out
 	c.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	require.NoError(t, c.cmd.Start())
 	go func() { c.done <- c.cmd.Wait(); out.Close() }()
 	t.Cleanup(c.stop)
-	return c
 }
 
 func copyFile(t *testing.T, from, to string) {
