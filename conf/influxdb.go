@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"collectd.org/config"
@@ -19,6 +20,7 @@ import (
 //	<InfluxDB>
 //	  URL "http://127.0.0.1:8086"
 //	  Token "user:password"        # 1.8: "user:password" or none; 2.x: an API token
+//	  TokenFile "/etc/collectd/influxdb.token"  # or the token from a file only collectd reads
 //	  Org "my-org"                 # 2.x only
 //	  Bucket "collectd/autogen"    # 1.8: "database/retention-policy"; 2.x: the bucket
 //	  BatchSize 5000               # points per write request
@@ -48,7 +50,7 @@ type InfluxDB struct {
 	WriteValues, WriteDerived, WriteHealth, WriteAlerts bool
 }
 
-const influxOptions = "URL, Token, Org, Bucket, BatchSize, FlushInterval, BufferLimit, Timeout, CAFile, InsecureSkipVerify, WriteValues, WriteDerived, WriteHealth, WriteAlerts"
+const influxOptions = "URL, Token, TokenFile, Org, Bucket, BatchSize, FlushInterval, BufferLimit, Timeout, CAFile, InsecureSkipVerify, WriteValues, WriteDerived, WriteHealth, WriteAlerts"
 
 // parseInfluxDB reads an <InfluxDB> block; prev is the one read before, if
 // any: there may be only one.
@@ -66,16 +68,23 @@ func parseInfluxDB(b config.Block, prev *InfluxDB) (*InfluxDB, error) {
 		Timeout:       influx.DefaultTimeout,
 		WriteValues:   true, WriteDerived: true, WriteHealth: true, WriteAlerts: true,
 	}
-	var bufferLimit *config.Block
+	var bufferLimit, token, tokenFile *config.Block
 	for _, c := range b.Children {
-		if is(c, "BufferLimit") {
+		switch {
+		case is(c, "BufferLimit"):
 			bufferLimit = &c
+		case is(c, "Token"):
+			token = &c
+		case is(c, "TokenFile"):
+			tokenFile = &c
 		}
 		if err := in.option(c); err != nil {
 			return nil, fmt.Errorf("%s: %w", where(b), err)
 		}
 	}
 	switch {
+	case token != nil && tokenFile != nil:
+		return nil, fmt.Errorf("%s: option TokenFile: give Token or TokenFile, not both", where(b))
 	case in.URL == "":
 		return nil, fmt.Errorf(`%s: missing URL, such as URL "http://127.0.0.1:8086"`, where(b))
 	case in.Bucket == "":
@@ -96,6 +105,8 @@ func (in *InfluxDB) option(c config.Block) error {
 		in.URL, err = influxURL(c)
 	case is(c, "Token"):
 		in.Token, err = secret(c)
+	case is(c, "TokenFile"):
+		in.Token, err = tokenFromFile(c)
 	case is(c, "Org"):
 		in.Org, err = oneString(c)
 	case is(c, "Bucket"):
@@ -167,6 +178,26 @@ func secret(c config.Block) (string, error) {
 		return "", fmt.Errorf("option %s (value not shown): want one string in quotes", c.Key)
 	}
 	return c.Values[0].String(), nil
+}
+
+// tokenFromFile reads the token from a file, so that it need not sit in a
+// collectd.conf that others may read: its first line, without the line
+// end. Errors name the file, never its content.
+func tokenFromFile(c config.Block) (string, error) {
+	path, err := absolutePath(c)
+	if err != nil {
+		return "", err
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", optionError(c, "%v", err)
+	}
+	first, _, _ := strings.Cut(string(data), "\n")
+	token := strings.TrimSpace(first)
+	if token == "" {
+		return "", optionError(c, "the file's first line is empty: want the token there")
+	}
+	return token, nil
 }
 
 // caFile must hold at least one PEM certificate.

@@ -82,7 +82,7 @@ func TestParseInfluxDBErrors(t *testing.T) {
 			in + `missing Bucket: "database/retention-policy" (or just "database") for InfluxDB 1.8, the bucket for 2.x`},
 		{"empty Bucket", with(opt("Bucket", "")), in + `option Bucket "": must not be empty`},
 		{"unknown option", with(opt("Database", "x")),
-			in + `unknown option "Database" (options: URL, Token, Org, Bucket, BatchSize, FlushInterval, BufferLimit, Timeout, CAFile, InsecureSkipVerify, WriteValues, WriteDerived, WriteHealth, WriteAlerts)`},
+			in + `unknown option "Database" (options: URL, Token, TokenFile, Org, Bucket, BatchSize, FlushInterval, BufferLimit, Timeout, CAFile, InsecureSkipVerify, WriteValues, WriteDerived, WriteHealth, WriteAlerts)`},
 		{"URL scheme", with(opt("URL", "udp://h:8089")), in + `option URL "udp://h:8089": want http://host:port or https://host:port`},
 		{"URL without host", with(opt("URL", "localhost:8086")), in + `option URL "localhost:8086": want http://host:port or https://host:port`},
 		{"URL number", with(opt("URL", 8086)), in + `option URL 8086: want one string in quotes`},
@@ -111,6 +111,36 @@ func TestParseInfluxDBErrors(t *testing.T) {
 		{"WriteHealth nothing", with(opt("WriteHealth")), in + `option WriteHealth: want true or false`},
 		{"WriteAlerts two", with(opt("WriteAlerts", true, false)), in + `option WriteAlerts true false: want true or false`},
 	})
+}
+
+// TokenFile reads the token from a file's first line; errors name the file,
+// never what it holds.
+func TestParseInfluxDBTokenFile(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "token")
+	require.NoError(t, os.WriteFile(file, []byte("  user:hunter2 \nsecond line\n"), 0o600))
+	got := parseOne(t, minimalInflux(opt("TokenFile", file))).InfluxDB
+	assert.Equal(t, "user:hunter2", got.Token)
+
+	empty := filepath.Join(dir, "empty")
+	require.NoError(t, os.WriteFile(empty, []byte("\nhunter2\n"), 0o600))
+	in := `<Plugin anomaly>: <InfluxDB>: `
+	for name, tc := range map[string]struct {
+		b    config.Block
+		want string
+	}{
+		"missing":  {minimalInflux(opt("TokenFile", filepath.Join(dir, "none"))), in + `option TokenFile "` + dir + `/none": open ` + dir + `/none: no such file or directory`},
+		"empty":    {minimalInflux(opt("TokenFile", empty)), in + `option TokenFile "` + empty + `": the file's first line is empty: want the token there`},
+		"relative": {minimalInflux(opt("TokenFile", "token")), in + `option TokenFile "token": want an absolute path`},
+		"both":     {minimalInflux(opt("Token", "hunter2"), opt("TokenFile", file)), in + `option TokenFile: give Token or TokenFile, not both`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := conf.Parse(pluginBlock(tc.b))
+			require.Error(t, err)
+			assert.Equal(t, tc.want, err.Error())
+			assert.NotContains(t, err.Error(), "hunter2")
+		})
+	}
 }
 
 // The token is a secret: no error shows it, whatever is wrong around it.

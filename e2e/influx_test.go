@@ -29,17 +29,32 @@ const e2eToken = "e2e-user:e2e-s3cret-T0ken"
 // influxBlock points the plugin at d, in a <Plugin anomaly> block of its
 // own as a site configuration beside the rule pack would.
 func influxBlock(d *influxd, options ...string) string {
+	token := fmt.Sprintf("Token %q", e2eToken)
+	for _, o := range options {
+		if strings.HasPrefix(o, "TokenFile ") {
+			token = ""
+		}
+	}
 	return fmt.Sprintf(`
 <Plugin anomaly>
   <InfluxDB>
     URL %q
     Bucket "%s/autogen"
-    Token %q
+    %s
     FlushInterval 0.2
     %s
   </InfluxDB>
 </Plugin>
-`, d.URL, d.DB, e2eToken, strings.Join(options, "\n    "))
+`, d.URL, d.DB, token, strings.Join(options, "\n    "))
+}
+
+// tokenFile is the option that reads e2eToken from a file only its owner
+// reads, as a site keeps it out of a world-readable collectd.conf.
+func tokenFile(t *testing.T) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "influxdb.token")
+	require.NoError(t, os.WriteFile(p, []byte(e2eToken+"\n"), 0o600))
+	return fmt.Sprintf("TokenFile %q", p)
 }
 
 // simulation is the simulated traffic of these tests: reads every second
@@ -394,8 +409,10 @@ func grafanaMacros(t *testing.T, d *influxd, q string, from, to time.Time) strin
 func TestInfluxDBOutage(t *testing.T) {
 	t.Parallel()
 	d := startInfluxd(t, "collectd")
-	c := startCollectd(t, rulePack(t)+simulation(60, 3, 1000, 1)+influxBlock(d))
+	c := startCollectd(t, rulePack(t)+simulation(60, 3, 1000, 1)+influxBlock(d, tokenFile(t)))
 	waitStarted(t, c)
+	_, ok := c.waitFor(regexp.MustCompile(`to InfluxDB at .*, with a token`), 10*time.Second)
+	require.True(t, ok, "the token read from TokenFile")
 	require.Eventually(t, func() bool { return d.count(t, `"ecommerce"`) > 0 }, 20*time.Second, 100*time.Millisecond, "no values in InfluxDB")
 	time.Sleep(2 * time.Second)
 
@@ -407,7 +424,7 @@ func TestInfluxDBOutage(t *testing.T) {
 	assert.GreaterOrEqual(t, during, 25, "collectd went on writing its csv files during the outage")
 	d.start()
 	up := time.Now()
-	_, ok := c.waitFor(regexp.MustCompile(`InfluxDB: writing to http://\S+ works again after \d+s \(\d+ failed attempts\)`), 20*time.Second)
+	_, ok = c.waitFor(regexp.MustCompile(`InfluxDB: writing to http://\S+ works again after \d+s \(\d+ failed attempts\)`), 20*time.Second)
 	require.True(t, ok, "writes did not resume")
 	time.Sleep(2 * time.Second)
 	stopCollectd(t, c)
