@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -23,6 +24,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/collectd-anomaly/collectd-anomaly/atomicfile"
 )
 
 // Silence is one entry of the file.
@@ -163,40 +166,26 @@ func Update(p string, change func([]Silence) ([]Silence, error)) error {
 	if list, err = change(list); err != nil {
 		return err
 	}
-	var b bytes.Buffer
-	b.WriteString(fileHeader)
 	for i := range list {
 		if err := list[i].Validate(); err != nil {
 			return err
 		}
-		line, err := json.Marshal(&list[i])
-		if err != nil {
+	}
+	return atomicfile.Write(p, 0o644, func(w io.Writer) error {
+		if _, err := io.WriteString(w, fileHeader); err != nil {
 			return err
 		}
-		b.Write(line)
-		b.WriteByte('\n')
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(p), filepath.Base(p)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b.Bytes()); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), p)
+		for i := range list {
+			line, err := json.Marshal(&list[i])
+			if err != nil {
+				return err
+			}
+			if _, err := w.Write(append(line, '\n')); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // NewID is the next id after the highest in list: s1, s2, ... Ids are not
