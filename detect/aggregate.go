@@ -319,3 +319,28 @@ func quantile(xs []float64, q float64) float64 {
 	f := pos - float64(i)
 	return xs[i]*(1-f) + xs[i+1]*f
 }
+
+func (s *aggregateState) saveState(e *stateEncoder) {
+	e.uint(uint64(len(s.points)))
+	for i := range s.points {
+		p := &s.points[i]
+		e.int(p.slot)
+		e.float(p.n)
+		e.float(p.sum)
+		e.float(p.sq)
+		e.float(p.min)
+		e.float(p.max)
+	}
+}
+
+func (s *aggregateState) loadState(d *stateDecoder) {
+	if !d.count(len(s.points), "a window of slots") {
+		return
+	}
+	for i := range s.points {
+		p := &s.points[i]
+		p.slot, p.n, p.sum, p.sq, p.min, p.max = d.int(), d.float(), d.float(), d.float(), d.float(), d.float()
+	}
+}
+
+func (s *aggregateState) memory(time.Duration) time.Duration { return s.window }

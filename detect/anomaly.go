@@ -672,3 +672,50 @@ func (s *anomalyState) renormalise(flat bool) {
 		s.repeats = 1
 	}
 }
+
+// memory: the level forgets in about Memory values, the profile in a
+// season; a restart shorter than either keeps what they learnt.
+func (s *anomalyState) memory(step time.Duration) time.Duration {
+	return max(time.Duration(anomalySpreadMemory*s.rule.Memory)*step, s.rule.Season)
+}
+
+// saveState keeps everything the detector learnt (persistent).
+func (s *anomalyState) saveState(e *stateEncoder) {
+	e.float(s.sum)
+	e.int(int64(s.count))
+	e.int(s.n)
+	e.int(s.lastSlot)
+	for _, f := range []float64{s.level, s.scale, s.quantum, s.fast, s.errSlow, s.errFast, s.positive,
+		s.up.u, s.up.m1, s.up.m2, s.up.seen, s.down.u, s.down.m1, s.down.m2, s.down.seen,
+		s.mean, s.prev, s.repeats, s.shiftSum, s.shiftSq, s.runX, s.prevZ, s.lagProduct, s.zSquare} {
+		e.float(f)
+	}
+	e.bool(s.useFast)
+	e.bool(s.seasonSeen)
+	for _, n := range []int64{s.flatRun, s.shiftN, s.shiftCount, int64(s.runK), int64(s.runSide), int64(s.calm)} {
+		e.int(n)
+	}
+	e.uint(uint64(len(s.season)))
+	for i := range s.season {
+		e.float(float64(s.season[i]))
+		e.uint(uint64(s.visits[i]))
+	}
+}
+
+func (s *anomalyState) loadState(d *stateDecoder) {
+	s.sum, s.count, s.n, s.lastSlot = d.float(), int32(d.int()), d.int(), d.int()
+	for _, f := range []*float64{&s.level, &s.scale, &s.quantum, &s.fast, &s.errSlow, &s.errFast, &s.positive,
+		&s.up.u, &s.up.m1, &s.up.m2, &s.up.seen, &s.down.u, &s.down.m1, &s.down.m2, &s.down.seen,
+		&s.mean, &s.prev, &s.repeats, &s.shiftSum, &s.shiftSq, &s.runX, &s.prevZ, &s.lagProduct, &s.zSquare} {
+		*f = d.float()
+	}
+	s.useFast, s.seasonSeen = d.bool(), d.bool()
+	s.flatRun, s.shiftN, s.shiftCount = d.int(), d.int(), d.int()
+	s.runK, s.runSide, s.calm = int32(d.int()), int8(d.int()), int(d.int())
+	if d.count(len(s.season), "a season of buckets") {
+		for i := range s.season {
+			s.season[i] = float32(d.float())
+			s.visits[i] = uint8(min(d.uint(), 255))
+		}
+	}
+}

@@ -125,3 +125,9 @@ func (s *countState) Evaluate(slot int64, current Level) Verdict {
 	v.Window = s.window
 	return v
 }
+
+func (s *countState) saveState(e *stateEncoder) { e.window(s.win) }
+
+func (s *countState) loadState(d *stateDecoder) { d.window(s.win) }
+
+func (s *countState) memory(time.Duration) time.Duration { return s.window }

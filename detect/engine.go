@@ -78,6 +78,10 @@ type Engine struct {
 	groups map[groupKey]*group
 	hosts  map[string]*eventClock
 	all    []*group
+	// saved is the state read by RestoreState, by group, until the group's
+	// series come back; savedAt when it was written, restoreNow when read.
+	saved               map[groupKey][]byte
+	savedAt, restoreNow time.Time
 
 	valueLists, nan, infinite, resets, ahead, stale, reordered, late, jumps, malformed, dropped atomic.Uint64
 	aheadHost, jumpHost                                                                         atomic.Pointer[string]
@@ -333,6 +337,10 @@ func (e *Engine) group(rule int, host, label string, hostClock *eventClock) *gro
 	g := &group{rule: r, host: host, label: label, clock: hostClock}
 	if host == "" && r.Spec().AggregateHosts {
 		g.clock, g.ownClock = &eventClock{}, true
+	}
+	if blob, ok := e.saved[k]; ok {
+		delete(e.saved, k)
+		g.restore(e, blob)
 	}
 	e.groups[k] = g
 	e.all = append(e.all, g)

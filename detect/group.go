@@ -116,17 +116,23 @@ func (g *group) start(t time.Time, interval, lateness time.Duration) {
 	g.lateness = lateness
 	g.originNano, g.stepNano, g.latenessNano = g.slots.Origin.UnixNano(), int64(step), int64(lateness)
 	g.lastSlot, g.judged, g.notified = 0, false, time.Time{}
-	n := 4
-	for n < int(lateness/step)+3 && n < maxPendingSlots {
-		n *= 2
-	}
-	if len(g.pending) < n {
+	if n := pendingSlotsFor(lateness, step); len(g.pending) < n {
 		g.pending = g.newRing(n)
 	}
 	for i := range g.pending {
 		g.pending[i].used = false
 	}
 	g.state = g.rule.NewState(g.slots)
+}
+
+// pendingSlotsFor is the length of the ring of open slots: a power of two
+// that holds the slots the lateness keeps open, and the open one.
+func pendingSlotsFor(lateness, step time.Duration) int {
+	n := 4
+	for n < int(lateness/step)+3 && n < maxPendingSlots {
+		n *= 2
+	}
+	return n
 }
 
 // restartIfJumped forgets the windows of a group whose clock jumped: the

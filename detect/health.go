@@ -162,3 +162,9 @@ func (s *healthState) Evaluate(slot int64, current Level) Verdict {
 	v.Window = s.rule.Period
 	return v
 }
+
+func (s *healthState) saveState(e *stateEncoder) { s.acc.save(e) }
+
+func (s *healthState) loadState(d *stateDecoder) { s.acc.load(d) }
+
+func (s *healthState) memory(time.Duration) time.Duration { return s.acc.period }

@@ -153,3 +153,16 @@ func (s *missingState) Evaluate(slot int64, _ Level) Verdict {
 	v.Window = s.timeout
 	return v
 }
+
+// saveState keeps the slot of the last value: a host silent before a
+// restart is still silent after it.
+func (s *missingState) saveState(e *stateEncoder) {
+	e.bool(s.seen)
+	e.int(s.last)
+}
+
+func (s *missingState) loadState(d *stateDecoder) { s.seen, s.last = d.bool(), d.int() }
+
+// memory is the timeout: a restart that took longer must not read as the
+// host's silence.
+func (s *missingState) memory(time.Duration) time.Duration { return s.timeout }

@@ -93,3 +93,29 @@ func (a *periodAccumulator) finished(slot int64) (period int64, sums []Summary, 
 
 // span is the number of slots of a period, which bounds catching up.
 func (a *periodAccumulator) span() int64 { return int64(slotsFor(a.period, a.clock.Step)) + 1 }
+
+// save and load keep the period being summed, and one that ended but was
+// not reported yet, across a restart.
+func (a *periodAccumulator) save(e *stateEncoder) {
+	e.bool(a.started)
+	e.bool(a.partial)
+	e.int(a.current)
+	e.bool(a.pending)
+	e.int(a.pendingPeriod)
+	e.uint(uint64(len(a.sums)))
+	for i := range a.sums {
+		e.summary(&a.sums[i])
+		e.summary(&a.pendingSums[i])
+	}
+}
+
+func (a *periodAccumulator) load(d *stateDecoder) {
+	a.started, a.partial, a.current = d.bool(), d.bool(), d.int()
+	a.pending, a.pendingPeriod = d.bool(), d.int()
+	if d.count(len(a.sums), "inputs") {
+		for i := range a.sums {
+			d.summary(&a.sums[i])
+			d.summary(&a.pendingSums[i])
+		}
+	}
+}

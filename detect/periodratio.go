@@ -87,3 +87,9 @@ func (s *periodRatioState) Evaluate(slot int64, current Level) Verdict {
 	}
 	return v
 }
+
+func (s *periodRatioState) saveState(e *stateEncoder) { s.acc.save(e) }
+
+func (s *periodRatioState) loadState(d *stateDecoder) { s.acc.load(d) }
+
+func (s *periodRatioState) memory(time.Duration) time.Duration { return s.acc.period }

@@ -39,6 +39,9 @@ type RuleSpec struct {
 	// the notification's meta data.
 	Message *MessageTemplate
 	Runbook string
+	// Fingerprint identifies the rule's configuration in a state file: a
+	// rule whose fingerprint changed starts with no saved state.
+	Fingerprint string
 }
 
 // Spec returns the spec itself, so that rule types embedding a RuleSpec

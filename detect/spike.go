@@ -748,3 +748,49 @@ func (wb *windowAndBaseline) full() bool {
 }
 
 func (wb *windowAndBaseline) span() int64 { return int64(wb.win.Len() + wb.base.Len()) }
+
+// saveState keeps the window, the baseline and the slot being summed
+// across a restart (persistent): a spike rule is not blind for its
+// baseline's length after one. StdDevChange shares it.
+func (s *baselineState) saveState(e *stateEncoder) {
+	wb := s.wb
+	e.window(wb.win)
+	e.window(wb.base)
+	e.bool(wb.refWin != nil)
+	if wb.refWin != nil {
+		e.window(wb.refWin)
+		e.window(wb.refBase)
+		e.float(wb.refSum)
+		e.bool(wb.refHas)
+		e.bool(wb.refFed)
+	}
+	e.int(wb.open)
+	e.float(wb.sum)
+	e.float(wb.n)
+	e.bool(wb.has)
+	e.int(wb.fed)
+	e.bool(wb.anyBad)
+	e.int(wb.lastBad)
+	e.int(int64(wb.kept))
+}
+
+func (s *baselineState) loadState(d *stateDecoder) {
+	wb := s.wb
+	d.window(wb.win)
+	d.window(wb.base)
+	if ref := d.bool(); ref != (wb.refWin != nil) {
+		d.fail("a reference saved: %v, configured: %v", ref, wb.refWin != nil)
+		return
+	}
+	if wb.refWin != nil {
+		d.window(wb.refWin)
+		d.window(wb.refBase)
+		wb.refSum, wb.refHas, wb.refFed = d.float(), d.bool(), d.bool()
+	}
+	wb.open, wb.sum, wb.n, wb.has = d.int(), d.float(), d.float(), d.bool()
+	wb.fed, wb.anyBad, wb.lastBad, wb.kept = d.int(), d.bool(), d.int(), int(d.int())
+}
+
+func (s *baselineState) memory(step time.Duration) time.Duration {
+	return time.Duration(s.wb.span()) * step
+}

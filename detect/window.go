@@ -204,3 +204,16 @@ func (p *sumPair) sums(slot int64) (part, whole float64, full bool) {
 	p.whole.Advance(slot)
 	return p.part.Total().Sum, p.whole.Total().Sum, p.whole.Full()
 }
+
+// saveState and loadState keep both windows across a restart (persistent).
+func (p *sumPair) saveState(e *stateEncoder) {
+	e.window(p.part)
+	e.window(p.whole)
+}
+
+func (p *sumPair) loadState(d *stateDecoder) {
+	d.window(p.part)
+	d.window(p.whole)
+}
+
+func (p *sumPair) memory(time.Duration) time.Duration { return p.window }

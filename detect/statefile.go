@@ -1,0 +1,281 @@
+package detect
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"time"
+)
+
+// The state file keeps every group's windows, baselines and alert state
+// across a restart of collectd (the plugin's StateFile option), so that the
+// rules are not blind until their baselines refill, a FAILURE raised before
+// the restart is not sent again, and its OKAY comes when it ends.
+//
+// Layout, version 1 (integers are varints, see statecodec.go):
+//
+//	"collectd-anomaly state\n"     magic
+//	uint   version                 1
+//	int    saved at                Unix nanoseconds, the wall clock
+//	uint   rules, then per rule:   name, fingerprint, groups, then per group:
+//	                               host, label, group state (length-prefixed)
+//	uint32 CRC-32 (IEEE), little-endian, of everything before it
+//
+// A rule whose fingerprint (of its configuration) changed starts fresh; so
+// does a group saved longer ago than its rule's window (Span), whose state
+// says nothing about now. A group's state is decoded only when its series
+// come back (Engine.group): a host that never does costs its bytes until
+// the next save, which leaves it out.
+
+const (
+	stateMagic   = "collectd-anomaly state\n"
+	stateVersion = 1
+)
+
+// StateReport says what RestoreState found, for the plugin's log line.
+type StateReport struct {
+	SavedAt time.Time
+	Rules   int      // rules whose state was kept
+	Groups  int      // groups saved for them
+	Changed []string // rules whose configuration changed: started fresh
+	Gone    []string // rules in the file that the configuration no longer has
+}
+
+// SaveState writes the state of every group to w, at now (the wall clock);
+// it returns the number of groups written. It may run while values flow:
+// each group is locked while it is written.
+func (e *Engine) SaveState(w io.Writer, now time.Time) (int, error) {
+	enc := &stateEncoder{b: make([]byte, 0, 64<<10)}
+	enc.b = append(enc.b, stateMagic...)
+	enc.uint(stateVersion)
+	enc.int(now.UnixNano())
+	e.mu.RLock()
+	byRule := make([][]*group, len(e.rules))
+	for k, g := range e.groups {
+		byRule[k.rule] = append(byRule[k.rule], g)
+	}
+	e.mu.RUnlock()
+	enc.uint(uint64(len(e.rules)))
+	groups := 0
+	blob := &stateEncoder{}
+	for ri, r := range e.rules {
+		spec := r.Spec()
+		enc.string(spec.Name)
+		enc.string(spec.Fingerprint)
+		// Count first: groups not started have nothing to save.
+		var saved [][]byte
+		var keys [][2]string
+		for _, g := range byRule[ri] {
+			blob.b = blob.b[:0]
+			if !g.save(blob) {
+				continue
+			}
+			saved = append(saved, append([]byte(nil), blob.b...))
+			keys = append(keys, [2]string{g.host, g.label})
+		}
+		enc.uint(uint64(len(saved)))
+		for i := range saved {
+			enc.string(keys[i][0])
+			enc.string(keys[i][1])
+			enc.bytes(saved[i])
+		}
+		groups += len(saved)
+	}
+	enc.b = appendChecksum(enc.b)
+	_, err := w.Write(enc.b)
+	return groups, err
+}
+
+func appendChecksum(b []byte) []byte {
+	return binary.LittleEndian.AppendUint32(b, crc32.ChecksumIEEE(b))
+}
+
+// RestoreState reads a state file written by SaveState, before the engine
+// sees any value. A file that is not one, truncated, of another version or
+// corrupt is an error and restores nothing: the caller logs it and starts
+// fresh. now (the wall clock) ages the saved state.
+func (e *Engine) RestoreState(data []byte, now time.Time) (StateReport, error) {
+	var rep StateReport
+	if len(data) < len(stateMagic)+4 || !bytes.HasPrefix(data, []byte(stateMagic)) {
+		return rep, errors.New("not a state file of the anomaly plugin")
+	}
+	body, sum := data[:len(data)-4], binary.LittleEndian.Uint32(data[len(data)-4:])
+	if crc32.ChecksumIEEE(body) != sum {
+		return rep, errors.New("its checksum does not match: truncated or corrupt")
+	}
+	d := &stateDecoder{b: body[len(stateMagic):]}
+	if v := d.uint(); d.err == nil && v != stateVersion {
+		return rep, fmt.Errorf("version %d, this plugin reads version %d", v, stateVersion)
+	}
+	rep.SavedAt = time.Unix(0, d.int()).UTC()
+	index := map[string]int{}
+	for i, r := range e.rules {
+		index[r.Spec().Name] = i
+	}
+	saved := map[groupKey][]byte{}
+	rules := d.length(2)
+	for range rules {
+		name, fingerprint, n := d.string(), d.string(), d.length(3)
+		ri, known := index[name]
+		switch {
+		case d.err != nil:
+		case !known:
+			rep.Gone = append(rep.Gone, name)
+		case e.rules[ri].Spec().Fingerprint != fingerprint:
+			rep.Changed = append(rep.Changed, name)
+			known = false
+		default:
+			rep.Rules++
+		}
+		for range n {
+			host, label, blob := d.string(), d.string(), d.bytes()
+			if known && d.err == nil {
+				saved[groupKey{ri, host, label}] = blob
+				rep.Groups++
+			}
+		}
+	}
+	if d.err == nil && len(d.b) != 0 {
+		d.fail("%d bytes after the last rule", len(d.b))
+	}
+	if d.err != nil {
+		return StateReport{}, fmt.Errorf("unreadable: %w", d.err)
+	}
+	e.mu.Lock()
+	e.saved, e.savedAt = saved, rep.SavedAt
+	e.restoreNow = now
+	e.mu.Unlock()
+	return rep, nil
+}
+
+// save writes the group's state; it reports false for a group with nothing
+// to keep (never started).
+func (g *group) save(enc *stateEncoder) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.started {
+		return false
+	}
+	enc.int(g.originNano)
+	enc.int(g.stepNano)
+	enc.int(g.latenessNano)
+	enc.int(g.lastSlot)
+	enc.int(unixNano(g.notified))
+	a := &g.alert
+	enc.uint(uint64(a.level))
+	enc.int(int64(a.streak))
+	enc.bool(a.rising)
+	enc.uint(uint64(a.streakLevel))
+	enc.int(unixNano(a.streakStart))
+	enc.int(unixNano(a.notifiedAt))
+	used := 0
+	for i := range g.pending {
+		if g.pending[i].used {
+			used++
+		}
+	}
+	enc.uint(uint64(used))
+	for i := range g.pending {
+		p := &g.pending[i]
+		if !p.used {
+			continue
+		}
+		enc.int(p.slot)
+		enc.int(p.latest)
+		enc.uint(uint64(len(p.values)))
+		for _, v := range p.values {
+			enc.uint(uint64(v.input))
+			enc.float(v.v)
+		}
+	}
+	ps, ok := g.state.(persistent)
+	enc.bool(ok)
+	if ok {
+		ps.saveState(enc)
+	}
+	return true
+}
+
+// restoreWindows reads the open slots and the rule's state.
+func (g *group) restoreWindows(d *stateDecoder, lastSlot int64, ps persistent) {
+	for range d.length(3) {
+		slot, latest, n := d.int(), d.int(), d.length(9)
+		if d.err != nil || slot < lastSlot || slot >= lastSlot+int64(len(g.pending)) {
+			d.fail("a pending slot out of reach")
+			return
+		}
+		p := g.slotAt(slot)
+		p.latest = latest
+		for range n {
+			p.values = append(p.values, pendingValue{int(d.uint()), d.float()})
+		}
+	}
+	if d.bool() {
+		ps.loadState(d)
+	} else {
+		d.fail("no state saved for a kind that keeps one")
+	}
+	if d.err == nil && len(d.b) != 0 {
+		d.fail("%d bytes left", len(d.b))
+	}
+}
+
+// restore starts g from its saved state; on any problem it leaves g as
+// new, to start with its first value. e.mu is held.
+func (g *group) restore(e *Engine, blob []byte) bool {
+	d := &stateDecoder{b: blob}
+	origin, step, lateness := d.int(), d.int(), d.int()
+	lastSlot, notified := d.int(), d.int()
+	var a alertState
+	a.level = Level(d.uint())
+	a.streak = int(d.int())
+	a.rising = d.bool()
+	a.streakLevel = Level(d.uint())
+	a.streakStart, a.notifiedAt = fromUnixNano(d.int()), fromUnixNano(d.int())
+	if d.err != nil || step <= 0 || lateness < 0 || a.level > Failure || a.streakLevel > Failure {
+		return false
+	}
+	clock := SlotClock{Origin: time.Unix(0, origin).UTC(), Step: time.Duration(step)}
+	state := g.rule.NewState(clock)
+	g.slots, g.lateness = clock, time.Duration(lateness)
+	g.originNano, g.stepNano, g.latenessNano = origin, step, lateness
+	g.pending = g.newRing(pendingSlotsFor(g.lateness, clock.Step))
+	// Saved longer ago than its windows span, the state says nothing of
+	// now: the group starts its windows afresh but keeps its alert, so that
+	// a FAILURE raised before still gets its OKAY.
+	ps, keeps := state.(persistent)
+	if keeps && e.restoreNow.Sub(e.savedAt) <= ps.memory(clock.Step) {
+		g.restoreWindows(d, lastSlot, ps)
+	}
+	if d.err != nil {
+		for i := range g.pending {
+			g.pending[i].used = false
+		}
+		return false
+	}
+	g.started = true
+	g.gen++
+	g.epoch = g.clock.epoch.Load()
+	g.lastSlot, g.notified, g.alert, g.state = lastSlot, fromUnixNano(notified), a, state
+	// As after a start: the first slot waits for the lateness, so that every
+	// series of the group is back before it is judged.
+	g.judged = false
+	return true
+}
+
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromUnixNano(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}

@@ -1,0 +1,133 @@
+package detect
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// savedDuringAFailure runs the failed-share rule into a FAILURE on h1 and
+// returns the saved state and the step reached.
+func savedDuringAFailure(t *testing.T, rule *RatioRule) ([]byte, int) {
+	t.Helper()
+	rec := &recorder{}
+	e, err := NewEngine([]Rule{rule}, Options{Sink: rec})
+	require.NoError(t, err)
+	step := 0
+	for ; step < 30; step++ {
+		feed(e, "h1", step, 100, 1)
+	}
+	for ; step < 40; step++ {
+		feed(e, "h1", step, 100, 30)
+	}
+	require.Equal(t, []string{"FAILURE"}, rec.severities())
+	var buf bytes.Buffer
+	n, err := e.SaveState(&buf, t0.Add(time.Duration(step)*10*time.Second))
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+	return buf.Bytes(), step
+}
+
+// After a restart during an incident the FAILURE is not sent again, and its
+// OKAY comes when the incident ends.
+func TestRestoredAlertIsNotSentAgainAndEnds(t *testing.T) {
+	state, step := savedDuringAFailure(t, failedShareRule(t))
+	rec := &recorder{}
+	e, err := NewEngine([]Rule{failedShareRule(t)}, Options{Sink: rec})
+	require.NoError(t, err)
+	rep, err := e.RestoreState(state, t0.Add(time.Duration(step)*10*time.Second))
+	require.NoError(t, err)
+	assert.Equal(t, StateReport{SavedAt: t0.Add(400 * time.Second), Rules: 1, Groups: 1}, rep)
+	for end := step + 10; step < end; step++ {
+		feed(e, "h1", step, 100, 30)
+	}
+	assert.Empty(t, rec.severities(), "still failing: nothing new to say")
+	for end := step + 20; step < end; step++ {
+		feed(e, "h1", step, 100, 1)
+	}
+	assert.Equal(t, []string{"OKAY"}, rec.severities())
+}
+
+// A state saved longer ago than the rule's window keeps only the alert:
+// the windows start afresh, and the OKAY of the FAILURE still comes - once.
+func TestOldStateKeepsTheAlertOnly(t *testing.T) {
+	state, step := savedDuringAFailure(t, failedShareRule(t))
+	rec := &recorder{}
+	e, err := NewEngine([]Rule{failedShareRule(t)}, Options{Sink: rec})
+	require.NoError(t, err)
+	_, err = e.RestoreState(state, t0.Add(time.Duration(step)*10*time.Second+2*time.Minute))
+	require.NoError(t, err)
+	step += 12 // two minutes later
+	for end := step + 20; step < end; step++ {
+		feed(e, "h1", step, 100, 1)
+	}
+	assert.Equal(t, []string{"OKAY"}, rec.severities())
+}
+
+// A rule whose configuration changed starts fresh; the others keep theirs.
+func TestChangedRuleStartsFresh(t *testing.T) {
+	state, step := savedDuringAFailure(t, failedShareRule(t, func(s *RuleSpec) { s.Fingerprint = "v1" }))
+	rec := &recorder{}
+	e, err := NewEngine([]Rule{failedShareRule(t, func(s *RuleSpec) { s.Fingerprint = "v2" })}, Options{Sink: rec})
+	require.NoError(t, err)
+	rep, err := e.RestoreState(state, t0.Add(time.Duration(step)*10*time.Second))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"failed"}, rep.Changed)
+	assert.Zero(t, rep.Groups)
+	for end := step + 10; step < end; step++ {
+		feed(e, "h1", step, 100, 30)
+	}
+	assert.Equal(t, []string{"FAILURE"}, rec.severities(), "judged as new: raised once its window is full")
+
+	th := Unbounded()
+	th.FailureMax = 0.5
+	other, err := NewRatioRule(RuleSpec{Name: "other", Lifecycle: Lifecycle{Hits: 1}},
+		[]Selector{MustSelector("web/gauge-errors")}, []Selector{MustSelector("web/gauge-requests")}, time.Minute, th, 1)
+	require.NoError(t, err)
+	e, err = NewEngine([]Rule{other}, Options{})
+	require.NoError(t, err)
+	rep, err = e.RestoreState(state, t0)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"failed"}, rep.Gone)
+}
+
+// A file that is not a state file, truncated anywhere, with a flipped bit
+// or of another version restores nothing and says why; never a panic.
+func TestBrokenStateFilesAreRefused(t *testing.T) {
+	state, _ := savedDuringAFailure(t, failedShareRule(t))
+	newEngine := func() *Engine {
+		e, err := NewEngine([]Rule{failedShareRule(t)}, Options{})
+		require.NoError(t, err)
+		return e
+	}
+	for name, data := range map[string][]byte{
+		"empty":   nil,
+		"foreign": []byte("# collectd.conf\nLoadPlugin anomaly\n"),
+		"json":    []byte(`{"state": 1}`),
+	} {
+		_, err := newEngine().RestoreState(data, t0)
+		assert.EqualError(t, err, "not a state file of the anomaly plugin", name)
+	}
+	for n := len(stateMagic) + 4; n < len(state); n++ {
+		_, err := newEngine().RestoreState(state[:n], t0)
+		require.Error(t, err, "truncated to %d bytes", n)
+	}
+	for i := len(stateMagic); i < len(state); i++ {
+		flipped := bytes.Clone(state)
+		flipped[i] ^= 0x10
+		_, err := newEngine().RestoreState(flipped, t0)
+		require.Error(t, err, "bit flipped in byte %d", i)
+	}
+	// Another version, with a valid checksum: said so.
+	enc := &stateEncoder{}
+	enc.b = append(enc.b, stateMagic...)
+	enc.uint(99)
+	enc.int(0)
+	enc.uint(0)
+	enc.b = appendChecksum(enc.b)
+	_, err := newEngine().RestoreState(enc.b, t0)
+	assert.EqualError(t, err, "version 99, this plugin reads version 1")
+}
