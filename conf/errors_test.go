@@ -62,6 +62,10 @@ func TestParseTopLevelErrors(t *testing.T) {
 			`<Plugin anomaly>: option BurstWindow -1: must not be negative`},
 		{"AllowedLateness text", []config.Block{opt("AllowedLateness", "soon")},
 			`<Plugin anomaly>: option AllowedLateness "soon": want one duration: seconds, or a string like "5m" or "1d"`},
+		{"StateFile relative", []config.Block{opt("StateFile", "anomaly.state")},
+			`<Plugin anomaly>: option StateFile "anomaly.state": want an absolute path`},
+		{"StateInterval zero", []config.Block{opt("StateInterval", 0)},
+			`<Plugin anomaly>: option StateInterval 0: must be more than zero`},
 		{"SilenceFile relative", []config.Block{opt("SilenceFile", "silences")},
 			`<Plugin anomaly>: option SilenceFile "silences": want an absolute path`},
 		{"SilenceFile number", []config.Block{opt("SilenceFile", 3)},
@@ -98,7 +102,7 @@ func TestParseUnknownTopLevelOption(t *testing.T) {
 		msg := err.Error()
 		assert.True(t, strings.HasPrefix(msg, `<Plugin anomaly>: unknown option "Bogus" (rules are <`), msg)
 		assert.Contains(t, msg, "<Ratio>")
-		assert.True(t, strings.HasSuffix(msg, "; other options: MaxSeries, Hostname, TimeScale, AllowedLateness, BurstLimit, BurstWindow, Statistics, SilenceFile, <Simulation>, <InfluxDB>)"), msg)
+		assert.True(t, strings.HasSuffix(msg, "; other options: MaxSeries, Hostname, TimeScale, AllowedLateness, BurstLimit, BurstWindow, Statistics, SilenceFile, StateFile, StateInterval, <Simulation>, <InfluxDB>)"), msg)
 	}
 }
 

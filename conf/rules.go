@@ -1,6 +1,8 @@
 package conf
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strings"
 	"time"
@@ -77,11 +79,36 @@ func parseRule(b config.Block, newBuilder func() ruleBuilder, rd reader) (detect
 			return nil, fmt.Errorf("%s: unknown option %q", where(b), c.Key)
 		}
 	}
+	spec.Fingerprint = fingerprint(b, rd.timeScale)
 	r, err := rb.build(spec, rd)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", where(b), err)
 	}
 	return r, nil
+}
+
+// wordingOnly are the options that change what a rule says, not what it
+// judges: a state file outlives a new Message.
+var wordingOnly = map[string]bool{"message": true, "runbook": true}
+
+// fingerprint identifies what a rule judges for the state file: its kind,
+// name and options as collectd read them (not their layout or comments),
+// and the TimeScale that divides its durations.
+func fingerprint(b config.Block, timeScale float64) string {
+	var text strings.Builder
+	fmt.Fprintf(&text, "TimeScale %g\n", timeScale)
+	var write func(b config.Block, depth int)
+	write = func(b config.Block, depth int) {
+		fmt.Fprintf(&text, "%d %s %s\n", depth, strings.ToLower(b.Key), valuesText(b.Values))
+		for _, c := range b.Children {
+			if depth > 0 || !wordingOnly[strings.ToLower(c.Key)] {
+				write(c, depth+1)
+			}
+		}
+	}
+	write(b, 0)
+	sum := sha256.Sum256([]byte(text.String()))
+	return hex.EncodeToString(sum[:8])
 }
 
 // commonOption reads the options every rule has.

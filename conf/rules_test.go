@@ -278,3 +278,24 @@ func TestNumberWrittenAsTextSaysHow(t *testing.T) {
 	require.Error(t, err)
 	assert.Equal(t, `<Plugin anomaly>: <Ratio "r">: option FailureMax "1e-6": want one number: collectd reads 1e-6 as text; write it with a decimal point and a signed exponent (1.0e-06) or in full (0.000001)`, err.Error())
 }
+
+// A rule's fingerprint (for the state file) changes with what it judges -
+// a threshold, a window, TimeScale - and not with its wording or layout.
+func TestRuleFingerprint(t *testing.T) {
+	fp := func(children ...config.Block) string {
+		t.Helper()
+		return parseOne(t, children...).Rules[0].Spec().Fingerprint
+	}
+	base := fp(minimalRatio("r"))
+	require.NotEmpty(t, base)
+	assert.Equal(t, base, fp(minimalRatio("r")), "the same block, the same fingerprint")
+	assert.Equal(t, base, fp(minimalRatio("r", opt("Message", "{severity}: {rule}"), opt("Runbook", "https://x"))), "wording only")
+	for name, other := range map[string]string{
+		"threshold": fp(minimalRatio("r", opt("WarningMax", 0.05))),
+		"window":    fp(minimalRatio("r", opt("Window", 600))),
+		"name":      fp(minimalRatio("s")),
+		"TimeScale": fp(opt("TimeScale", 60), minimalRatio("r")),
+	} {
+		assert.NotEqual(t, base, other, name)
+	}
+}

@@ -45,7 +45,15 @@ type Settings struct {
 	// SilenceFile is the file of silences the plugin watches (package
 	// silence); empty means no silences.
 	SilenceFile string
+	// StateFile keeps the rules' state across restarts (detect's state
+	// file), written every StateInterval and at shutdown; empty means none.
+	StateFile     string
+	StateInterval time.Duration
 }
+
+// DefaultStateInterval is how often the state file is written: what a crash
+// (kill -9, power) can lose at most.
+const DefaultStateInterval = 5 * time.Minute
 
 // Default burst shaping: a pager gets at most 20 notifications of one rule
 // and severity in 10 seconds, and one summary a second beyond them.
@@ -59,7 +67,8 @@ const (
 // children wrapped in any block.
 func Parse(blocks ...config.Block) (*Settings, error) {
 	s := &Settings{MaxSeries: detect.DefaultMaxSeries, TimeScale: 1,
-		BurstLimit: DefaultBurstLimit, BurstWindow: DefaultBurstWindow, Statistics: true}
+		BurstLimit: DefaultBurstLimit, BurstWindow: DefaultBurstWindow, Statistics: true,
+		StateInterval: DefaultStateInterval}
 	// TimeScale applies to every rule, wherever it stands: read it first.
 	for _, b := range blocks {
 		for _, c := range b.Children {
@@ -115,6 +124,10 @@ func (s *Settings) option(c config.Block, names map[string]bool) error {
 		s.BurstWindow, err = positiveDuration(c)
 	case is(c, "AllowedLateness"):
 		s.AllowedLateness, err = positiveDuration(c)
+	case is(c, "StateFile"):
+		s.StateFile, err = absolutePath(c)
+	case is(c, "StateInterval"):
+		s.StateInterval, err = positiveDuration(c)
 	case is(c, "SilenceFile"):
 		s.SilenceFile, err = absolutePath(c)
 	case is(c, "InfluxDB"):
@@ -125,7 +138,7 @@ func (s *Settings) option(c config.Block, names map[string]bool) error {
 		}
 		s.Simulation, err = parseSimulation(c)
 	default:
-		return fmt.Errorf("unknown option %q (rules are %s; other options: MaxSeries, Hostname, TimeScale, AllowedLateness, BurstLimit, BurstWindow, Statistics, SilenceFile, <Simulation>, <InfluxDB>)", c.Key, ruleKindList())
+		return fmt.Errorf("unknown option %q (rules are %s; other options: MaxSeries, Hostname, TimeScale, AllowedLateness, BurstLimit, BurstWindow, Statistics, SilenceFile, StateFile, StateInterval, <Simulation>, <InfluxDB>)", c.Key, ruleKindList())
 	}
 	return err
 }
