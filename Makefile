@@ -48,6 +48,7 @@ install: build anomaly ## install the plugin, the rule packs, the command and th
 	install -d $(BIN_DIR)
 	install -m 0755 $(COMMAND) $(BIN_DIR)/anomaly
 	cd grafana && find . -type f -exec install -D -m 0644 {} $(SHARE_DIR)/grafana/{} \;
+	install -d -m 0755 /var/lib/collectd-anomaly   # the host pack's StateFile and SilenceFile
 
 deb: build anomaly ## build build/collectd-anomaly_<version>_<arch>.deb with dpkg-deb (scripts/deb.sh)
 	@VERSION=$(VERSION) ./scripts/deb.sh $(PLUGIN) $(COMMAND)

@@ -54,8 +54,11 @@ Include %q
   # Every core busy delays some read plugins' values by seconds, more than
   # the default two 1-second intervals.
   AllowedLateness "10s"
+  # The test's own, not the machine's /var/lib/collectd-anomaly.
+  StateFile %q
+  SilenceFile %q
 </Plugin>
-`, pg.script, pack))
+`, pg.script, pack, filepath.Join(t.TempDir(), "anomaly.state"), filepath.Join(t.TempDir(), "silences")))
 	rules, ok := c.waitFor(regexp.MustCompile(`anomaly plugin: \d+ rules`), 30*time.Second)
 	require.True(t, ok, "the plugin did not load the pack")
 	for _, name := range []string{"host-cpu-saturated", "host-disk-filling", "host-traffic-unusual", "host-fork-storm"} {

@@ -55,7 +55,8 @@ type anomalyPlugin struct {
 
 	influx atomic.Pointer[influxSink] // set by init if an <InfluxDB> block asks (influx.go)
 
-	silences *silencer // set by init if SilenceFile is (silence.go)
+	silences *silencer    // set by init if SilenceFile is (silence.go)
+	state    *stateKeeper // set by init if StateFile is (state.go)
 }
 
 func newPlugin(h daemon) *anomalyPlugin {
@@ -106,6 +107,11 @@ func (p *anomalyPlugin) init() error {
 		p.silences = newSilencer(f, p.host)
 		p.silences.check(time.Now())
 	}
+	if p.settings.StateFile != "" {
+		// Before the callbacks: the engine must not have seen a value.
+		p.state = newStateKeeper(p)
+		p.state.restore(time.Now())
+	}
 	if err := p.host.registerCallbacks(p); err != nil {
 		return err
 	}
@@ -123,6 +129,9 @@ func (p *anomalyPlugin) init() error {
 	p.values = make(chan detect.DerivedValue, alertQueue)
 	p.stop, p.stopped = make(chan struct{}), make(chan struct{})
 	go p.notify(p.host.notifier())
+	if p.state != nil {
+		go p.state.run()
+	}
 	p.host.infof("anomaly plugin: %s", p.describe())
 	return nil
 }
@@ -349,6 +358,10 @@ func (p *anomalyPlugin) Shutdown(context.Context) (err error) {
 	// collectd has stopped its write threads: the value lists still in the
 	// write ring go through the engine before its alerts are drained.
 	p.host.stopWriter()
+	if p.state != nil {
+		// Every value list has gone through the engine: its state is whole.
+		p.state.shutdown()
+	}
 	p.stopMu.Do(func() { close(p.stop) })
 	select {
 	case <-p.stopped:
