@@ -33,6 +33,8 @@ import (
 const (
 	stateMagic   = "collectd-anomaly state\n"
 	stateVersion = 1
+	// The slot widths a restored group may have.
+	minRestoredStep, maxRestoredStep = 10 * time.Millisecond, 24 * time.Hour
 )
 
 // StateReport says what RestoreState found, for the plugin's log line.
@@ -235,7 +237,10 @@ func (g *group) restore(e *Engine, blob []byte) bool {
 	a.rising = d.bool()
 	a.streakLevel = Level(d.uint())
 	a.streakStart, a.notifiedAt = fromUnixNano(d.int()), fromUnixNano(d.int())
-	if d.err != nil || step <= 0 || lateness < 0 || a.level > Failure || a.streakLevel > Failure {
+	// A slot clock no collectd interval gives is a file that was not written
+	// by SaveState: its windows could be made of billions of slots.
+	if d.err != nil || step < int64(minRestoredStep) || step > int64(maxRestoredStep) || lateness < 0 ||
+		lateness > int64(maxPendingSlots)*step || a.level > Failure || a.streakLevel > Failure {
 		return false
 	}
 	clock := SlotClock{Origin: time.Unix(0, origin).UTC(), Step: time.Duration(step)}
