@@ -49,6 +49,9 @@ type Settings struct {
 	// file), written every StateInterval and at shutdown; empty means none.
 	StateFile     string
 	StateInterval time.Duration
+	// SeriesIdleTimeout: series without values for this long are forgotten
+	// (detect.Options.IdleTimeout); negative (configured 0) never.
+	SeriesIdleTimeout time.Duration
 }
 
 // DefaultStateInterval is how often the state file is written: what a crash
@@ -68,7 +71,7 @@ const (
 func Parse(blocks ...config.Block) (*Settings, error) {
 	s := &Settings{MaxSeries: detect.DefaultMaxSeries, TimeScale: 1,
 		BurstLimit: DefaultBurstLimit, BurstWindow: DefaultBurstWindow, Statistics: true,
-		StateInterval: DefaultStateInterval}
+		StateInterval: DefaultStateInterval, SeriesIdleTimeout: detect.DefaultIdleTimeout}
 	// TimeScale applies to every rule, wherever it stands: read it first.
 	for _, b := range blocks {
 		for _, c := range b.Children {
@@ -124,6 +127,10 @@ func (s *Settings) option(c config.Block, names map[string]bool) error {
 		s.BurstWindow, err = positiveDuration(c)
 	case is(c, "AllowedLateness"):
 		s.AllowedLateness, err = positiveDuration(c)
+	case is(c, "SeriesIdleTimeout"):
+		if s.SeriesIdleTimeout, err = duration(c); err == nil && s.SeriesIdleTimeout == 0 {
+			s.SeriesIdleTimeout = -1 // never
+		}
 	case is(c, "StateFile"):
 		s.StateFile, err = absolutePath(c)
 	case is(c, "StateInterval"):
@@ -138,7 +145,7 @@ func (s *Settings) option(c config.Block, names map[string]bool) error {
 		}
 		s.Simulation, err = parseSimulation(c)
 	default:
-		return fmt.Errorf("unknown option %q (rules are %s; other options: MaxSeries, Hostname, TimeScale, AllowedLateness, BurstLimit, BurstWindow, Statistics, SilenceFile, StateFile, StateInterval, <Simulation>, <InfluxDB>)", c.Key, ruleKindList())
+		return fmt.Errorf("unknown option %q (rules are %s; other options: MaxSeries, Hostname, TimeScale, AllowedLateness, BurstLimit, BurstWindow, Statistics, SilenceFile, StateFile, StateInterval, SeriesIdleTimeout, <Simulation>, <InfluxDB>)", c.Key, ruleKindList())
 	}
 	return err
 }

@@ -29,7 +29,18 @@ type Options struct {
 	// values may still arrive for it (late or reordered) and be judged;
 	// zero means DefaultLatenessIntervals intervals of the group's values.
 	Lateness time.Duration
+	// IdleTimeout: a series that sent nothing for this long (wall clock;
+	// replay: the time passed to Tick) is forgotten, and so is a group left
+	// without series whose alert is not raised - so that once MaxSeries is
+	// reached, new series are taken again as old ones go. Zero means
+	// DefaultIdleTimeout; negative, never.
+	IdleTimeout time.Duration
 }
+
+// DefaultIdleTimeout is when an idle series is forgotten if Options leave
+// it 0: long enough for a series that reports hourly, short enough that a
+// flood of one-off series (a misconfigured exporter, a scan) passes.
+const DefaultIdleTimeout = 2 * time.Hour
 
 // Stats counts what the engine did not use, so that operators can see it.
 type Stats struct {
@@ -47,6 +58,7 @@ type Stats struct {
 	JumpHost      string // the host of the latest jump
 	Malformed     uint64 // value lists whose number of values changed
 	SeriesDropped uint64 // value lists of series beyond MaxSeries
+	Evicted       uint64 // series forgotten after IdleTimeout without values
 	Series        int    // series tracked (matched by a rule or not)
 	Groups        int    // groups of state kept by rules
 }
@@ -59,6 +71,8 @@ type Engine struct {
 	maxSeries int
 	now       func() time.Time
 	lateness  time.Duration
+	idle      time.Duration
+	lastSweep int64 // Unix nanoseconds of the last sweep for idle series (under tickMu)
 
 	// tick is the time last passed to Tick (Unix nanoseconds).
 	tick atomic.Int64
@@ -83,9 +97,9 @@ type Engine struct {
 	saved               map[groupKey][]byte
 	savedAt, restoreNow time.Time
 
-	valueLists, nan, infinite, resets, ahead, stale, reordered, late, jumps, malformed, dropped atomic.Uint64
-	aheadHost, jumpHost                                                                         atomic.Pointer[string]
-	lateRoute                                                                                   atomic.Pointer[route]
+	valueLists, nan, infinite, resets, ahead, stale, reordered, late, jumps, malformed, dropped, evicted atomic.Uint64
+	aheadHost, jumpHost                                                                                  atomic.Pointer[string]
+	lateRoute                                                                                            atomic.Pointer[route]
 }
 
 // NewEngine validates the rules and builds an engine for them.
@@ -107,12 +121,16 @@ func NewEngine(rules []Rule, opt Options) (*Engine, error) {
 	if opt.MaxSeries <= 0 {
 		opt.MaxSeries = DefaultMaxSeries
 	}
+	if opt.IdleTimeout == 0 {
+		opt.IdleTimeout = DefaultIdleTimeout
+	}
 	return &Engine{
 		rules:     rules,
 		sink:      opt.Sink,
 		maxSeries: opt.MaxSeries,
 		now:       opt.Now,
 		lateness:  opt.Lateness,
+		idle:      opt.IdleTimeout,
 		routes:    map[Identifier]*route{},
 		groups:    map[groupKey]*group{},
 		hosts:     map[string]*eventClock{},
@@ -143,6 +161,9 @@ type route struct {
 	values   []float64 // scratch: this value list's values as rules see them
 	targets  []target
 	clock    *eventClock // shared by the routes of one host
+	// seen is the time of the Tick before its latest value list (Unix
+	// nanoseconds), for forgetting idle series.
+	seen atomic.Int64
 }
 
 type target struct {
@@ -168,6 +189,9 @@ func (e *Engine) Observe(vl *ValueList) {
 		if r = e.addRoute(vl); r == nil {
 			return
 		}
+	}
+	if t := e.tick.Load(); r.seen.Load() != t {
+		r.seen.Store(t)
 	}
 	if len(r.targets) == 0 {
 		return
@@ -266,6 +290,8 @@ func (e *Engine) addRoute(vl *ValueList) *route {
 		e.hosts[id.Host] = clock
 	}
 	r := &route{id: id, prev: make([]Value, len(vl.Values)), values: make([]float64, len(vl.Values)), clock: clock}
+	r.seen.Store(e.tick.Load())
+	clock.routes++
 	for ri, rule := range e.rules {
 		spec := rule.Spec()
 		if !spec.Hosts.Match(id.Host) {
@@ -337,6 +363,8 @@ func (e *Engine) group(rule int, host, label string, hostClock *eventClock) *gro
 	g := &group{rule: r, host: host, label: label, clock: hostClock}
 	if host == "" && r.Spec().AggregateHosts {
 		g.clock, g.ownClock = &eventClock{}, true
+	} else {
+		hostClock.groups++
 	}
 	if blob, ok := e.saved[k]; ok {
 		delete(e.saved, k)
@@ -380,6 +408,62 @@ func (e *Engine) Tick(now time.Time) {
 	for _, g := range e.all {
 		g.tick(e, now)
 	}
+	if n := now.UnixNano(); e.idle > 0 && n-e.lastSweep >= int64(e.idle)/4 {
+		if e.lastSweep != 0 {
+			e.mu.RUnlock()
+			e.sweep(n)
+			e.mu.RLock()
+		}
+		e.lastSweep = n
+	}
+}
+
+// sweep forgets the series idle for longer than IdleTimeout at now (Unix
+// nanoseconds), the groups they leave without series unless their alert is
+// raised (a silent host's FAILURE must get its OKAY when it is back), and
+// the clocks of hosts left with neither. Tick runs it a few times per
+// IdleTimeout; it holds the engine's lock for one pass over the series.
+func (e *Engine) sweep(now int64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for id, r := range e.routes {
+		if now-r.seen.Load() <= int64(e.idle) {
+			continue
+		}
+		delete(e.routes, id)
+		for i := range r.targets {
+			r.targets[i].g.members.Add(-1)
+		}
+		r.clock.routes--
+		e.evicted.Add(1)
+	}
+	all := e.all[:0]
+	for _, g := range e.all {
+		if g.members.Load() > 0 || !g.forgettable() {
+			all = append(all, g)
+			continue
+		}
+		delete(e.groups, groupKey{e.ruleIndex(g.rule), g.host, g.label})
+		if !g.ownClock {
+			g.clock.groups--
+		}
+	}
+	clear(e.all[len(all):])
+	e.all = all
+	for host, c := range e.hosts {
+		if c.routes == 0 && c.groups == 0 {
+			delete(e.hosts, host)
+		}
+	}
+}
+
+func (e *Engine) ruleIndex(r Rule) int {
+	for i := range e.rules {
+		if e.rules[i] == r {
+			return i
+		}
+	}
+	return -1
 }
 
 // Stats returns the engine's counters.
@@ -411,6 +495,7 @@ func (e *Engine) Stats() Stats {
 		JumpHost:      jumpHost,
 		Malformed:     e.malformed.Load(),
 		SeriesDropped: e.dropped.Load(),
+		Evicted:       e.evicted.Load(),
 		Series:        len(e.routes),
 		Groups:        len(e.all),
 	}

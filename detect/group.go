@@ -135,6 +135,14 @@ func pendingSlotsFor(lateness, step time.Duration) int {
 	return n
 }
 
+// forgettable reports whether the group may be forgotten once it has no
+// series: its alert is not raised.
+func (g *group) forgettable() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.alert.level == OK
+}
+
 // restartIfJumped forgets the windows of a group whose clock jumped: the
 // time in between never was. The alert's level stays, so that an alert
 // raised before the jump is ended by the next OK verdict.

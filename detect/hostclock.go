@@ -75,6 +75,10 @@ type eventClock struct {
 	farFirst   time.Time // and its time
 	samples    [clockSamples]clockSample
 	nextSample int
+
+	// routes and groups count what refers to the clock, under the engine's
+	// lock: a clock referred to by neither is forgotten (Engine.sweep).
+	routes, groups int
 }
 
 // accept reports whether a value of time t, arriving now (e.wallAt), is on

@@ -120,13 +120,19 @@ func silentFailures(ns []notification) int {
 // the given interval, through collectd's network protocol.
 func sendOneInterval(t *testing.T, port, hosts int, interval time.Duration) int {
 	t.Helper()
+	return sendHosts(t, port, 0, hosts, interval)
+}
+
+// sendHosts is sendOneInterval for the hosts numbered from first.
+func sendHosts(t *testing.T, port, first, hosts int, interval time.Duration) int {
+	t.Helper()
 	client, err := network.Dial(net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), network.ClientOptions{})
 	require.NoError(t, err)
 	defer client.Close()
 	ctx := context.Background()
 	now := time.Now()
 	n := 0
-	for h := range hosts {
+	for h := first; h < first+hosts; h++ {
 		sim, err := simulate.New(simulate.Config{Params: simulate.DefaultParams(), Seed: uint64(h) + 1}, interval)
 		require.NoError(t, err)
 		for _, v := range sim.Step(0) {

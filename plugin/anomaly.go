@@ -46,6 +46,8 @@ type anomalyPlugin struct {
 	notified, summarised atomic.Uint64 // notifications dispatched; alerts in summaries
 	reportMu             sync.Mutex
 	lastReport           counters // the read callback's, at its last run
+	beyondMaxSeries      bool     // series are being refused (stats.go)
+	droppedBefore        uint64   // value lists refused before the episode
 	stop                 chan struct{}
 	stopped              chan struct{}
 	stopMu               sync.Once
@@ -72,7 +74,8 @@ func (p *anomalyPlugin) configure(b config.Block) error {
 	if err != nil {
 		return err
 	}
-	e, err := detect.NewEngine(s.Rules, detect.Options{Sink: p, MaxSeries: s.MaxSeries, Now: time.Now, Lateness: s.AllowedLateness})
+	e, err := detect.NewEngine(s.Rules, detect.Options{Sink: p, MaxSeries: s.MaxSeries, Now: time.Now, Lateness: s.AllowedLateness,
+		IdleTimeout: s.SeriesIdleTimeout})
 	if err != nil {
 		return err
 	}

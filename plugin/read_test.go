@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -168,4 +169,28 @@ func TestReadRecoversPanics(t *testing.T) {
 	err := p.Read(context.Background())
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "read callback panicked")
+}
+
+// A flood of series beyond MaxSeries is told once when it starts and once
+// when it is over, not every interval it lasts.
+func TestMaxSeriesIsToldOncePerFlood(t *testing.T) {
+	d := newFakeDaemon()
+	p := configured(t, d, failedRequests(), opt("MaxSeries", 4), opt("Statistics", false))
+	flood := func(from, to int) {
+		for i := from; i < to; i++ {
+			require.NoError(t, p.write(gaugeList(fmt.Sprintf("scan-%d", i), "ecommerce", "gauge", "page-hits-total", t0, 1)))
+		}
+	}
+	flood(0, 10)
+	require.NoError(t, p.Read(context.Background()))
+	flood(10, 20)
+	require.NoError(t, p.Read(context.Background()))
+	w := d.warningLines()
+	require.Len(t, w, 1, "%q", w)
+	assert.Equal(t, "anomaly plugin: MaxSeries 4 reached: value lists of new series are dropped "+
+		"(counted as anomaly/stats/derive-value-lists-beyond-maxseries) until series idle for 2h0m0s are forgotten", w[0])
+	require.NoError(t, p.Read(context.Background()))
+	assert.Equal(t, []string{"anomaly plugin: new series are taken again; 16 value lists of series beyond MaxSeries were dropped"},
+		d.infosContaining("taken again"))
+	assert.Len(t, d.warningLines(), 1)
 }

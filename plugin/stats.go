@@ -41,6 +41,7 @@ var statSeries = []struct {
 	{"clock-jumps", func(c *counters) uint64 { return c.Jumps }},
 	{"value-lists-malformed", func(c *counters) uint64 { return c.Malformed }},
 	{"value-lists-beyond-maxseries", func(c *counters) uint64 { return c.SeriesDropped }},
+	{"series-forgotten", func(c *counters) uint64 { return c.Evicted }},
 	{"notifications", func(c *counters) uint64 { return c.Notified }},
 	{"alerts-summarised", func(c *counters) uint64 { return c.Summarised }},
 	{"notifications-dropped", func(c *counters) uint64 { return c.Dropped }},
@@ -70,11 +71,32 @@ func (p *anomalyPlugin) report(ctx context.Context, now time.Time) {
 	add(c.Late-last.Late, "value lists dropped, later than AllowedLateness after their slot (latest %s)", c.LateSeries)
 	add(c.Jumps-last.Jumps, "host clocks that jumped: their rules start over (latest host %q)", c.JumpHost)
 	add(c.Malformed-last.Malformed, "value lists whose number of values changed")
-	add(c.SeriesDropped-last.SeriesDropped, "value lists of series beyond MaxSeries %d", p.settings.MaxSeries)
 	if len(refused) > 0 {
 		p.host.warningf("anomaly plugin: since the last interval: %s", strings.Join(refused, "; "))
 	}
+	p.reportMaxSeries(&c, &last)
 	p.logDropped(c.Dropped, last.Dropped)
+}
+
+// reportMaxSeries says once when a flood of series reaches MaxSeries, and
+// once when new series are taken again: a flood lasts, and a line each
+// interval would be a flood of its own. The counter series has the detail.
+func (p *anomalyPlugin) reportMaxSeries(c, last *counters) {
+	dropped := c.SeriesDropped - last.SeriesDropped
+	switch {
+	case dropped > 0 && !p.beyondMaxSeries:
+		p.beyondMaxSeries, p.droppedBefore = true, last.SeriesDropped
+		until := fmt.Sprintf("until series idle for %s are forgotten", p.settings.SeriesIdleTimeout)
+		if p.settings.SeriesIdleTimeout < 0 {
+			until = "for good (SeriesIdleTimeout 0 forgets no series)"
+		}
+		p.host.warningf("anomaly plugin: MaxSeries %d reached: value lists of new series are dropped "+
+			"(counted as anomaly/stats/derive-value-lists-beyond-maxseries) %s", p.settings.MaxSeries, until)
+	case dropped == 0 && p.beyondMaxSeries:
+		p.beyondMaxSeries = false
+		p.host.infof("anomaly plugin: new series are taken again; %d value lists of series beyond MaxSeries were dropped",
+			c.SeriesDropped-p.droppedBefore)
+	}
 }
 
 func (p *anomalyPlugin) dispatchStatistics(ctx context.Context, c *counters, now time.Time) {
