@@ -43,4 +43,15 @@ void anomaly_ring_close(void);
 /* Value lists refused since the start. */
 unsigned long long anomaly_ring_refused(void);
 
+/* anomaly_ring_wait blocks the consumer until the ring holds a record, or
+ * timeout_ms pass; it returns the records ready, or -1 once the ring is
+ * closed and empty. A producer wakes it only when it waits: an idle
+ * plugin costs no wake-ups, a busy one no signals. */
+int anomaly_ring_wait(long timeout_ms);
+
+/* Puts that found the ring full and waited, and the most records it held:
+ * what says whether the consumer keeps up. */
+unsigned long long anomaly_ring_full_waits(void);
+size_t anomaly_ring_high_water(void);
+
 #endif

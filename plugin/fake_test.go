@@ -87,6 +87,8 @@ func (d *fakeDaemon) hostname() string { return "collectd-host" }
 
 func (d *fakeDaemon) stopWriter() {}
 
+func (d *fakeDaemon) ringStats() (uint64, int) { return 0, 0 }
+
 func (d *fakeDaemon) notifier() cgo.Notifier {
 	if d.notifierFor != nil {
 		return d.notifierFor

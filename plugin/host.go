@@ -16,6 +16,7 @@ type daemon interface {
 	registerInit(f func() error) error
 	registerCallbacks(p *anomalyPlugin) error
 	stopWriter()
+	ringStats() (fullWaits uint64, highWater int)
 	// dispatch hands collectd a value list from a read callback (collectd's
 	// thread); dispatchGauge one from the plugin's own threads.
 	dispatch(ctx context.Context, vl *api.ValueList) error
@@ -46,6 +47,8 @@ func (collectdHost) registerCallbacks(p *anomalyPlugin) error {
 }
 
 func (collectdHost) stopWriter() { cgo.StopWriter() }
+
+func (collectdHost) ringStats() (uint64, int) { return cgo.RingStats() }
 
 func (collectdHost) dispatch(ctx context.Context, vl *api.ValueList) error {
 	return plugin.Write(ctx, vl)

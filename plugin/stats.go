@@ -16,11 +16,17 @@ import (
 type counters struct {
 	detect.Stats
 	Notified, Summarised, Dropped uint64
+	// Of the write ring: puts that found it full (the engine fell behind
+	// collectd's write threads), and the most value lists it held.
+	RingFullWaits uint64
+	RingHighWater int
 }
 
 func (p *anomalyPlugin) counters() counters {
-	return counters{Stats: p.engine.Load().Stats(),
+	c := counters{Stats: p.engine.Load().Stats(),
 		Notified: p.notified.Load(), Summarised: p.summarised.Load(), Dropped: p.dropped.Load()}
+	c.RingFullWaits, c.RingHighWater = p.host.ringStats()
+	return c
 }
 
 // statSeries are the counters dispatched every interval as the plugin's own
@@ -42,6 +48,7 @@ var statSeries = []struct {
 	{"value-lists-malformed", func(c *counters) uint64 { return c.Malformed }},
 	{"value-lists-beyond-maxseries", func(c *counters) uint64 { return c.SeriesDropped }},
 	{"series-forgotten", func(c *counters) uint64 { return c.Evicted }},
+	{"write-ring-full", func(c *counters) uint64 { return c.RingFullWaits }},
 	{"notifications", func(c *counters) uint64 { return c.Notified }},
 	{"alerts-summarised", func(c *counters) uint64 { return c.Summarised }},
 	{"notifications-dropped", func(c *counters) uint64 { return c.Dropped }},
@@ -125,8 +132,8 @@ func (p *anomalyPlugin) reportFinal() {
 	p.logDropped(d, p.lastReport.Dropped)
 	p.lastReport.Dropped = d
 	c := p.counters()
-	p.host.infof("anomaly plugin: stopped: %d value lists, %d reordered, %d late, %d repeated, %d ahead of their host's clock, %d clock jumps; %d notifications, %d alerts summarised, %d dropped",
-		c.ValueLists, c.Reordered, c.Late, c.Stale, c.Ahead, c.Jumps, c.Notified, c.Summarised, c.Dropped)
+	p.host.infof("anomaly plugin: stopped: %d value lists, %d reordered, %d late, %d repeated, %d ahead of their host's clock, %d clock jumps; %d notifications, %d alerts summarised, %d dropped; the write ring held at most %d value lists, full %d times",
+		c.ValueLists, c.Reordered, c.Late, c.Stale, c.Ahead, c.Jumps, c.Notified, c.Summarised, c.Dropped, c.RingHighWater, c.RingFullWaits)
 }
 
 func (p *anomalyPlugin) logDropped(now, last uint64) {
