@@ -97,6 +97,10 @@ quality: deps ## the Anomaly detector's quality table on the labelled corpus (se
 loadbench: build ## CPU per value list of a real collectd under load: bare, threshold, anomaly, gobare (minutes)
 	ANOMALY_SO=$(CURDIR)/$(PLUGIN) $(GO) test -v -count=1 -run '^$$' -bench '^BenchmarkCollectdLoad$$' -benchtime 1x -timeout 60m ./e2e/
 
+.PHONY: idlebench
+idlebench: build ## CPU of a lightly loaded collectd (20 and 2,000 series) with and without the plugin (4 minutes)
+	ANOMALY_SO=$(CURDIR)/$(PLUGIN) ANOMALY_IDLE=1 $(GO) test -v -count=1 -run '^TestIdleCost$$' -timeout 20m ./e2e/
+
 clean:
 	rm -rf build
 
