@@ -42,7 +42,7 @@ var templateFields = map[string]func(a *Alert) string{
 	},
 	"baseline":    func(a *Alert) string { return formatNumber(a.Baseline) },
 	"probability": func(a *Alert) string { return formatProbability(a.Probability) },
-	"window":      func(a *Alert) string { return compactDuration(a.Window) },
+	"window":      func(a *Alert) string { return CompactDuration(a.Window) },
 	"message":     func(a *Alert) string { return a.Message },
 	"runbook":     func(a *Alert) string { return a.Runbook },
 }
@@ -118,8 +118,9 @@ func (t *MessageTemplate) uses(name string) bool {
 	return slices.ContainsFunc(t.parts, func(p templatePart) bool { return p.name == name })
 }
 
-// compactDuration prints 5m for 5m0s and 1h for 1h0m0s.
-func compactDuration(d time.Duration) string {
+// CompactDuration prints a duration as people write it: 5m for 5m0s, 1h
+// for 1h0m0s, 1h30m, 10s.
+func CompactDuration(d time.Duration) string {
 	s := d.String()
 	if strings.HasSuffix(s, "m0s") {
 		s = strings.TrimSuffix(s, "0s")

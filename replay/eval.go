@@ -493,13 +493,4 @@ func percentile(sorted []time.Duration, q float64) time.Duration {
 }
 
 // shortDuration prints 30m, 6h, 1h30m, 10s rather than 30m0s.
-func shortDuration(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
-}
+func shortDuration(d time.Duration) string { return detect.CompactDuration(d) }

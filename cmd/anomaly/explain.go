@@ -11,6 +11,7 @@ import (
 	"gonum.org/v1/gonum/stat/distuv"
 
 	"github.com/collectd-anomaly/collectd-anomaly/conf"
+	"github.com/collectd-anomaly/collectd-anomaly/detect"
 	"github.com/collectd-anomaly/collectd-anomaly/replay"
 )
 
@@ -151,19 +152,12 @@ func caught(r replay.EvalRow) string {
 	return s
 }
 
-// compact is a delay as people say it: 1m40s, 2h, 5m.
+// compact is a delay as people say it: 1m40s, 2h, 5m; "-" for none.
 func compact(d time.Duration) string {
 	if d < 0 {
 		return "-"
 	}
-	s := d.Round(time.Second).String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
+	return detect.CompactDuration(d.Round(time.Second))
 }
 
 func caughtByAny(ev *replay.Evaluation, kind string) bool {
