@@ -275,7 +275,7 @@ func TestCheckNamesFileAndLine(t *testing.T) {
 		{"bad value", "<Plugin anomaly>\n" + ratio("r", "    Window \"soon\"\n") + "</Plugin>\n",
 			[]string{`:6: <Plugin anomaly>: <Ratio "r">: option Window "soon": want one duration: seconds, or a string like "5m" or "1d"`}},
 		{"unknown top-level option", "<Plugin anomaly>\n  MaxSeries 10\n  Colour \"red\"\n</Plugin>\n",
-			[]string{`:3: <Plugin anomaly>: unknown option "Colour" (rules are <Aggregate>, <Anomaly>, <Count>, <ErrorShare>, <Health>, <Missing>, <PeriodRatio>, <Ratio>, <Spike>, <StdDevChange>; other options: MaxSeries, Hostname, TimeScale, AllowedLateness, BurstLimit, BurstWindow, Statistics, SilenceFile, <Simulation>, <InfluxDB>)`}},
+			[]string{`:3: <Plugin anomaly>: unknown option "Colour" (rules are <Aggregate>, <Anomaly>, <Count>, <ErrorShare>, <Fleet>, <Health>, <Missing>, <PeriodRatio>, <Ratio>, <Spike>, <StdDevChange>; other options: MaxSeries, Hostname, TimeScale, AllowedLateness, BurstLimit, BurstWindow, Statistics, StateSeries, SilenceFile, <Simulation>, <InfluxDB>)`}},
 		{"rule missing its series", "<Plugin anomaly>\n  <Ratio \"r\">\n    FailureMax 0.1\n  </Ratio>\n</Plugin>\n",
 			[]string{`:2: <Plugin anomaly>: <Ratio "r">: a ratio needs Numerator and Denominator series`}},
 		{"duplicate rule names: the second", "<Plugin anomaly>\n" + ratio("r", "") + ratio("r", "") + "</Plugin>\n",

@@ -45,6 +45,11 @@ type Settings struct {
 	// SilenceFile is the file of silences the plugin watches (package
 	// silence); empty means no silences.
 	SilenceFile string
+	// StateSeries dispatches every rule's alert level each time it is
+	// judged, as anomaly[-group]/gauge-<rule>-state (detect.Options.States):
+	// an edge's network plugin forwards them to the aggregator, whose
+	// <Fleet> rules count them.
+	StateSeries bool
 }
 
 // Default burst shaping: a pager gets at most 20 notifications of one rule
@@ -109,6 +114,8 @@ func (s *Settings) option(c config.Block, names map[string]bool) error {
 		s.Hostname, err = oneString(c)
 	case is(c, "Statistics"):
 		s.Statistics, err = oneBool(c)
+	case is(c, "StateSeries"):
+		s.StateSeries, err = oneBool(c)
 	case is(c, "BurstLimit"):
 		s.BurstLimit, err = oneInt(c, 1)
 	case is(c, "BurstWindow"):
@@ -125,7 +132,7 @@ func (s *Settings) option(c config.Block, names map[string]bool) error {
 		}
 		s.Simulation, err = parseSimulation(c)
 	default:
-		return fmt.Errorf("unknown option %q (rules are %s; other options: MaxSeries, Hostname, TimeScale, AllowedLateness, BurstLimit, BurstWindow, Statistics, SilenceFile, <Simulation>, <InfluxDB>)", c.Key, ruleKindList())
+		return fmt.Errorf("unknown option %q (rules are %s; other options: MaxSeries, Hostname, TimeScale, AllowedLateness, BurstLimit, BurstWindow, Statistics, StateSeries, SilenceFile, <Simulation>, <InfluxDB>)", c.Key, ruleKindList())
 	}
 	return err
 }

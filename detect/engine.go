@@ -29,6 +29,13 @@ type Options struct {
 	// values may still arrive for it (late or reordered) and be judged;
 	// zero means DefaultLatenessIntervals intervals of the group's values.
 	Lateness time.Duration
+	// States dispatches every group's alert level (0 OK, 1 WARNING, 2
+	// FAILURE) each time its slots are judged, as the derived series
+	// <rule>-state (StateSuffix): what an aggregator's FleetRule counts.
+	// A level sent again and again, unlike a notification sent once, lets
+	// the aggregator tell a host whose state it no longer hears from one
+	// that is OK.
+	States bool
 }
 
 // Stats counts what the engine did not use, so that operators can see it.
@@ -59,6 +66,7 @@ type Engine struct {
 	maxSeries int
 	now       func() time.Time
 	lateness  time.Duration
+	states    bool
 
 	// tick is the time last passed to Tick (Unix nanoseconds).
 	tick atomic.Int64
@@ -109,6 +117,7 @@ func NewEngine(rules []Rule, opt Options) (*Engine, error) {
 		maxSeries: opt.MaxSeries,
 		now:       opt.Now,
 		lateness:  opt.Lateness,
+		states:    opt.States,
 		routes:    map[Identifier]*route{},
 		groups:    map[groupKey]*group{},
 		hosts:     map[string]*eventClock{},
@@ -145,6 +154,7 @@ type target struct {
 	g     *group
 	input int
 	ds    int
+	host  string // the route's host, for rules that count hosts (HostState)
 	// What the series is done with, in g's slots (group.report): a slot
 	// is complete when every target is done with it.
 	counted int64
@@ -286,7 +296,7 @@ func (e *Engine) addRoute(vl *ValueList) *route {
 				}
 				g := e.group(ri, host, label, clock)
 				g.members.Add(1)
-				r.targets = append(r.targets, target{g: g, input: ii, ds: ds})
+				r.targets = append(r.targets, target{g: g, input: ii, ds: ds, host: id.Host})
 				break
 			}
 		}
@@ -331,6 +341,9 @@ func (e *Engine) group(rule int, host, label string, hostClock *eventClock) *gro
 	}
 	r := e.rules[rule]
 	g := &group{rule: r, host: host, label: label, clock: hostClock}
+	if e.states {
+		g.stateName = r.Spec().Name + StateSuffix
+	}
 	if host == "" && r.Spec().AggregateHosts {
 		g.clock, g.ownClock = &eventClock{}, true
 	}

@@ -71,7 +71,7 @@ func (p *anomalyPlugin) configure(b config.Block) error {
 	if err != nil {
 		return err
 	}
-	e, err := detect.NewEngine(s.Rules, detect.Options{Sink: p, MaxSeries: s.MaxSeries, Now: time.Now, Lateness: s.AllowedLateness})
+	e, err := detect.NewEngine(s.Rules, detect.Options{Sink: p, MaxSeries: s.MaxSeries, Now: time.Now, Lateness: s.AllowedLateness, States: s.StateSeries})
 	if err != nil {
 		return err
 	}

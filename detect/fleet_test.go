@@ -1,0 +1,158 @@
+package detect
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func fleetRule(t *testing.T, f FleetRule) *FleetRule {
+	t.Helper()
+	r, err := NewFleetRule(RuleSpec{Name: "fleet-failed", Lifecycle: Lifecycle{Hits: 1}}, "failed", f)
+	require.NoError(t, err)
+	return r
+}
+
+func TestFleetStateCountsRaisedHostsAndForgetsSilentOnes(t *testing.T) {
+	r := fleetRule(t, FleetRule{FailureHosts: 2, WarningShare: 0.3})
+	s := r.NewState(SlotClock{Origin: t0, Step: 10 * time.Second}).(*fleetState)
+	assert.False(t, s.Evaluate(0, OK).Decided, "no host heard of: nothing to count")
+	s.AddFrom("a", 0, 1, 1) // WARNING
+	s.AddFrom("b", 0, 1, 0)
+	s.AddFrom("c", 0, 1, 0)
+	s.AddFrom("d", 0, 1, 0)
+	v := s.Evaluate(1, OK)
+	require.True(t, v.Decided)
+	assert.Equal(t, OK, v.Level, "1 of 4 is 25%, below 30%")
+	assert.Equal(t, 1.0, v.Observed)
+	assert.Equal(t, 4.0, v.Denominator)
+	assert.Equal(t, 2.0, v.Threshold, "30% of 4 hosts is 2 hosts")
+
+	s.AddFrom("b", 0, 2, 2)
+	v = s.Evaluate(2, OK)
+	assert.Equal(t, Failure, v.Level, "2 hosts: FailureHosts 2")
+	assert.Equal(t, "a, b", v.Reason)
+
+	// c and d fall silent: their last states (slot 1) count for Expire,
+	// 3 slots, and then they are neither raised nor among those reporting.
+	v = s.Evaluate(3, Failure)
+	assert.Equal(t, 4.0, v.Denominator, "c and d still count 2 slots after their last state")
+	s.AddFrom("a", 0, 4, 1)
+	s.AddFrom("b", 0, 4, 0)
+	v = s.Evaluate(4, Failure)
+	assert.Equal(t, 2.0, v.Denominator, "c and d forgotten")
+	assert.Equal(t, Warning, v.Level, "1 of the 2 reporting is 50%, above 30%")
+	assert.Equal(t, 1.0, v.Threshold)
+	assert.Equal(t, "a", v.Reason)
+	s.AddFrom("d", 0, 5, 2)
+	assert.Equal(t, 3.0, s.Evaluate(5, Warning).Denominator, "d is back")
+	s.AddFrom("d", 0, 3, 0) // an older state does not undo a newer one
+	assert.Equal(t, Level(2), s.hosts["d"].level)
+}
+
+// The share is judged only while MinHosts hosts report; the count always.
+func TestFleetShareNeedsMinHosts(t *testing.T) {
+	r := fleetRule(t, FleetRule{FailureShare: 0.5, MinHosts: 3})
+	s := r.NewState(SlotClock{Origin: t0, Step: 10 * time.Second})
+	s.(*fleetState).AddFrom("a", 0, 0, 2)
+	s.(*fleetState).AddFrom("b", 0, 0, 0)
+	v := s.Evaluate(0, OK)
+	assert.Equal(t, OK, v.Level, "1 of 2 is half, but 2 hosts are fewer than MinHosts")
+	s.(*fleetState).AddFrom("c", 0, 1, 0)
+	v = s.Evaluate(1, OK)
+	assert.Equal(t, OK, v.Level, "1 of 3 is below half")
+	assert.Equal(t, 2.0, v.Threshold, "half of 3 hosts is 2 hosts")
+	s.(*fleetState).AddFrom("b", 0, 2, 1)
+	v = s.Evaluate(2, OK)
+	assert.Equal(t, Failure, v.Level, "2 of 3")
+	assert.Equal(t, "a, b", v.Reason)
+}
+
+func TestFleetRuleOptionsAreChecked(t *testing.T) {
+	spec := RuleSpec{Name: "f", Lifecycle: Lifecycle{Hits: 1}}
+	for _, tc := range []struct {
+		rule string
+		f    FleetRule
+		want string
+	}{
+		{"", FleetRule{FailureHosts: 1}, "names no rule"},
+		{"f", FleetRule{FailureHosts: 1}, "itself"},
+		{"x", FleetRule{}, "at least one of"},
+		{"x", FleetRule{FailureShare: 1.5}, "between 0 and 1"},
+		{"x", FleetRule{FailureHosts: -1}, "negative"},
+	} {
+		_, err := NewFleetRule(spec, tc.rule, tc.f)
+		assert.ErrorContains(t, err, tc.want, "%+v", tc)
+	}
+}
+
+// Edges to aggregator in process: one engine judges three hosts' failed
+// shares and dispatches their states (Options.States); the states, as
+// collectd's network plugin would hand them on, feed an aggregator engine
+// whose fleet rule wants 2 hosts raised. One host failing is no fleet
+// incident; two are; a host that falls silent while raised is forgotten.
+func TestFleetRuleOverStatesOfEdges(t *testing.T) {
+	edges := &recorder{}
+	edge, err := NewEngine([]Rule{failedShareRule(t)}, Options{Sink: edges, States: true})
+	require.NoError(t, err)
+	fleet := &recorder{}
+	agg, err := NewEngine([]Rule{fleetRule(t, FleetRule{FailureHosts: 2})}, Options{Sink: fleet})
+	require.NoError(t, err)
+	forwarded := 0
+	forward := func() {
+		edges.mu.Lock()
+		vs := edges.values
+		edges.values = nil
+		edges.mu.Unlock()
+		for _, v := range vs {
+			require.Equal(t, "failed-state", v.Name)
+			require.Equal(t, 10*time.Second, v.Interval)
+			vl := gaugeList(v.Host, "anomaly/gauge-"+v.Name, v.Time, v.Value)
+			agg.Observe(vl)
+			forwarded++
+		}
+	}
+	failing := func(host string, step int) bool {
+		switch host {
+		case "h1":
+			return step >= 20 && step < 40 || step >= 60 && step < 80
+		case "h2":
+			return step >= 60 && step < 80
+		}
+		return false
+	}
+	var phases [5][]string
+	for step := 0; step < 130; step++ {
+		for _, h := range []string{"h1", "h2", "h3"} {
+			if h == "h2" && step >= 95 && step < 110 {
+				continue // h2's link is cut
+			}
+			errors := 1.0
+			if failing(h, step) || h == "h2" && step >= 90 {
+				errors = 40
+			}
+			feed(edge, h, step, 100, errors)
+		}
+		forward()
+		agg.Tick(t0.Add(time.Duration(step) * 10 * time.Second))
+		fleet.mu.Lock()
+		for _, a := range fleet.alerts {
+			phases[step/30] = append(phases[step/30], a.Severity.String()+" "+a.Message)
+		}
+		fleet.alerts = nil
+		fleet.mu.Unlock()
+	}
+	assert.Greater(t, forwarded, 3*120, "a state per host and slot")
+	assert.Empty(t, phases[0], "h1 alone is no fleet incident")
+	require.Len(t, phases[1], 0)
+	require.Len(t, phases[2], 2, "h1 and h2: %q", phases[2])
+	assert.Regexp(t, `^FAILURE FAILURE: fleet-failed: failed raised on 2 of 3 hosts \(66.7%\): h1, h2 \(at least 2\)$`, phases[2][0])
+	assert.Regexp(t, `^OKAY OKAY: fleet-failed: failed raised on [01] of 3 hosts .*, fewer than 2$`, phases[2][1])
+	// From step 90 h2 fails again while h1 has recovered: 1 host. h2's
+	// link is cut 95-110 while it is still failing: the aggregator forgets
+	// it rather than counting it raised (or OK) from a stale state.
+	assert.Empty(t, phases[3], "one host raised, then its silence: %q", phases[3])
+	assert.Empty(t, phases[4], "%q", phases[4])
+}
