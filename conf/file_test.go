@@ -325,3 +325,31 @@ func TestParseDurationTakesDaysAndWeeks(t *testing.T) {
 		assert.Error(t, err, s)
 	}
 }
+
+// The fleet examples are valid, and every rule their <Fleet> rules count
+// exists: in the shipped packs (the edges') or in another example (a shard
+// aggregator's fleet rule, counted by the top aggregator).
+func TestFleetExamplesParse(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "examples", "fleet", "*", "*.conf"))
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(files), 6, "the three topologies' files")
+	defined := map[string]bool{}
+	var counted []*detect.FleetRule
+	for _, f := range append(files, filepath.Join("..", "collectd.conf.d", "anomaly.conf"), filepath.Join("..", "collectd.conf.d", "host.conf")) {
+		src, err := conf.ReadSource(f)
+		require.NoError(t, err, f)
+		assert.Empty(t, src.Notes, "%s reads as it looks", f)
+		s, err := conf.Parse(conf.PluginBlocks(src.Root, "anomaly")...)
+		require.NoError(t, err, f)
+		for _, r := range s.Rules {
+			defined[r.Spec().Name] = true
+			if fr, ok := r.(*detect.FleetRule); ok {
+				counted = append(counted, fr)
+			}
+		}
+	}
+	require.NotEmpty(t, counted)
+	for _, fr := range counted {
+		assert.True(t, defined[fr.Rule], "<Fleet %q> counts rule %q, which no example or pack defines", fr.Spec().Name, fr.Rule)
+	}
+}
