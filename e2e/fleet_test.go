@@ -329,7 +329,15 @@ LoadPlugin anomaly
 	for _, l := range agg.lines() {
 		assert.NotContains(t, l.Text, "host = edge-bad", "a notification of edge-bad was accepted")
 	}
-	t.Logf("fleet test: %s", time.Since(begin).Round(time.Second))
+	// What one edge sends, for the README's figures: series of edge1 in the
+	// aggregator's csv files (one file per series and day), and how many of
+	// them are states.
+	series, err := filepath.Glob(filepath.Join(agg.dir, "csv", "edge1", "*", "*"))
+	require.NoError(t, err)
+	states, err := filepath.Glob(filepath.Join(agg.dir, "csv", "edge1", "anomaly*", "gauge-*-state-*"))
+	require.NoError(t, err)
+	assert.NotEmpty(t, states, "edge1's state series reach the aggregator's csv files")
+	t.Logf("edge1 sent %d series, %d of them rule states; fleet test took %s", len(series), len(states), time.Since(begin).Round(time.Second))
 }
 
 // fleetNotes are the fleet rule's notifications in c's log.
