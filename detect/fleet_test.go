@@ -156,3 +156,29 @@ func TestFleetRuleOverStatesOfEdges(t *testing.T) {
 	assert.Empty(t, phases[3], "one host raised, then its silence: %q", phases[3])
 	assert.Empty(t, phases[4], "%q", phases[4])
 }
+
+// States go out once per judgement, for the newest slot: a host back after
+// a long gap catches up thousands of slots, and sends one state, not one
+// per slot it skipped.
+func TestStatesOncePerJudgementAfterAGap(t *testing.T) {
+	rec := &recorder{}
+	r := failedShareRule(t)
+	e, err := NewEngine([]Rule{r}, Options{Sink: rec, States: true})
+	require.NoError(t, err)
+	for step := 0; step < 20; step++ {
+		feed(e, "h1", step, 100, 30)
+	}
+	rec.mu.Lock()
+	before := len(rec.values)
+	last := rec.values[before-1]
+	rec.mu.Unlock()
+	assert.InDelta(t, 19, before, 2, "a state a slot")
+	assert.Equal(t, DerivedValue{Host: "h1", Name: "failed-state", Time: last.Time, Interval: 10 * time.Second, Value: 2}, last,
+		"30% failed: FAILURE, as the group's state")
+	feed(e, "h1", 5000, 100, 1)
+	feed(e, "h1", 5001, 100, 1)
+	rec.mu.Lock()
+	after := rec.values[before:]
+	rec.mu.Unlock()
+	assert.LessOrEqual(t, len(after), 3, "the gap of 5,000 slots sends a state or two, not thousands: %d", len(after))
+}
