@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -67,6 +68,7 @@ type Engine struct {
 	now       func() time.Time
 	lateness  time.Duration
 	states    bool
+	ruleNames map[string]struct{}
 
 	// tick is the time last passed to Tick (Unix nanoseconds).
 	tick atomic.Int64
@@ -94,16 +96,25 @@ type Engine struct {
 
 // NewEngine validates the rules and builds an engine for them.
 func NewEngine(rules []Rule, opt Options) (*Engine, error) {
-	names := map[string]bool{}
+	names := map[string]struct{}{}
 	for _, r := range rules {
 		spec := r.Spec()
 		if err := spec.Validate(); err != nil {
 			return nil, err
 		}
-		if names[spec.Name] {
+		if _, dup := names[spec.Name]; dup {
 			return nil, fmt.Errorf("two rules are named %q", spec.Name)
 		}
-		names[spec.Name] = true
+		names[spec.Name] = struct{}{}
+	}
+	for _, r := range rules {
+		// The edges' states of a rule this engine also runs would be mixed
+		// with its own.
+		if f, ok := r.(*FleetRule); ok {
+			if _, own := names[f.Rule]; own {
+				return nil, fmt.Errorf("rule %q counts the states of rule %q, which this configuration defines too: a fleet rule counts other daemons' rules (rename one of them)", f.Name, f.Rule)
+			}
+		}
 	}
 	if opt.Sink == nil {
 		opt.Sink = discard{}
@@ -118,6 +129,7 @@ func NewEngine(rules []Rule, opt Options) (*Engine, error) {
 		now:       opt.Now,
 		lateness:  opt.Lateness,
 		states:    opt.States,
+		ruleNames: names,
 		routes:    map[Identifier]*route{},
 		groups:    map[groupKey]*group{},
 		hosts:     map[string]*eventClock{},
@@ -272,6 +284,10 @@ func (e *Engine) addRoute(vl *ValueList) *route {
 		e.hosts[id.Host] = clock
 	}
 	r := &route{id: id, prev: make([]Value, len(vl.Values)), values: make([]float64, len(vl.Values)), clock: clock}
+	if e.ownState(id) {
+		e.routes[id] = r
+		return r
+	}
 	for ri, rule := range e.rules {
 		spec := rule.Spec()
 		if !spec.Hosts.Match(id.Host) {
@@ -309,6 +325,19 @@ func (e *Engine) addRoute(vl *ValueList) *route {
 func producedBy(rule Rule, id Identifier) bool {
 	e, ok := rule.(Emitter)
 	return ok && id.Plugin == "anomaly" && id.Type == "gauge" && id.TypeInstance == e.OutputName()
+}
+
+// ownState reports whether id is the state series of one of the engine's
+// own rules (Options.States). No rule of the engine reads those: a dead man's
+// switch over "*/*" would hear a silent host in the states the engine keeps
+// dispatching for it, and never fire. Forwarded states of other daemons'
+// rules - another name - are read as any series.
+func (e *Engine) ownState(id Identifier) bool {
+	if !e.states || id.Plugin != "anomaly" || id.Type != "gauge" || !strings.HasSuffix(id.TypeInstance, StateSuffix) {
+		return false
+	}
+	_, ok := e.ruleNames[strings.TrimSuffix(id.TypeInstance, StateSuffix)]
+	return ok
 }
 
 func dataSourceIndex(name string, vl *ValueList) int {

@@ -182,3 +182,49 @@ func TestStatesOncePerJudgementAfterAGap(t *testing.T) {
 	rec.mu.Unlock()
 	assert.LessOrEqual(t, len(after), 3, "the gap of 5,000 slots sends a state or two, not thousands: %d", len(after))
 }
+
+// An aggregator dispatches states too (a shard's, for the top): for a
+// silent host its dead man's switch keeps judging and dispatching, and
+// those states - the engine's own, as collectd hands them back - must not
+// count as the host being heard from.
+func TestOwnStatesDoNotKeepASilentHostAlive(t *testing.T) {
+	rec := &recorder{}
+	r, err := NewMissingRule(RuleSpec{Name: "host-silent", Lifecycle: Lifecycle{Hits: 1}}, []Selector{MustSelector("*/*")}, 30*time.Second)
+	require.NoError(t, err)
+	e, err := NewEngine([]Rule{r}, Options{Sink: rec, States: true})
+	require.NoError(t, err)
+	fed := 0
+	loop := func() { // what collectd does with dispatched values: hand them to every writer
+		rec.mu.Lock()
+		vs := rec.values[fed:]
+		fed = len(rec.values)
+		rec.mu.Unlock()
+		for _, v := range vs {
+			e.Observe(gaugeList(v.Host, "anomaly/gauge-"+v.Name, v.Time, v.Value))
+		}
+	}
+	for i := 0; i <= 9; i++ {
+		e.Observe(gaugeList("web-2", missingHits, missingAt(i), 100))
+		e.Tick(missingAt(i))
+		loop()
+	}
+	for i := 10; i <= 20; i++ {
+		e.Tick(missingAt(i))
+		loop()
+	}
+	assert.Equal(t, []string{"FAILURE"}, rec.severities(), "web-2 silent, its own states fed back")
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	require.NotEmpty(t, rec.values)
+	for i := 1; i < len(rec.values); i++ {
+		assert.True(t, rec.values[i].Time.After(rec.values[i-1].Time), "state times rise: %s then %s", rec.values[i-1].Time, rec.values[i].Time)
+	}
+	assert.Equal(t, 2.0, rec.values[len(rec.values)-1].Value, "the last state is the FAILURE")
+}
+
+// A fleet rule counting a rule of its own configuration would mix that
+// rule's states with the edges'.
+func TestFleetRuleRefusesToCountALocalRule(t *testing.T) {
+	_, err := NewEngine([]Rule{failedShareRule(t), fleetRule(t, FleetRule{FailureHosts: 2})}, Options{})
+	assert.ErrorContains(t, err, `rule "fleet-failed" counts the states of rule "failed", which this configuration defines too`)
+}

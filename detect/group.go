@@ -349,12 +349,11 @@ func (g *group) judgeUpTo(sink Sink, slot int64, t time.Time) {
 		return
 	}
 	span := g.state.Span() + 1
-	var at time.Time
 	for c := g.lastSlot; c < slot; c++ {
 		if skipTo := slot - span; c-g.lastSlot == maxCatchUp && skipTo > c {
 			c = skipTo // no value waits there: the pending ring is shorter
 		}
-		at = t
+		at := t
 		if at.IsZero() {
 			at = g.closedAt(c)
 		}
@@ -365,9 +364,14 @@ func (g *group) judgeUpTo(sink Sink, slot int64, t time.Time) {
 	if g.stateName != "" {
 		// Once per call, for the newest slot: a catch-up after a gap judges
 		// thousands of slots, and only where they ended matters to anyone
-		// counting states.
+		// counting states. Stamped with the middle of that slot, where its
+		// values sit: in the host's own clock, as the values are, and
+		// rising by a slot each time (collectd drops a value list not newer
+		// than its series' last, and an aggregator's fleet rule, on the
+		// newest time of any host, would find a state stamped with a
+		// verdict's time - at the lateness, ahead of the values - late).
 		sink.Value(DerivedValue{Host: g.host, Group: g.label, Name: g.stateName,
-			Time: at, Interval: g.slots.Step, Value: float64(g.alert.level)})
+			Time: g.slots.Start(slot - 1).Add(g.slots.Step / 2), Interval: g.slots.Step, Value: float64(g.alert.level)})
 	}
 }
 

@@ -100,6 +100,9 @@ func (n *fleetNet) aggLink(i int) string { return fmt.Sprintf("edge%d", i) }
 // aggAddr is the aggregator's address on edge i's link.
 func (n *fleetNet) aggAddr(i int) string { return fmt.Sprintf("10.250.%d.1", i) }
 
+// edgeAddr is edge i's address.
+func (n *fleetNet) edgeAddr(i int) string { return fmt.Sprintf("10.250.%d.2", i) }
+
 // cut takes edge i's link down at the aggregator's end (the cable pulled) or
 // up again.
 func (n *fleetNet) cut(i int, down bool) {
@@ -329,6 +332,22 @@ LoadPlugin anomaly
 	for _, l := range agg.lines() {
 		assert.NotContains(t, l.Text, "host = edge-bad", "a notification of edge-bad was accepted")
 	}
+	// States rise in time (collectd drops a value list not newer than its
+	// series' last) and, stamped in their host's clock, are not late at the
+	// aggregator. Not in the first seconds: there each group's first slots
+	// are judged at once, their states dispatched within microseconds, and
+	// collectd's write threads may hand them on out of order.
+	for _, c := range append([]*collectd{agg}, edges...) {
+		lines := c.lines()
+		require.NotEmpty(t, lines)
+		settled := lines[0].Time.Add(10 * time.Second)
+		for _, l := range lines {
+			if l.Time.After(settled) && strings.Contains(l.Text, "-state") && (strings.Contains(l.Text, "Value too old") || strings.Contains(l.Text, "later than AllowedLateness")) {
+				t.Errorf("%s: %s", c.netns, l.Text)
+			}
+		}
+	}
+
 	// What one edge sends, for the README's figures: series of edge1 in the
 	// aggregator's csv files (one file per series and day), and how many of
 	// them are states.
@@ -349,4 +368,119 @@ func fleetNotes(c *collectd) []string {
 		}
 	}
 	return out
+}
+
+// shippedExample is a file of examples/fleet with replacements (old, new,
+// ...) that make it run here: addresses, paths, the pager.
+func shippedExample(t *testing.T, name string, replacements ...string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "examples", "fleet", name))
+	require.NoError(t, err)
+	text := string(b)
+	for i := 0; i+1 < len(replacements); i += 2 {
+		require.Contains(t, text, replacements[i], "%s no longer says %q", name, replacements[i])
+		text = strings.ReplaceAll(text, replacements[i], replacements[i+1])
+	}
+	return text
+}
+
+// The sharded topology as shipped (examples/fleet/c-sharded), with real
+// daemons: two edges (web-1, web-2) send to their shard's aggregator
+// (agg-fra1), which forwards, through its PostCache chain, only the state
+// series the top counts to the top aggregator. Checked: the edges' states
+// reach the top through two tiers - a fleet rule there sees both hosts
+// raised; the edges' other values and their notifications stop at the
+// shard (collectd forwards no notification it received, and says so);
+// the shard's own notifications - a host gone silent - reach the top.
+func TestFleetShardedExamples(t *testing.T) {
+	t.Parallel()
+	// Namespaces 1 and 2 are the edges; 3, joined to the shard aggregator
+	// like an edge, is the top.
+	net := newFleetNet(t, 3)
+	dir := t.TempDir()
+	passwd := func(name string) string {
+		b, err := os.ReadFile(filepath.Join("..", "examples", "fleet", "c-sharded", name))
+		require.NoError(t, err)
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, b, 0o600))
+		return p
+	}
+	shardPager, topPager := newPager(t), newPager(t)
+	top := startCollectdWith(t, daemonOptions{csv: true, hostname: "top", netns: net.edges[2], plugins: []string{"network", "exec"}},
+		shippedExample(t, "c-sharded/top-aggregator.conf",
+			"/etc/collectd/passwd", passwd("passwd-top"),
+			"/usr/local/bin/page-someone", topPager.script)+`
+<Plugin anomaly>
+  # The example's global rules want 100 hosts; this one, two.
+  <Fleet "global-two-hosts">
+    Rule "web-failed-requests"
+    FailureHosts 2
+  </Fleet>
+</Plugin>
+`)
+	// rrdtool needs librrd, which collectd-core does not bring: csv stores.
+	shard := startCollectdWith(t, daemonOptions{hostname: "agg-fra1", netns: net.agg, plugins: []string{"network", "exec", "match_regex"}},
+		shippedExample(t, "c-sharded/shard-aggregator.conf",
+			"LoadPlugin rrdtool", "LoadPlugin csv",
+			`Plugin "rrdtool"`, `Plugin "csv"`,
+			"top.example.com", net.edgeAddr(3),
+			"/etc/collectd/passwd", passwd("passwd-shard"),
+			"/usr/local/bin/page-someone", shardPager.script,
+			"FlushInterval 10", "FlushInterval 1"))
+	for _, c := range []*collectd{top, shard} {
+		_, ok := c.waitFor(regexp.MustCompile(`Initialization complete`), 30*time.Second)
+		require.True(t, ok, "an aggregator did not start")
+	}
+	var edges []*collectd
+	for i := 1; i <= 2; i++ {
+		e := startCollectdWith(t, daemonOptions{hostname: fmt.Sprintf("web-%d", i), netns: net.edges[i-1], plugins: []string{"network"}},
+			rulePack(t)+shippedExample(t, "c-sharded/edge.conf",
+				"agg-fra1.example.com", net.aggAddr(i),
+				"FlushInterval 10", "FlushInterval 1")+`
+<Plugin anomaly>
+  TimeScale 60
+  <Simulation>
+    TrafficMultiplier 10
+`+fleetIncident("fleet", 15, 20)+`  </Simulation>
+</Plugin>
+`)
+		_, ok := e.waitFor(regexp.MustCompile(`Initialization complete`), 30*time.Second)
+		require.True(t, ok, "web-%d did not start", i)
+		edges = append(edges, e)
+	}
+
+	raised, ok := top.waitFor(regexp.MustCompile(`severity = FAILURE, host = top, .*type_instance = global-two-hosts, `), 60*time.Second)
+	require.True(t, ok, "the top's fleet rule did not see both edges raised")
+	assert.Contains(t, raised.Text, "web-failed-requests raised on 2 of 2 hosts (100%): web-1, web-2 (at least 2)")
+	_, ok = shard.waitFor(regexp.MustCompile(`severity = FAILURE, host = web-1, .*type_instance = web-failed-requests, `), time.Second)
+	assert.True(t, ok, "the shard aggregator has web-1's notification")
+
+	// The chain: the top stores the edges' states, not their values.
+	states, err := filepath.Glob(filepath.Join(top.dir, "csv", "web-1", "anomaly-page", "gauge-web-failed-requests-state-*"))
+	require.NoError(t, err)
+	assert.NotEmpty(t, states, "web-1's state series reached the top")
+	values, err := filepath.Glob(filepath.Join(top.dir, "csv", "web-1", "ecommerce*"))
+	require.NoError(t, err)
+	assert.Empty(t, values, "web-1's values went past the shard's chain")
+	others, err := filepath.Glob(filepath.Join(top.dir, "csv", "web-1", "anomaly*", "gauge-web-server-errors-state-*"))
+	require.NoError(t, err)
+	assert.Empty(t, others, "states the top does not count went past the chain")
+
+	// web-2 stops: the shard reports it silent, and that notification,
+	// the shard's own, reaches the top; the edges' own never did.
+	edges[1].stop()
+	_, ok = shard.waitFor(regexp.MustCompile(`severity = FAILURE, host = web-2, .*type_instance = host-silent, `), 30*time.Second)
+	require.True(t, ok, "the shard did not report web-2 silent")
+	_, ok = top.waitFor(regexp.MustCompile(`severity = FAILURE, host = web-2, .*type_instance = host-silent, `), 10*time.Second)
+	assert.True(t, ok, "the shard's notification did not reach the top")
+	for _, n := range top.notifications() {
+		assert.NotEqual(t, "web-failed-requests", n.TypeInst, "an edge's notification was forwarded to the top: %+v", n)
+	}
+	_, ok = shard.waitFor(regexp.MustCompile(`network plugin: A notification has been received via the network and forwarding is enabled`), time.Second)
+	assert.True(t, ok, "collectd no longer says it does not forward notifications: the README's Fleet section needs a look")
+	var pagedSilent bool
+	for _, p := range shardPager.pages(t) {
+		pagedSilent = pagedSilent || p.fields["TypeInstance"] == "host-silent" && p.fields["Host"] == "web-2"
+	}
+	assert.True(t, pagedSilent, "the shard's pager was not told of web-2's silence")
 }
