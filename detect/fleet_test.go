@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -227,4 +228,37 @@ func TestOwnStatesDoNotKeepASilentHostAlive(t *testing.T) {
 func TestFleetRuleRefusesToCountALocalRule(t *testing.T) {
 	_, err := NewEngine([]Rule{failedShareRule(t), fleetRule(t, FleetRule{FailureHosts: 2})}, Options{})
 	assert.ErrorContains(t, err, `rule "fleet-failed" counts the states of rule "failed", which this configuration defines too`)
+}
+
+// BenchmarkFleetAggregator is the plugin's part of an aggregator's work,
+// per value list: 2,500 hosts, each an interval of 40 ordinary value lists
+// and 2 states (page, asset) of the rule a <Fleet> counts, judged by that
+// fleet rule and a dead man's switch per host over every series.
+func BenchmarkFleetAggregator(b *testing.B) {
+	const hosts, series = 2500, 40
+	fr, err := NewFleetRule(RuleSpec{Name: "fleet-failed", Lifecycle: Lifecycle{Hits: 1}}, "failed", FleetRule{FailureHosts: 3, FailureShare: 0.1, MinHosts: 10})
+	require.NoError(b, err)
+	mr, err := NewMissingRule(RuleSpec{Name: "host-silent", Lifecycle: Lifecycle{Hits: 1}}, []Selector{MustSelector("*/*")}, 0)
+	require.NoError(b, err)
+	e, err := NewEngine([]Rule{fr, mr}, Options{})
+	require.NoError(b, err)
+	var lists []*ValueList
+	for h := range hosts {
+		host := fmt.Sprintf("web-%d", h)
+		for s := range series {
+			lists = append(lists, gaugeList(host, fmt.Sprintf("cpu/gauge-s%d", s), t0, 1))
+		}
+		lists = append(lists, gaugeList(host, "anomaly-page/gauge-failed-state", t0, 0), gaugeList(host, "anomaly-asset/gauge-failed-state", t0, 0))
+	}
+	perInterval := len(lists)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		vl := lists[i%perInterval]
+		vl.Time = t0.Add(time.Duration(i/perInterval) * 10 * time.Second)
+		e.Observe(vl)
+		if i%perInterval == perInterval-1 {
+			e.Tick(vl.Time)
+		}
+	}
 }
