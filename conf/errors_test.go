@@ -102,7 +102,7 @@ func TestParseUnknownTopLevelOption(t *testing.T) {
 		msg := err.Error()
 		assert.True(t, strings.HasPrefix(msg, `<Plugin anomaly>: unknown option "Bogus" (rules are <`), msg)
 		assert.Contains(t, msg, "<Ratio>")
-		assert.True(t, strings.HasSuffix(msg, "; other options: MaxSeries, Hostname, TimeScale, AllowedLateness, BurstLimit, BurstWindow, Statistics, SilenceFile, StateFile, StateInterval, SeriesIdleTimeout, <Simulation>, <InfluxDB>)"), msg)
+		assert.True(t, strings.HasSuffix(msg, "; other options: MaxSeries, Hostname, TimeScale, AllowedLateness, BurstLimit, BurstWindow, Statistics, StateSeries, SilenceFile, StateFile, StateInterval, SeriesIdleTimeout, <Simulation>, <InfluxDB>)"), msg)
 	}
 }
 

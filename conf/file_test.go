@@ -275,7 +275,7 @@ func TestCheckNamesFileAndLine(t *testing.T) {
 		{"bad value", "<Plugin anomaly>\n" + ratio("r", "    Window \"soon\"\n") + "</Plugin>\n",
 			[]string{`:6: <Plugin anomaly>: <Ratio "r">: option Window "soon": want one duration: seconds, or a string like "5m" or "1d"`}},
 		{"unknown top-level option", "<Plugin anomaly>\n  MaxSeries 10\n  Colour \"red\"\n</Plugin>\n",
-			[]string{`:3: <Plugin anomaly>: unknown option "Colour" (rules are <Aggregate>, <Anomaly>, <Count>, <ErrorShare>, <Health>, <Missing>, <PeriodRatio>, <Ratio>, <Spike>, <StdDevChange>; other options: MaxSeries, Hostname, TimeScale, AllowedLateness, BurstLimit, BurstWindow, Statistics, SilenceFile, StateFile, StateInterval, SeriesIdleTimeout, <Simulation>, <InfluxDB>)`}},
+			[]string{`:3: <Plugin anomaly>: unknown option "Colour" (rules are <Aggregate>, <Anomaly>, <Count>, <ErrorShare>, <Fleet>, <Health>, <Missing>, <PeriodRatio>, <Ratio>, <Spike>, <StdDevChange>; other options: MaxSeries, Hostname, TimeScale, AllowedLateness, BurstLimit, BurstWindow, Statistics, StateSeries, SilenceFile, StateFile, StateInterval, SeriesIdleTimeout, <Simulation>, <InfluxDB>)`}},
 		{"rule missing its series", "<Plugin anomaly>\n  <Ratio \"r\">\n    FailureMax 0.1\n  </Ratio>\n</Plugin>\n",
 			[]string{`:2: <Plugin anomaly>: <Ratio "r">: a ratio needs Numerator and Denominator series`}},
 		{"duplicate rule names: the second", "<Plugin anomaly>\n" + ratio("r", "") + ratio("r", "") + "</Plugin>\n",
@@ -323,5 +323,33 @@ func TestParseDurationTakesDaysAndWeeks(t *testing.T) {
 	for _, s := range []string{"", "soon", "d", "1x", "1d-2h", "w1", "1dd"} {
 		_, err := conf.ParseDuration(s)
 		assert.Error(t, err, s)
+	}
+}
+
+// The fleet examples are valid, and every rule their <Fleet> rules count
+// exists: in the shipped packs (the edges') or in another example (a shard
+// aggregator's fleet rule, counted by the top aggregator).
+func TestFleetExamplesParse(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "examples", "fleet", "*", "*.conf"))
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(files), 6, "the three topologies' files")
+	defined := map[string]bool{}
+	var counted []*detect.FleetRule
+	for _, f := range append(files, filepath.Join("..", "collectd.conf.d", "anomaly.conf"), filepath.Join("..", "collectd.conf.d", "host.conf")) {
+		src, err := conf.ReadSource(f)
+		require.NoError(t, err, f)
+		assert.Empty(t, src.Notes, "%s reads as it looks", f)
+		s, err := conf.Parse(conf.PluginBlocks(src.Root, "anomaly")...)
+		require.NoError(t, err, f)
+		for _, r := range s.Rules {
+			defined[r.Spec().Name] = true
+			if fr, ok := r.(*detect.FleetRule); ok {
+				counted = append(counted, fr)
+			}
+		}
+	}
+	require.NotEmpty(t, counted)
+	for _, fr := range counted {
+		assert.True(t, defined[fr.Rule], "<Fleet %q> counts rule %q, which no example or pack defines", fr.Spec().Name, fr.Rule)
 	}
 }

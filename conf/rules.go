@@ -32,10 +32,11 @@ var ruleKinds = map[string]func() ruleBuilder{
 	"missing":      newMissingBuilder,
 	"anomaly":      newAnomalyBuilder,
 	"aggregate":    newAggregateBuilder,
+	"fleet":        newFleetBuilder,
 }
 
 // ruleBlockNames spells the block names as the documentation does.
-var ruleBlockNames = []string{"<Aggregate>", "<Anomaly>", "<Count>", "<ErrorShare>", "<Health>", "<Missing>", "<PeriodRatio>", "<Ratio>", "<Spike>", "<StdDevChange>"}
+var ruleBlockNames = []string{"<Aggregate>", "<Anomaly>", "<Count>", "<ErrorShare>", "<Fleet>", "<Health>", "<Missing>", "<PeriodRatio>", "<Ratio>", "<Spike>", "<StdDevChange>"}
 
 func ruleKindList() string { return strings.Join(ruleBlockNames, ", ") }
 

@@ -52,6 +52,11 @@ type Settings struct {
 	// SeriesIdleTimeout: series without values for this long are forgotten
 	// (detect.Options.IdleTimeout); negative (configured 0) never.
 	SeriesIdleTimeout time.Duration
+	// StateSeries dispatches every rule's alert level each time it is
+	// judged, as anomaly[-group]/gauge-<rule>-state (detect.Options.States):
+	// an edge's network plugin forwards them to the aggregator, whose
+	// <Fleet> rules count them.
+	StateSeries bool
 }
 
 // DefaultStateInterval is how often the state file is written: what a crash
@@ -121,6 +126,8 @@ func (s *Settings) option(c config.Block, names map[string]bool) error {
 		s.Hostname, err = oneString(c)
 	case is(c, "Statistics"):
 		s.Statistics, err = oneBool(c)
+	case is(c, "StateSeries"):
+		s.StateSeries, err = oneBool(c)
 	case is(c, "BurstLimit"):
 		s.BurstLimit, err = oneInt(c, 1)
 	case is(c, "BurstWindow"):
@@ -145,7 +152,7 @@ func (s *Settings) option(c config.Block, names map[string]bool) error {
 		}
 		s.Simulation, err = parseSimulation(c)
 	default:
-		return fmt.Errorf("unknown option %q (rules are %s; other options: MaxSeries, Hostname, TimeScale, AllowedLateness, BurstLimit, BurstWindow, Statistics, SilenceFile, StateFile, StateInterval, SeriesIdleTimeout, <Simulation>, <InfluxDB>)", c.Key, ruleKindList())
+		return fmt.Errorf("unknown option %q (rules are %s; other options: MaxSeries, Hostname, TimeScale, AllowedLateness, BurstLimit, BurstWindow, Statistics, StateSeries, SilenceFile, StateFile, StateInterval, SeriesIdleTimeout, <Simulation>, <InfluxDB>)", c.Key, ruleKindList())
 	}
 	return err
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,6 +36,13 @@ type Options struct {
 	// reached, new series are taken again as old ones go. Zero means
 	// DefaultIdleTimeout; negative, never.
 	IdleTimeout time.Duration
+	// States dispatches every group's alert level (0 OK, 1 WARNING, 2
+	// FAILURE) each time its slots are judged, as the derived series
+	// <rule>-state (StateSuffix): what an aggregator's FleetRule counts.
+	// A level sent again and again, unlike a notification sent once, lets
+	// the aggregator tell a host whose state it no longer hears from one
+	// that is OK.
+	States bool
 }
 
 // DefaultIdleTimeout is when an idle series is forgotten if Options leave
@@ -73,6 +81,8 @@ type Engine struct {
 	lateness  time.Duration
 	idle      time.Duration
 	lastSweep int64 // Unix nanoseconds of the last sweep for idle series (under tickMu)
+	states    bool
+	ruleNames map[string]struct{}
 
 	// tick is the time last passed to Tick (Unix nanoseconds).
 	tick atomic.Int64
@@ -104,16 +114,25 @@ type Engine struct {
 
 // NewEngine validates the rules and builds an engine for them.
 func NewEngine(rules []Rule, opt Options) (*Engine, error) {
-	names := map[string]bool{}
+	names := map[string]struct{}{}
 	for _, r := range rules {
 		spec := r.Spec()
 		if err := spec.Validate(); err != nil {
 			return nil, err
 		}
-		if names[spec.Name] {
+		if _, dup := names[spec.Name]; dup {
 			return nil, fmt.Errorf("two rules are named %q", spec.Name)
 		}
-		names[spec.Name] = true
+		names[spec.Name] = struct{}{}
+	}
+	for _, r := range rules {
+		// The edges' states of a rule this engine also runs would be mixed
+		// with its own.
+		if f, ok := r.(*FleetRule); ok {
+			if _, own := names[f.Rule]; own {
+				return nil, fmt.Errorf("rule %q counts the states of rule %q, which this configuration defines too: a fleet rule counts other daemons' rules (rename one of them)", f.Name, f.Rule)
+			}
+		}
 	}
 	if opt.Sink == nil {
 		opt.Sink = discard{}
@@ -131,6 +150,8 @@ func NewEngine(rules []Rule, opt Options) (*Engine, error) {
 		now:       opt.Now,
 		lateness:  opt.Lateness,
 		idle:      opt.IdleTimeout,
+		states:    opt.States,
+		ruleNames: names,
 		routes:    map[Identifier]*route{},
 		groups:    map[groupKey]*group{},
 		hosts:     map[string]*eventClock{},
@@ -170,6 +191,7 @@ type target struct {
 	g     *group
 	input int
 	ds    int
+	host  string // the route's host, for rules that count hosts (HostState)
 	// What the series is done with, in g's slots (group.report): a slot
 	// is complete when every target is done with it.
 	counted int64
@@ -292,6 +314,10 @@ func (e *Engine) addRoute(vl *ValueList) *route {
 	r := &route{id: id, prev: make([]Value, len(vl.Values)), values: make([]float64, len(vl.Values)), clock: clock}
 	r.seen.Store(e.tick.Load())
 	clock.routes++
+	if e.ownState(id) {
+		e.routes[id] = r
+		return r
+	}
 	for ri, rule := range e.rules {
 		spec := rule.Spec()
 		if !spec.Hosts.Match(id.Host) {
@@ -316,7 +342,7 @@ func (e *Engine) addRoute(vl *ValueList) *route {
 				}
 				g := e.group(ri, host, label, clock)
 				g.members.Add(1)
-				r.targets = append(r.targets, target{g: g, input: ii, ds: ds})
+				r.targets = append(r.targets, target{g: g, input: ii, ds: ds, host: id.Host})
 				break
 			}
 		}
@@ -329,6 +355,19 @@ func (e *Engine) addRoute(vl *ValueList) *route {
 func producedBy(rule Rule, id Identifier) bool {
 	e, ok := rule.(Emitter)
 	return ok && id.Plugin == "anomaly" && id.Type == "gauge" && id.TypeInstance == e.OutputName()
+}
+
+// ownState reports whether id is the state series of one of the engine's
+// own rules (Options.States). No rule of the engine reads those: a dead man's
+// switch over "*/*" would hear a silent host in the states the engine keeps
+// dispatching for it, and never fire. Forwarded states of other daemons'
+// rules - another name - are read as any series.
+func (e *Engine) ownState(id Identifier) bool {
+	if !e.states || id.Plugin != "anomaly" || id.Type != "gauge" || !strings.HasSuffix(id.TypeInstance, StateSuffix) {
+		return false
+	}
+	_, ok := e.ruleNames[strings.TrimSuffix(id.TypeInstance, StateSuffix)]
+	return ok
 }
 
 func dataSourceIndex(name string, vl *ValueList) int {
@@ -361,6 +400,9 @@ func (e *Engine) group(rule int, host, label string, hostClock *eventClock) *gro
 	}
 	r := e.rules[rule]
 	g := &group{rule: r, host: host, label: label, clock: hostClock}
+	if e.states {
+		g.stateName = r.Spec().Name + StateSuffix
+	}
 	if host == "" && r.Spec().AggregateHosts {
 		g.clock, g.ownClock = &eventClock{}, true
 	} else {

@@ -56,6 +56,9 @@ type group struct {
 	pending  []pendingSlot
 	state    RuleState
 	alert    alertState
+	// stateName is the derived series the alert's level is dispatched as
+	// after each judgement (Options.States); empty if it is not.
+	stateName string
 }
 
 // pendingSlot holds the values of one open slot until it is judged.
@@ -70,6 +73,7 @@ type pendingSlot struct {
 type pendingValue struct {
 	input int
 	v     float64
+	host  string
 }
 
 func (g *group) slotOf(t time.Time) int64 { return g.slots.Of(t) }
@@ -186,7 +190,7 @@ func (g *group) observe(e *Engine, tg *target, t time.Time, interval time.Durati
 		g.judgeUpTo(e.sink, s-n+1, time.Time{})
 	}
 	p := g.slotAt(s)
-	p.values = append(p.values, pendingValue{tg.input, v})
+	p.values = append(p.values, pendingValue{tg.input, v, tg.host})
 	p.latest = max(p.latest, tn)
 	if interval <= 0 {
 		interval = g.slots.Step
@@ -332,8 +336,13 @@ func (g *group) apply(slot int64) {
 	if !p.used || p.slot != slot {
 		return
 	}
+	hs, _ := g.state.(HostState)
 	for _, pv := range p.values {
-		g.state.Add(pv.input, slot, pv.v)
+		if hs != nil {
+			hs.AddFrom(pv.host, pv.input, slot, pv.v)
+		} else {
+			g.state.Add(pv.input, slot, pv.v)
+		}
 	}
 	p.used, p.values = false, p.values[:0]
 }
@@ -366,6 +375,18 @@ func (g *group) judgeUpTo(sink Sink, slot int64, t time.Time) {
 		g.judge(sink, c, at)
 	}
 	g.lastSlot, g.judged = slot, true
+	if g.stateName != "" {
+		// Once per call, for the newest slot: a catch-up after a gap judges
+		// thousands of slots, and only where they ended matters to anyone
+		// counting states. Stamped with the middle of that slot, where its
+		// values sit: in the host's own clock, as the values are, and
+		// rising by a slot each time (collectd drops a value list not newer
+		// than its series' last, and an aggregator's fleet rule, on the
+		// newest time of any host, would find a state stamped with a
+		// verdict's time - at the lateness, ahead of the values - late).
+		sink.Value(DerivedValue{Host: g.host, Group: g.label, Name: g.stateName,
+			Time: g.slots.Start(slot - 1).Add(g.slots.Step / 2), Interval: g.slots.Step, Value: float64(g.alert.level)})
+	}
 }
 
 func (g *group) judge(sink Sink, slot int64, t time.Time) {

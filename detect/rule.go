@@ -102,6 +102,13 @@ type RuleState interface {
 	Span() int64
 }
 
+// HostState is a RuleState that needs to know which host each value came
+// from (FleetRule counts hosts): the engine calls AddFrom instead of Add.
+type HostState interface {
+	RuleState
+	AddFrom(host string, input int, slot int64, v float64)
+}
+
 // Verdict is a rule's judgement of one window.
 type Verdict struct {
 	// Decided is false when the window holds too little to judge (warming

@@ -191,6 +191,7 @@ func (g *group) save(enc *stateEncoder) bool {
 		for _, v := range p.values {
 			enc.uint(uint64(v.input))
 			enc.float(v.v)
+			enc.string(v.host)
 		}
 	}
 	ps, ok := g.state.(persistent)
@@ -204,7 +205,7 @@ func (g *group) save(enc *stateEncoder) bool {
 // restoreWindows reads the open slots and the rule's state.
 func (g *group) restoreWindows(d *stateDecoder, lastSlot int64, ps persistent) {
 	for range d.length(3) {
-		slot, latest, n := d.int(), d.int(), d.length(9)
+		slot, latest, n := d.int(), d.int(), d.length(10)
 		if d.err != nil || slot < lastSlot || slot >= lastSlot+int64(len(g.pending)) {
 			d.fail("a pending slot out of reach")
 			return
@@ -212,7 +213,7 @@ func (g *group) restoreWindows(d *stateDecoder, lastSlot int64, ps persistent) {
 		p := g.slotAt(slot)
 		p.latest = latest
 		for range n {
-			p.values = append(p.values, pendingValue{int(d.uint()), d.float()})
+			p.values = append(p.values, pendingValue{input: int(d.uint()), v: d.float(), host: d.string()})
 		}
 	}
 	if d.bool() {

@@ -57,11 +57,12 @@ const collectdBin = "/usr/sbin/collectd"
 
 // collectd is a collectd daemon started by a test.
 type collectd struct {
-	t    *testing.T
-	dir  string
-	log  string // the logfile plugin's file
-	cmd  *exec.Cmd
-	done chan error
+	t     *testing.T
+	dir   string
+	log   string // the logfile plugin's file
+	netns string // the network namespace it runs in (ip netns exec); empty: the test's own
+	cmd   *exec.Cmd
+	done  chan error
 }
 
 // startCollectd writes a configuration around body (which may Include the
@@ -74,8 +75,10 @@ func startCollectd(t *testing.T, body string) *collectd {
 
 // daemonOptions are what tests vary of the daemon around their body.
 type daemonOptions struct {
-	csv     bool     // load the csv writer (thousands of hosts would be thousands of files)
-	plugins []string // collectd plugins the body loads, copied into the plugin directory
+	csv      bool     // load the csv writer (thousands of hosts would be thousands of files)
+	plugins  []string // collectd plugins the body loads, copied into the plugin directory
+	hostname string   // collectd's Hostname; empty: "e2e-host"
+	netns    string   // run collectd in this network namespace (fleet_test.go)
 }
 
 func startCollectdWith(t *testing.T, opt daemonOptions, body string) *collectd {
@@ -92,8 +95,12 @@ func startCollectdWith(t *testing.T, opt daemonOptions, body string) *collectd {
 	if opt.csv {
 		csv = fmt.Sprintf("LoadPlugin csv\n<Plugin csv>\n  DataDir %q\n</Plugin>\n", filepath.Join(dir, "csv"))
 	}
-	c := &collectd{t: t, dir: dir, log: filepath.Join(dir, "collectd.log"), done: make(chan error, 1)}
-	config := fmt.Sprintf(`Hostname "e2e-host"
+	c := &collectd{t: t, dir: dir, log: filepath.Join(dir, "collectd.log"), netns: opt.netns, done: make(chan error, 1)}
+	hostname := opt.hostname
+	if hostname == "" {
+		hostname = "e2e-host"
+	}
+	config := fmt.Sprintf(`Hostname %q
 FQDNLookup false
 BaseDir %q
 PIDFile %q
@@ -110,7 +117,7 @@ LoadPlugin logfile
   PrintSeverity true
 </Plugin>
 %s%s
-`, dir, filepath.Join(dir, "collectd.pid"), plugins, c.log, csv, body)
+`, hostname, dir, filepath.Join(dir, "collectd.pid"), plugins, c.log, csv, body)
 	confPath := filepath.Join(dir, "collectd.conf")
 	require.NoError(t, os.WriteFile(confPath, []byte(config), 0o644))
 	c.start(confPath)
@@ -126,6 +133,10 @@ func (c *collectd) start(confPath string) {
 	out, err := os.Create(filepath.Join(c.dir, "stdout.log"))
 	require.NoError(t, err)
 	c.cmd = exec.Command(collectdBin, "-f", "-C", confPath)
+	if c.netns != "" {
+		// ip execs collectd in the namespace: the process is collectd's.
+		c.cmd = exec.Command("ip", "netns", "exec", c.netns, collectdBin, "-f", "-C", confPath)
+	}
 	c.cmd.Dir = c.dir
 	c.cmd.Stdout, c.cmd.Stderr = out, out
 	c.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

@@ -30,6 +30,7 @@ var (
 		"/usr/share/man/man1/anomaly.1.gz",
 		"/usr/share/doc/collectd-anomaly/copyright",
 		"/usr/share/doc/collectd-anomaly/changelog.gz",
+		"/usr/share/doc/collectd-anomaly/examples/fleet/b-one-aggregator/aggregator.conf",
 		"/usr/share/collectd-anomaly/grafana/dashboards/collectd-anomaly.json",
 		"/usr/share/collectd-anomaly/grafana/provisioning/dashboards/anomaly.yaml",
 		"/usr/share/collectd-anomaly/grafana/provisioning/datasources/influxdb.yaml",

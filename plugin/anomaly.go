@@ -75,7 +75,7 @@ func (p *anomalyPlugin) configure(b config.Block) error {
 		return err
 	}
 	e, err := detect.NewEngine(s.Rules, detect.Options{Sink: p, MaxSeries: s.MaxSeries, Now: time.Now, Lateness: s.AllowedLateness,
-		IdleTimeout: s.SeriesIdleTimeout})
+		IdleTimeout: s.SeriesIdleTimeout, States: s.StateSeries})
 	if err != nil {
 		return err
 	}

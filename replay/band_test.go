@@ -92,3 +92,13 @@ func TestBandOfMissingTimeout(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, time.Minute.Seconds(), bandOf(set, math.NaN(), math.NaN()).FailHi)
 }
+
+// A fleet rule's chart draws its FAILURE line between one host short of
+// the verdict's bound and the bound: "at least 3" is above 2.5.
+func TestBandOfFleetIsHalfAHostBelowItsBound(t *testing.T) {
+	fleet, err := detect.NewFleetRule(detect.RuleSpec{Name: "f"}, "other", detect.FleetRule{FailureShare: 0.5})
+	require.NoError(t, err)
+	b := bandOf(fleet, math.NaN(), 3)
+	assert.Equal(t, 2.5, b.FailHi)
+	assert.True(t, math.IsNaN(bandOf(fleet, math.NaN(), math.NaN()).FailHi), "no verdict, no line")
+}

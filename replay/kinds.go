@@ -24,6 +24,8 @@ func chartValues(r detect.Rule, v *detect.Verdict) (obs, base, aux float64) {
 		return v.Observed, nan, nan
 	case *detect.MissingRule:
 		return v.Observed, nan, v.Threshold // the timeout, the default's too
+	case *detect.FleetRule:
+		return v.Observed, nan, v.Threshold // the hosts the next level needs
 	case *detect.HealthRule:
 		share := nan
 		if v.Denominator > 0 && v.Denominator >= r.MinRequests {
@@ -55,6 +57,8 @@ func Unit(r detect.Rule) string {
 		return scaledRatio(r.Scale) + " per " + shortDuration(r.Period)
 	case *detect.MissingRule:
 		return "silence (seconds)"
+	case *detect.FleetRule:
+		return "hosts with " + r.Rule + " raised"
 	case *detect.HealthRule:
 		return "mean latency per " + shortDuration(r.Period) + " (ms)" // as its messages say
 	case *detect.SpikeRule:
@@ -152,6 +156,12 @@ func bandOf(r detect.Rule, base, aux float64) Band {
 		return b
 	case *detect.HealthRule:
 		b.WarnHi, b.FailHi = r.LatencyWarning, r.LatencyFailure
+		return b
+	case *detect.FleetRule:
+		// The verdict's own count: a share's hosts move with those reporting.
+		if aux > 0 {
+			b.FailHi = aux - 0.5 // "at least n" is above n - 1/2
+		}
 		return b
 	case *detect.SpikeRule:
 		if math.IsNaN(base) || r.Model != detect.PoissonModel {
@@ -296,6 +306,7 @@ func binomialAtLeast(k, n, p float64) float64 {
 //	spike, error share: ln p / ln Probability, p the verdict's tail probability
 //	stddev change: (factor - 1) / (bound factor - 1), in the judged direction
 //	missing: silence / timeout
+//	fleet: raised hosts / (hosts needed - 1/2)
 //	health: the larger of latency / LatencyWarning and errors / ErrorWarning
 //	other kinds: the level (0, 1 or 2)
 //
@@ -336,6 +347,10 @@ func Score(r detect.Rule, v *detect.Verdict) float64 {
 	case *detect.MissingRule:
 		if v.Threshold > 0 {
 			u = v.Observed / v.Threshold
+		}
+	case *detect.FleetRule:
+		if v.Threshold > 0 {
+			u = v.Observed / (v.Threshold - 0.5)
 		}
 	case *detect.HealthRule:
 		u = v.Observed / r.LatencyWarning

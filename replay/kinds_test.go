@@ -45,6 +45,15 @@ func TestScore(t *testing.T) {
 	v := verdict(30)
 	v.Threshold = 30
 	assert.InDelta(t, 0.5, replay.Score(missing, v), 1e-12)
+
+	// A fleet rule's bound is a number of hosts, "at least": 1/2 between
+	// one host short of it and it.
+	fleet, err := detect.NewFleetRule(spec, "other", detect.FleetRule{FailureHosts: 3})
+	require.NoError(t, err)
+	hosts := func(n float64) *detect.Verdict { v := verdict(n); v.Threshold = 3; return v }
+	assert.Equal(t, 0.0, replay.Score(fleet, hosts(0)))
+	assert.Less(t, replay.Score(fleet, hosts(2)), 0.5, "2 hosts of 3 needed")
+	assert.Greater(t, replay.Score(fleet, hosts(3)), 0.5, "3 hosts raise it")
 }
 
 // A chart's y axis says what the rule judges, in the unit and over the span

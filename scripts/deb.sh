@@ -113,6 +113,10 @@ date_rfc=$(LC_ALL=C date -R -u -d "@$epoch")
   echo " -- $maintainer  $date_rfc"
 } | gzip -9n > "$doc/changelog.gz"
 gzip -9n < README.md > "$doc/README.md.gz"
+# The fleet topologies (README, "Fleet"): examples, where Debian keeps them.
+(cd examples && find . -type f) | while read -r f; do
+  install -D -m 0644 "examples/$f" "$doc/examples/$f"
+done
 
 # The copyright file, machine-readable (DEP-5). The repository names no
 # licence: the file says so rather than invent one. The Go modules linked

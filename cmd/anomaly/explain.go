@@ -55,7 +55,15 @@ func explain(ctx context.Context, e *env, path string, src *conf.Source, setting
 	if settings.Simulation != nil {
 		model = "the model of its <Simulation>"
 	}
-	writeExplanation(e.stdout, ev, opt.days, model)
+	// A fleet rule counts the states other daemons send: one simulated shop
+	// sends none, and its "0 false alerts" would say nothing.
+	fleet := map[string]bool{}
+	for _, r := range settings.Rules {
+		if _, ok := r.(*detect.FleetRule); ok {
+			fleet[r.Spec().Name] = true
+		}
+	}
+	writeExplanation(e.stdout, ev, opt.days, model, fleet)
 	if ev.Cancelled {
 		fmt.Fprintf(e.stderr, "anomaly check: interrupted: the figures are of the %s completed\n", plural(len(ev.Runs), "run"))
 		return exitInterrupted
@@ -63,7 +71,7 @@ func explain(ctx context.Context, e *env, path string, src *conf.Source, setting
 	return exitOK
 }
 
-func writeExplanation(w io.Writer, ev *replay.Evaluation, days float64, model string) {
+func writeExplanation(w io.Writer, ev *replay.Evaluation, days float64, model string, fleet map[string]bool) {
 	sc := &ev.Scenario
 	fmt.Fprintf(w, "\nMeasured on %s of %g simulated days (%s, %s interval", plural(len(ev.Runs), "run"), days, model, sc.Interval)
 	if len(sc.Kinds) > 0 {
@@ -85,6 +93,10 @@ func writeExplanation(w io.Writer, ev *replay.Evaluation, days float64, model st
 			continue
 		}
 		fmt.Fprintf(w, "\n  %s\n", rule)
+		if fleet[rule] {
+			fmt.Fprintln(w, "    not measured: a fleet rule counts the states of other hosts' rules, and the simulated shop is one host")
+			continue
+		}
 		fmt.Fprintf(w, "    false alerts: %s\n", falseAlerts(rs[0].FalseAlerts, weeks))
 		for _, r := range rs {
 			if r.Incident == "" {

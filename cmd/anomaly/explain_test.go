@@ -83,3 +83,12 @@ func TestCompactDelay(t *testing.T) {
 		assert.Equal(t, want, compact(d), d.String())
 	}
 }
+
+// A fleet rule is not measured on the one simulated shop: it counts other
+// hosts' states, and "0 false alerts" would be no measurement.
+func TestCheckExplainSaysFleetRulesAreNotMeasured(t *testing.T) {
+	code, stdout, stderr := runCmd(t, "check", "--explain", "../../examples/fleet/b-one-aggregator/aggregator.conf", "--seeds", "1", "--days", "1")
+	require.Equal(t, exitOK, code, stderr)
+	assert.Regexp(t, `\n  fleet-failed-requests\n    not measured: a fleet rule counts the states of other hosts' rules`, stdout)
+	assert.Regexp(t, `\n  host-silent\n    false alerts: `, stdout, "the dead man's switch is measured")
+}
