@@ -231,9 +231,10 @@ func (e *Engine) Observe(vl *ValueList) {
 		}
 	}
 	late := false
+	interval := slotInterval(vl.Interval)
 	for i := range r.targets {
 		t := &r.targets[i]
-		if x := r.values[t.ds]; !math.IsNaN(x) && t.g.observe(e, t, vl.Time, vl.Interval, x) {
+		if x := r.values[t.ds]; !math.IsNaN(x) && t.g.observe(e, t, vl.Time, interval, x) {
 			late = true
 		}
 	}
@@ -241,6 +242,26 @@ func (e *Engine) Observe(vl *ValueList) {
 		e.late.Add(1)
 		e.lateRoute.Store(r)
 	}
+}
+
+// The interval a value list claims is the width of the slots of a group
+// whose rule has no Resolution, and sets its lateness. A hostile or broken
+// sender's interval is held within these bounds: one of a nanosecond made a
+// 5-minute window 3e11 slots - a ring of that many points, a catch-up loop
+// over as many (fuzzing found the engine stuck in it) - and one near
+// math.MaxInt64 overflowed the slots' ends. collectd's own intervals are
+// seconds to hours; faster values share one-second slots (their sums and
+// counts are unchanged), and zero or negative still means unknown.
+const (
+	minSlotInterval = time.Second
+	maxSlotInterval = 24 * time.Hour
+)
+
+func slotInterval(d time.Duration) time.Duration {
+	if d <= 0 {
+		return d
+	}
+	return min(max(d, minSlotInterval), maxSlotInterval)
 }
 
 // addRoute matches a series seen for the first time against every rule.
