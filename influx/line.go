@@ -28,7 +28,8 @@ func HealthState(level float64) (string, bool) {
 // AppendValueList appends the line of one value list to b (without a
 // trailing newline) and reports whether there was one: a value list whose
 // values are all NaN or infinite (collectd's "unknown" gauge), or that has
-// no plugin name, has nothing line protocol can carry. health adds the field state (see HealthState).
+// no plugin name, has nothing line protocol can carry. health adds the
+// field state (see HealthState).
 //
 // It allocates nothing: vl's strings may be borrowed from C memory.
 func AppendValueList(b []byte, vl *detect.ValueList, health bool) ([]byte, bool) {
