@@ -166,8 +166,9 @@ func appendFloat(b []byte, f float64) []byte {
 // backslash and the character after it as one: a backslash right before a
 // character that gets escaped (a\,b) or at the end of a name would take
 // the escape or the separator after it, and split the tag or break the line
-// (fuzzing found the first: one such line can cost its whole batch). So
-// such a backslash is doubled, and InfluxDB then stores two. A measurement
+// (fuzzing found both, and runs of backslashes: one such line can cost its
+// whole batch). So each backslash of such a run is doubled, and InfluxDB
+// then stores two. A measurement
 // starting with # would make the line a comment, dropped without a word: the
 // # is escaped (InfluxDB keeps the backslash).
 
@@ -207,10 +208,22 @@ func appendEscaped(b []byte, s string, equals bool) []byte {
 	start := 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if c == '\\' && (i == len(s)-1 || escaped(s[i+1], equals)) {
-			b = append(b, s[start:i+1]...)
-			b = append(b, '\\')
-			start = i + 1
+		if c == '\\' {
+			// Every backslash of a run that ends at an escaped character
+			// or at the end is doubled: the scanner reads the run in
+			// pairs, and an odd one would take what follows.
+			j := i
+			for j < len(s) && s[j] == '\\' {
+				j++
+			}
+			if j == len(s) || escaped(s[j], equals) {
+				b = append(b, s[start:i]...)
+				for ; i < j; i++ {
+					b = append(b, '\\', '\\')
+				}
+				start = j
+			}
+			i = j - 1
 			continue
 		}
 		if !escaped(c, equals) {

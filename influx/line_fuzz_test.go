@@ -14,10 +14,10 @@ import (
 )
 
 // What InfluxDB keeps of a name or a string this package writes: line
-// protocol has no escape for a line break (it becomes a space); a
-// backslash before a character that is escaped, or at the end of a name, is
-// doubled (see appendEscaped) and stored twice; a measurement's leading #
-// keeps its escape.
+// protocol has no escape for a line break (it becomes a space); a run of
+// backslashes before a character that is escaped, or at the end of a name,
+// is doubled (see appendEscaped) and stored twice; a measurement's leading
+// # keeps its escape.
 type escaping int
 
 const (
@@ -37,23 +37,35 @@ func stored(s string, in escaping) string {
 		b.WriteByte('\\')
 	}
 	for i := 0; i < len(s); i++ {
-		b.WriteByte(s[i])
-		if s[i] == '\\' && (i == len(s)-1 || strings.IndexByte(" ,=\t\f\v", s[i+1]) >= 0 && (in == inTag || s[i+1] != '=')) {
-			b.WriteByte('\\')
+		if s[i] != '\\' {
+			b.WriteByte(s[i])
+			continue
 		}
+		j := i
+		for j < len(s) && s[j] == '\\' {
+			j++
+		}
+		run := s[i:j]
+		if j == len(s) || strings.IndexByte(" ,=\t\f\v", s[j]) >= 0 && (in == inTag || s[j] != '=') {
+			run += run
+		}
+		b.WriteString(run)
+		i = j - 1
 	}
 	return b.String()
 }
 
 // goParserReads reports whether InfluxDB's Go line-protocol parser (of
-// Telegraf and client libraries) can read tag values vs: it takes the last
-// of a tag value's trailing backslashes as escaping the separator, which
-// InfluxDB's own scanner does not (there the value is stored with its
-// backslash doubled). No escaping satisfies both; the server is what this
-// package writes to.
+// Telegraf and client libraries) reads names vs as InfluxDB itself does.
+// It takes the last of a tag value's trailing backslashes as escaping the
+// separator, which InfluxDB's own scanner does not (there the value is
+// stored with its backslash doubled): no escaping satisfies both, and the
+// server is what this package writes to. And it unescapes \" in a name,
+// but only when the name holds another escape. Neither is in a name
+// collectd makes.
 func goParserReads(vs ...string) bool {
 	for _, v := range vs {
-		if strings.HasSuffix(v, "\\") {
+		if strings.HasSuffix(v, "\\") || strings.Contains(v, "\\\"") {
 			return false
 		}
 	}
@@ -145,7 +157,8 @@ func FuzzAppendValueList(f *testing.F) {
 		if bytes.ContainsAny(b, "\n\r") {
 			t.Fatalf("%q: a line break", b)
 		}
-		if !goParserReads(host, pluginInstance, typ, typeInstance) {
+		quoted := strings.Contains(plugin, `\"`) || strings.Contains(ds0, `\"`) || strings.Contains(ds1, `\"`)
+		if !goParserReads(host, pluginInstance, typ, typeInstance) || quoted {
 			return
 		}
 		p := parseLine(t, b)

@@ -173,6 +173,13 @@ func TestAppendFuzzFound(t *testing.T) {
 	got := line(t, gauge("a\\,b", "p", "", "t", "", 1), false)
 	assert.Equal(t, `p,host=a\\\,b,type=t value=1 1795780800123456789`, got)
 	assert.Equal(t, map[string]string{"host": `a\\,b`, "type": "t"}, parse(t, got).Tags())
+	// So did a run of backslashes: each is doubled, not only the last.
+	got = line(t, gauge("a\\\\,b", "p", "", "t", "", 1), false)
+	assert.Equal(t, `p,host=a\\\\\,b,type=t value=1 1795780800123456789`, got)
+	assert.Equal(t, map[string]string{"host": `a\\\\,b`, "type": "t"}, parse(t, got).Tags())
+	vl := gauge("h", "p", "", "t", "", 1)
+	vl.DSNames = []string{`x\\`}
+	assert.Equal(t, map[string]any{`x\\\\`: 1.0}, parse(t, line(t, vl, false)).Fields())
 	// A form feed or tab is a separator to the Go parser: a space.
 	got = line(t, gauge("h", "p", "", "t", "a\fb\tc", 1), false)
 	assert.Equal(t, "a b c", parse(t, got).Tags()["type_instance"])
