@@ -248,8 +248,8 @@ func (e *Engine) Observe(vl *ValueList) {
 // whose rule has no Resolution, and sets its lateness. A hostile or broken
 // sender's interval is held within these bounds: one of a nanosecond made a
 // 5-minute window 3e11 slots - a ring of that many points, a catch-up loop
-// over as many (fuzzing found the engine stuck in it) - and one near
-// math.MaxInt64 overflowed the slots' ends. collectd's own intervals are
+// over as many (fuzzing found the engine stuck in it) - and one of two
+// centuries counted nearly every value as late. collectd's own intervals are
 // seconds to hours; faster values share one-second slots (their sums and
 // counts are unchanged), and zero or negative still means unknown.
 const (
