@@ -87,8 +87,20 @@ bench: deps ## benchmarks of the hot path (allocations and ns per value list)
 burst: build ## the alert-burst test with exec loaded, 10 rounds of 5,000 hosts going silent (minutes)
 	ANOMALY_SO=$(CURDIR)/$(PLUGIN) ANOMALY_BURST_ROUNDS=10 ANOMALY_BURST_HOSTS=5000 $(GO) test -v -count=1 -run '^TestAlertBurstWithExec$$' -timeout 30m ./e2e/
 
-fuzz: deps ## fuzz the CSV reader of replay for FUZZTIME (default 2m)
-	$(GO) test -run '^$$' -fuzz '^FuzzReadCSV$$' -fuzztime $(or $(FUZZTIME),2m) ./replay/
+# Every fuzz target of the module, found in the test files as pkg:FuzzName:
+# a new target is fuzzed without being named here. go test -fuzz takes one
+# package and one target per run, so they run in turn, FUZZTIME each; a
+# failure does not stop the others, and make fails at the end. New
+# inputs are minimized for at most 10 s: the seeds include the 10 KB rule
+# packs, whose minimization otherwise takes most of the time.
+FUZZ_TARGETS = $(shell grep -rHo --include='*_test.go' --exclude-dir=build --exclude-dir=e2e '^func Fuzz[A-Za-z0-9_]*' . | sed -E 's|^\./(.*)/[^/]*:func (Fuzz.*)|\1:\2|' | sort)
+
+fuzz: deps ## run every fuzz target in turn for FUZZTIME each (default 2m; make fuzz FUZZ_TARGETS=conf:FuzzReadSource for one)
+	@failed=; for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*}; name=$${t##*:}; echo "== $$name (./$$pkg)"; \
+	  $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(or $(FUZZTIME),2m) -fuzzminimizetime 10s ./$$pkg/ || failed="$$failed $$name"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzzing failed:$$failed (inputs under testdata/fuzz)"; exit 1; fi
 
 quality: deps ## the Anomaly detector's quality table on the labelled corpus (seconds)
 	ANOMALY_QUALITY=1 $(GO) test -count=1 -run '^TestWriteCorpusQuality$$' -v ./replay/

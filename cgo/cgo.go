@@ -18,6 +18,7 @@ import "C"
 import (
 	"fmt"
 	"sync/atomic"
+	"unicode/utf8"
 )
 
 // Logf reports errors of callbacks; it is collectd's log unless a test replaces it.
@@ -46,8 +47,15 @@ func status(rc C.int, what string) error {
 }
 
 // cString copies s into the fixed-size C array dst, truncating, NUL-terminated.
+// A cut falls before a UTF-8 character that would not fit whole: collectd
+// cuts bytes, and a message or host name ending in half a character is
+// invalid UTF-8 to every JSON consumer of notifications (fuzzing found it
+// with a host of 100 "é").
 func cString(dst []C.char, s string) {
 	n := min(len(s), len(dst)-1)
+	for k := 0; n < len(s) && k < utf8.UTFMax-1 && n > 0 && !utf8.RuneStart(s[n]); k++ {
+		n--
+	}
 	for i := 0; i < n; i++ {
 		dst[i] = C.char(s[i])
 	}

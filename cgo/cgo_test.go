@@ -238,3 +238,14 @@ func TestWriteRingFullWaitsAndLosesNothing(t *testing.T) {
 		}
 	}
 }
+
+// A cut never splits a UTF-8 character (FuzzNotify found a host of 100 "é"
+// cut to 63 of them and half of one).
+func TestNotifyTruncatesAtCharacters(t *testing.T) {
+	fake := InstallFakeDaemon()
+	defer fake.Uninstall()
+	require.NoError(t, Collectd{}.Notify(&Notification{Severity: Okay, Host: strings.Repeat("é", 100), Message: strings.Repeat("日本", 60)}))
+	n := fake.Dispatched()[0]
+	assert.Equal(t, strings.Repeat("é", 63), n.Host)
+	assert.Equal(t, strings.Repeat("日本", 42)+"日", n.Message)
+}

@@ -281,9 +281,10 @@ func (e *Engine) Observe(vl *ValueList) {
 		}
 	}
 	late := false
+	interval := slotInterval(vl.Interval)
 	for i := range r.targets {
 		t := &r.targets[i]
-		if x := r.values[t.ds]; !math.IsNaN(x) && t.g.observe(e, t, vl.Time, vl.Interval, x) {
+		if x := r.values[t.ds]; !math.IsNaN(x) && t.g.observe(e, t, vl.Time, interval, x) {
 			late = true
 		}
 	}
@@ -291,6 +292,27 @@ func (e *Engine) Observe(vl *ValueList) {
 		e.late.Add(1)
 		e.lateRoute.Store(r)
 	}
+}
+
+// The interval a value list claims is the width of the slots of a group
+// whose rule has no Resolution, and sets its lateness. A hostile or broken
+// sender's interval is held within these bounds: one of a nanosecond made a
+// 5-minute window 3e11 slots - a ring of that many points, a catch-up loop
+// over as many (fuzzing found the engine stuck in it) - and one of two
+// centuries counted nearly every value as late. collectd's intervals go
+// down to fractions of a second (Interval 0.5 is legal): 100 ms keeps them
+// their own slots, and a 5-minute window 3,000 slots at most; zero or
+// negative still means unknown.
+const (
+	minSlotInterval = 100 * time.Millisecond
+	maxSlotInterval = 24 * time.Hour
+)
+
+func slotInterval(d time.Duration) time.Duration {
+	if d <= 0 {
+		return d
+	}
+	return min(max(d, minSlotInterval), maxSlotInterval)
 }
 
 // addRoute matches a series seen for the first time against every rule.

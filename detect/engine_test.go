@@ -500,3 +500,41 @@ func TestEngineConcurrentWriters(t *testing.T) {
 	wg.Wait()
 	assert.NotEmpty(t, rec.severities())
 }
+
+// A value list's interval sets the slots of groups without a Resolution: a
+// nanosecond made a one-minute window 6e10 slots, and the Tick after it
+// judged them one by one (fuzzing found the engine stuck there); one of two
+// centuries counted nearly every value late. Both are held within
+// [100ms, 24h]: the rule still judges, in slots of 100 ms.
+func TestObserveHostileIntervals(t *testing.T) {
+	for _, interval := range []time.Duration{1, time.Microsecond, 200 * 365 * 24 * time.Hour, math.MaxInt64} {
+		rec := &recorder{}
+		e, err := NewEngine([]Rule{failedShareRule(t)}, Options{Sink: rec})
+		require.NoError(t, err)
+		for i := 0; i < 120; i++ {
+			at := t0.Add(time.Duration(i) * time.Second)
+			errors := 0.0
+			if i >= 60 {
+				errors = 50
+			}
+			for _, vl := range []*ValueList{gaugeList("h", "web/gauge-requests", at, 100), gaugeList("h", "web/gauge-errors", at, errors)} {
+				vl.Interval = interval
+				e.Observe(vl)
+			}
+		}
+		done := make(chan struct{})
+		go func() {
+			e.Tick(t0.Add(24 * time.Hour))
+			close(done)
+		}()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("interval %d: Tick still judging after 10s", interval)
+		}
+		if interval < minSlotInterval {
+			assert.Contains(t, rec.severities(), "FAILURE", "interval %s: judged in slots of 100 ms", interval)
+		}
+		assert.Zero(t, e.Stats().Late, "interval %s: nothing is late", interval)
+	}
+}

@@ -3,6 +3,7 @@ package influx
 import (
 	"math"
 	"strconv"
+	"strings"
 
 	"github.com/collectd-anomaly/collectd-anomaly/detect"
 )
@@ -26,11 +27,17 @@ func HealthState(level float64) (string, bool) {
 
 // AppendValueList appends the line of one value list to b (without a
 // trailing newline) and reports whether there was one: a value list whose
-// values are all NaN or infinite (collectd's "unknown" gauge) has nothing
-// line protocol can carry. health adds the field state (see HealthState).
+// values are all NaN or infinite (collectd's "unknown" gauge), or that has
+// no plugin name, has nothing line protocol can carry. health adds the
+// field state (see HealthState).
 //
 // It allocates nothing: vl's strings may be borrowed from C memory.
 func AppendValueList(b []byte, vl *detect.ValueList, health bool) ([]byte, bool) {
+	if vl.Plugin == "" {
+		// No measurement, no line: InfluxDB would refuse it, and with it
+		// the batch it came in. collectd's own plugins always have a name.
+		return b, false
+	}
 	start := len(b)
 	b = appendMeasurement(b, vl.Plugin)
 	b = appendTag(b, "host", vl.Host)
@@ -150,11 +157,25 @@ func appendFloat(b []byte, f float64) []byte {
 // Escaping, as InfluxDB's line protocol has it: a measurement escapes commas
 // and spaces; tag keys, tag values and field keys escape commas, equal signs
 // and spaces; string field values escape double quotes and backslashes.
-// Line protocol has no escape for a line break: one becomes a space. A
-// backslash at the end of a name would escape the separator after it, so it
-// is doubled (InfluxDB then stores two).
+// Line protocol has no escape for a line break: one becomes a space. Nor
+// for other white space in names, which InfluxDB's Go parser (Telegraf's,
+// the client libraries') takes as a separator: a tab, form feed or
+// vertical tab becomes a space too (fuzzing found the form feed).
+//
+// A backslash is not escaped itself, but InfluxDB's scanner reads a
+// backslash and the character after it as one: a backslash right before a
+// character that gets escaped (a\,b) or at the end of a name would take
+// the escape or the separator after it, and split the tag or break the line
+// (fuzzing found both, and runs of backslashes: one such line can cost its
+// whole batch). So each backslash of such a run is doubled, and InfluxDB
+// then stores two. A measurement
+// starting with # would make the line a comment, dropped without a word: the
+// # is escaped (InfluxDB keeps the backslash).
 
 func appendMeasurement(b []byte, s string) []byte {
+	if strings.HasPrefix(s, "#") {
+		b = append(b, '\\')
+	}
 	return appendEscaped(b, s, false)
 }
 
@@ -174,40 +195,66 @@ func appendTag(b []byte, key, value string) []byte {
 	return appendEscaped(b, value, true)
 }
 
+// escaped reports whether appendEscaped escapes c.
+func escaped(c byte, equals bool) bool {
+	switch c {
+	case ',', ' ', '\n', '\r', '\t', '\f', '\v':
+		return true
+	}
+	return c == '=' && equals
+}
+
 func appendEscaped(b []byte, s string, equals bool) []byte {
 	start := 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if c != ',' && c != ' ' && c != '\n' && c != '\r' && (c != '=' || !equals) {
+		if c == '\\' {
+			// Every backslash of a run that ends at an escaped character
+			// or at the end is doubled: the scanner reads the run in
+			// pairs, and an odd one would take what follows.
+			j := i
+			for j < len(s) && s[j] == '\\' {
+				j++
+			}
+			if j == len(s) || escaped(s[j], equals) {
+				b = append(b, s[start:i]...)
+				for ; i < j; i++ {
+					b = append(b, '\\', '\\')
+				}
+				start = j
+			}
+			i = j - 1
+			continue
+		}
+		if !escaped(c, equals) {
 			continue
 		}
 		b = append(b, s[start:i]...)
 		start = i + 1
 		switch c {
-		case '\n', '\r':
+		case '\n', '\r', '\t', '\f', '\v':
 			b = append(b, '\\', ' ')
 		default:
 			b = append(b, '\\', c)
 		}
 	}
-	b = append(b, s[start:]...)
-	if len(s) > 0 && s[len(s)-1] == '\\' {
-		b = append(b, '\\')
-	}
-	return b
+	return append(b, s[start:]...)
 }
 
+// appendString writes a string field. A form feed becomes a space like a
+// line break: InfluxDB's Go parser refuses the line otherwise (fuzzing
+// found it in a message).
 func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if c != '"' && c != '\\' && c != '\n' && c != '\r' {
+		if c != '"' && c != '\\' && c != '\n' && c != '\r' && c != '\f' {
 			continue
 		}
 		b = append(b, s[start:i]...)
 		start = i + 1
-		if c == '\n' || c == '\r' {
+		if c == '\n' || c == '\r' || c == '\f' {
 			b = append(b, ' ')
 		} else {
 			b = append(b, '\\', c)

@@ -165,3 +165,31 @@ func TestFormattingAllocatesNothing(t *testing.T) {
 		buf = AppendAlert(buf[:0], a, "h")
 	}))
 }
+
+// What fuzzing found (FuzzAppendValueList, FuzzAppendAlert): lines that
+// InfluxDB's parsers split wrongly, refused or dropped as comments.
+func TestAppendFuzzFound(t *testing.T) {
+	// A backslash before an escaped comma took the escape: the tag split.
+	got := line(t, gauge("a\\,b", "p", "", "t", "", 1), false)
+	assert.Equal(t, `p,host=a\\\,b,type=t value=1 1795780800123456789`, got)
+	assert.Equal(t, map[string]string{"host": `a\\,b`, "type": "t"}, parse(t, got).Tags())
+	// So did a run of backslashes: each is doubled, not only the last.
+	got = line(t, gauge("a\\\\,b", "p", "", "t", "", 1), false)
+	assert.Equal(t, `p,host=a\\\\\,b,type=t value=1 1795780800123456789`, got)
+	assert.Equal(t, map[string]string{"host": `a\\\\,b`, "type": "t"}, parse(t, got).Tags())
+	vl := gauge("h", "p", "", "t", "", 1)
+	vl.DSNames = []string{`x\\`}
+	assert.Equal(t, map[string]any{`x\\\\`: 1.0}, parse(t, line(t, vl, false)).Fields())
+	// A form feed or tab is a separator to the Go parser: a space.
+	got = line(t, gauge("h", "p", "", "t", "a\fb\tc", 1), false)
+	assert.Equal(t, "a b c", parse(t, got).Tags()["type_instance"])
+	// A measurement starting with # made the line a comment.
+	got = line(t, gauge("h", "#p", "", "t", "", 1), false)
+	assert.Equal(t, `\#p`, parse(t, got).Name())
+	// No plugin, no measurement: no line (InfluxDB refuses the batch of one).
+	_, ok := AppendValueList(nil, gauge("h", "", "", "t", "", 1), false)
+	assert.False(t, ok)
+	// A form feed in a message made the Go parser refuse the alert.
+	a := &detect.Alert{Time: t0, Rule: "r", Kind: "k", Message: "a\fb", Observed: 1, Threshold: math.NaN(), Baseline: math.NaN()}
+	assert.Equal(t, "a b", parse(t, string(AppendAlert(nil, a, "h"))).Fields()["message"])
+}
