@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"math"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -77,7 +78,11 @@ func FuzzPluginWrite(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		d := newFakeDaemon()
 		p := newPlugin(d)
-		for _, b := range blocks {
+		// The host pack's StateFile and SilenceFile are the machine's: the
+		// test's own instead.
+		dir := t.TempDir()
+		own := pluginBlock(opt("StateFile", filepath.Join(dir, "anomaly.state")), opt("SilenceFile", filepath.Join(dir, "silences")))
+		for _, b := range append(blocks, own) {
 			if err := p.configure(b); err != nil {
 				t.Fatal(err)
 			}
