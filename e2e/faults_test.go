@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"io"
 	"log"
 	"net"
@@ -17,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"collectd.org/api"
 	"collectd.org/network"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -154,13 +152,7 @@ func TestSlowNotificationProgramStallsNothing(t *testing.T) {
 		if second >= 15 && second < 25 {
 			failed = 30
 		}
-		for ti, v := range map[string]float64{"page-hits-total": 100, "page-response-500": failed} {
-			require.NoError(t, client.Write(context.Background(), &api.ValueList{
-				Identifier: api.Identifier{Host: "web1", Plugin: "ecommerce", Type: "gauge", TypeInstance: ti},
-				Time:       start.Add(time.Duration(second) * time.Second), Interval: time.Second,
-				Values: []api.Value{api.Gauge(v)}, DSNames: []string{"value"},
-			}))
-		}
+		writePages(t, client, "web1", start.Add(time.Duration(second)*time.Second), 100, failed)
 		require.NoError(t, client.Flush())
 		time.Sleep(100 * time.Millisecond)
 		for _, p := range pg.pages(t) {

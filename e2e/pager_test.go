@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"regexp"
@@ -9,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"collectd.org/api"
+	"collectd.org/network"
 	"github.com/stretchr/testify/require"
 )
 
@@ -101,4 +104,18 @@ LoadPlugin exec
 	_, ok := c.waitFor(regexp.MustCompile(`Initialization complete`), 30*time.Second)
 	require.True(t, ok, "collectd did not start")
 	return c, port, pg
+}
+
+// writePages writes one second of host's page traffic, hits pages of which
+// failed answered 500, stamped at (the host's own clock), as the
+// e-commerce series; the caller flushes.
+func writePages(t *testing.T, client *network.Client, host string, at time.Time, hits, failed float64) {
+	t.Helper()
+	for ti, v := range map[string]float64{"page-hits-total": hits, "page-response-500": failed} {
+		require.NoError(t, client.Write(context.Background(), &api.ValueList{
+			Identifier: api.Identifier{Host: host, Plugin: "ecommerce", Type: "gauge", TypeInstance: ti},
+			Time:       at, Interval: time.Second,
+			Values: []api.Value{api.Gauge(v)}, DSNames: []string{"value"},
+		}))
+	}
 }

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -13,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"collectd.org/api"
 	"collectd.org/network"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -63,13 +61,7 @@ func TestStateFileSurvivesKill9(t *testing.T) {
 		if second >= 130 && second < 180 {
 			failed = 30
 		}
-		for ti, v := range map[string]float64{"page-hits-total": hits, "page-response-500": failed} {
-			require.NoError(t, client.Write(context.Background(), &api.ValueList{
-				Identifier: api.Identifier{Host: "web1", Plugin: "ecommerce", Type: "gauge", TypeInstance: ti},
-				Time:       start.Add(time.Duration(second) * time.Second), Interval: time.Second,
-				Values: []api.Value{api.Gauge(v)}, DSNames: []string{"value"},
-			}))
-		}
+		writePages(t, client, "web1", start.Add(time.Duration(second)*time.Second), hits, failed)
 		require.NoError(t, client.Flush())
 		time.Sleep(50 * time.Millisecond)
 	}
