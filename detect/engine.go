@@ -501,33 +501,28 @@ func (e *Engine) sweep(now int64) {
 		r.clock.routes--
 		e.evicted.Add(1)
 	}
-	all := e.all[:0]
-	for _, g := range e.all {
+	forgot := false
+	for k, g := range e.groups {
 		if g.members.Load() > 0 || !g.forgettable() {
-			all = append(all, g)
 			continue
 		}
-		delete(e.groups, groupKey{e.ruleIndex(g.rule), g.host, g.label})
+		delete(e.groups, k)
+		g.forgotten, forgot = true, true
 		if !g.ownClock {
 			g.clock.groups--
 		}
 	}
-	clear(e.all[len(all):])
-	e.all = all
+	if forgot {
+		// In place and in order: Tick judges the groups as they came.
+		n := len(e.all)
+		e.all = slices.DeleteFunc(e.all, func(g *group) bool { return g.forgotten })
+		clear(e.all[len(e.all):n])
+	}
 	for host, c := range e.hosts {
 		if c.routes == 0 && c.groups == 0 {
 			delete(e.hosts, host)
 		}
 	}
-}
-
-func (e *Engine) ruleIndex(r Rule) int {
-	for i := range e.rules {
-		if e.rules[i] == r {
-			return i
-		}
-	}
-	return -1
 }
 
 // Stats returns the engine's counters.

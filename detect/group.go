@@ -59,6 +59,8 @@ type group struct {
 	// stateName is the derived series the alert's level is dispatched as
 	// after each judgement (Options.States); empty if it is not.
 	stateName string
+	// forgotten: swept away (Engine.sweep), under the engine's lock.
+	forgotten bool
 }
 
 // pendingSlot holds the values of one open slot until it is judged.

@@ -61,34 +61,33 @@ func (e *Engine) SaveState(w io.Writer, now time.Time) (int, error) {
 	}
 	e.mu.RUnlock()
 	enc.uint(uint64(len(e.rules)))
-	groups := 0
-	blob := &stateEncoder{}
+	total := 0
+	// A rule's groups are written after their count, which is known once
+	// the groups that never started have been left out.
+	var groups, blob stateEncoder
 	for ri, r := range e.rules {
 		spec := r.Spec()
 		enc.string(spec.Name)
 		enc.string(spec.Fingerprint)
-		// Count first: groups not started have nothing to save.
-		var saved [][]byte
-		var keys [][2]string
+		groups.b = groups.b[:0]
+		n := 0
 		for _, g := range byRule[ri] {
 			blob.b = blob.b[:0]
-			if !g.save(blob) {
+			if !g.save(&blob) {
 				continue
 			}
-			saved = append(saved, append([]byte(nil), blob.b...))
-			keys = append(keys, [2]string{g.host, g.label})
+			groups.string(g.host)
+			groups.string(g.label)
+			groups.bytes(blob.b)
+			n++
 		}
-		enc.uint(uint64(len(saved)))
-		for i := range saved {
-			enc.string(keys[i][0])
-			enc.string(keys[i][1])
-			enc.bytes(saved[i])
-		}
-		groups += len(saved)
+		enc.uint(uint64(n))
+		enc.b = append(enc.b, groups.b...)
+		total += n
 	}
 	enc.b = appendChecksum(enc.b)
 	_, err := w.Write(enc.b)
-	return groups, err
+	return total, err
 }
 
 func appendChecksum(b []byte) []byte {

@@ -265,6 +265,9 @@ type Evaluation struct {
 	Rules    []string // the rules' names, in configuration order
 	Runs     []*RunOutcome
 	Rows     []EvalRow
+	// CleanWeeks is the incident-free simulated time (outside every
+	// incident and its grace) that false alerts are counted over, in weeks.
+	CleanWeeks float64
 	// Cancelled: the context ended the evaluation early; Runs and Rows
 	// hold the runs completed until then.
 	Cancelled bool
@@ -402,6 +405,7 @@ func (ev *Evaluation) summarize() {
 		}
 	}
 	weeks := clean.Hours() / (7 * 24)
+	ev.CleanWeeks = weeks
 	perWeek := func(rule string) float64 {
 		if weeks <= 0 {
 			return math.NaN()

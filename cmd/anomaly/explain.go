@@ -86,7 +86,7 @@ func writeExplanation(w io.Writer, ev *replay.Evaluation, days float64, model st
 	for _, r := range ev.Rows {
 		rows[r.Rule] = append(rows[r.Rule], r)
 	}
-	weeks := cleanWeeks(ev)
+	weeks := ev.CleanWeeks
 	for _, rule := range ev.Rules {
 		rs := rows[rule]
 		if len(rs) == 0 {
@@ -115,19 +115,6 @@ func writeExplanation(w io.Writer, ev *replay.Evaluation, days float64, model st
 	} else {
 		fmt.Fprintln(w, "\nOnly rules that caught an incident at least once are shown with it.")
 	}
-}
-
-// cleanWeeks is the incident-free simulated time the false alerts were
-// counted over, in weeks.
-func cleanWeeks(ev *replay.Evaluation) float64 {
-	sc := &ev.Scenario
-	clean := time.Duration(len(ev.Runs)) * sc.Length
-	for _, run := range ev.Runs {
-		for _, p := range run.Incidents {
-			clean -= min(p.End+sc.Grace, sc.Length) - p.Start
-		}
-	}
-	return clean.Hours() / (7 * 24)
 }
 
 // falseAlerts words a count of false alerts over weeks, with the exact
