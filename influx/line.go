@@ -168,9 +168,9 @@ func appendFloat(b []byte, f float64) []byte {
 // the escape or the separator after it, and split the tag or break the line
 // (fuzzing found both, and runs of backslashes: one such line can cost its
 // whole batch). So each backslash of such a run is doubled, and InfluxDB
-// then stores two. A measurement
-// starting with # would make the line a comment, dropped without a word: the
-// # is escaped (InfluxDB keeps the backslash).
+// then stores two. A measurement starting with # would make the line a
+// comment, dropped without a word: the # is escaped (InfluxDB keeps the
+// backslash).
 
 func appendMeasurement(b []byte, s string) []byte {
 	if strings.HasPrefix(s, "#") {
