@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that building and testing the plugin need, if
-# they are missing: collectd's daemon and headers, and libyajl2 (collectd-core
-# lacks it, and the daemon's write_log/json plugins need it).
+# they are missing: collectd's daemon and headers, libyajl2 (collectd-core
+# lacks it, and the daemon's write_log/json plugins need it), gcc and iproute2.
 set -euo pipefail
 need=()
 [ -x /usr/sbin/collectd ] || need+=(collectd-core)
 [ -f /usr/include/collectd/core/daemon/plugin.h ] || need+=(collectd-dev)
 dpkg-query -W -f='${Status}' libyajl2 2>/dev/null | grep -q "ok installed" || need+=(libyajl2)
 command -v gcc >/dev/null || need+=(gcc)
+# The fleet tests make network namespaces with ip (a minimal image may lack it).
+command -v ip >/dev/null || need+=(iproute2)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
   echo "missing Debian packages: ${need[*]}" >&2
