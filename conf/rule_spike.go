@@ -24,6 +24,7 @@ import (
 //	  Reference "ecommerce/gauge-new-sessions"  # poisson: counts that follow these
 //	  OverDispersion true         # poisson: judge with the baseline's measured dispersion (default)
 //	  RecoveryFactor 1000         # recover above the bound times this
+//	  Season "1d"                 # a seasonal baseline: 1d or 1w (none by default)
 //	</Spike>
 type spikeBuilder struct {
 	baselineOptions
@@ -71,7 +72,7 @@ func (b *spikeBuilder) build(spec detect.RuleSpec, rd reader) (detect.Rule, erro
 	if err := b.resolve(rd, "spike", time.Minute, time.Hour); err != nil {
 		return nil, err
 	}
-	b.p.Window, b.p.Baseline, b.p.Direction = b.window, b.baseline, b.direction
+	b.p.Window, b.p.Baseline, b.p.Direction, b.p.Season = b.window, b.baseline, b.direction, b.season
 	if !b.minFactor {
 		b.p.MinFactor = b.p.Model.DefaultMinFactor()
 	}

@@ -39,6 +39,7 @@ func TestParseSpikeWithEveryOption(t *testing.T) {
 		opt("MinExpected", 8),
 		opt("RecoveryFactor", 100),
 		opt("OverDispersion", false),
+		opt("Season", "1w"),
 		opt("Hits", 2),
 		opt("Host", "shop-*"),
 	)))
@@ -57,6 +58,7 @@ func TestParseSpikeWithEveryOption(t *testing.T) {
 		TailBounds:  detect.TailBounds{Probability: 1e-7, WarningProbability: 1e-5, RecoveryFactor: 100},
 		MinFactor:   2,
 		MinExpected: 8,
+		Season:      7 * 24 * time.Hour,
 	}, r.SpikeParams, "every option, OverDispersion false")
 	assert.Equal(t, 2, spec.Lifecycle.Hits)
 	assert.False(t, spec.Hosts.Match("db-1"))

@@ -20,6 +20,7 @@ import (
 //	  Direction "up"              # up (default), down, both
 //	  MinCount 10                 # values the window needs, default 10
 //	  Hysteresis 0.25             # default 0.25
+//	  Season "1d"                 # a seasonal baseline: 1d or 1w (none by default)
 //	</StdDevChange>
 type stdDevChangeBuilder struct {
 	baselineOptions
@@ -55,7 +56,7 @@ func (b *stdDevChangeBuilder) build(spec detect.RuleSpec, rd reader) (detect.Rul
 	if err := b.resolve(rd, "stddev change", 5*time.Minute, time.Hour); err != nil {
 		return nil, err
 	}
-	b.p.Window, b.p.Baseline, b.p.Direction = b.window, b.baseline, b.direction
+	b.p.Window, b.p.Baseline, b.p.Direction, b.p.Season = b.window, b.baseline, b.direction, b.season
 	return detect.NewStdDevChangeRule(spec, b.series, b.p)
 }
 

@@ -35,6 +35,7 @@ func TestParseStdDevChangeWithEveryOption(t *testing.T) {
 		opt("Direction", "both"),
 		opt("MinCount", 20),
 		opt("Hysteresis", 0.5),
+		opt("Season", "1d"),
 		opt("MinDuration", "1m"),
 	)))
 	assert.Equal(t, "stddevchange", r.Kind())
@@ -53,6 +54,7 @@ func TestParseStdDevChangeWithEveryOption(t *testing.T) {
 		Direction:     detect.DirectionBoth,
 		MinCount:      20,
 		Hysteresis:    0.5,
+		Season:        24 * time.Hour,
 	}, r.StdDevChangeParams)
 	assert.Equal(t, time.Minute, spec.Lifecycle.MinDuration)
 }
@@ -95,5 +97,8 @@ func TestParseStdDevChangeErrors(t *testing.T) {
 		{"Hysteresis negative", in(opt("Hysteresis", -0.1)), r + `option Hysteresis -0.1: must not be negative`},
 		{"Hysteresis too large", in(opt("Hysteresis", 1)),
 			r + `rule "s": Hysteresis must be at least 0 and less than FailureFactor - 1`},
+		{"Season shorter than the windows", in(opt("Season", "1h")),
+			r + `rule "s": Season 1h0m0s must be at least twice Window plus Baseline (2h10m0s)`},
+		{"Season of two weeks", in(opt("Season", "2w")), r + `rule "s": Season must be between 0 and 1w`},
 	})
 }

@@ -279,6 +279,7 @@ type baselineOptions struct {
 	series           []detect.Selector
 	window, baseline time.Duration
 	direction        detect.Direction
+	season           time.Duration
 }
 
 func (o *baselineOptions) option(c config.Block, rd reader) (bool, error) {
@@ -292,6 +293,8 @@ func (o *baselineOptions) option(c config.Block, rd reader) (bool, error) {
 		o.baseline, err = rd.positiveDuration(c)
 	case is(c, "Direction"):
 		o.direction, err = directionOption(c)
+	case is(c, "Season"):
+		o.season, err = rd.duration(c)
 	default:
 		return false, nil
 	}

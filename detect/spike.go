@@ -11,44 +11,6 @@ import (
 	"gonum.org/v1/gonum/stat/distuv"
 )
 
-// Direction says which changes a rule that compares a recent window with a
-// baseline looks for: rises, drops, or both.
-type Direction int8
-
-// The directions, written "up", "down" and "both" in the configuration.
-const (
-	DirectionUp Direction = iota
-	DirectionDown
-	DirectionBoth
-)
-
-// ParseDirection reads "up", "down" or "both" (any case).
-func ParseDirection(s string) (Direction, error) {
-	switch strings.ToLower(s) {
-	case "up":
-		return DirectionUp, nil
-	case "down":
-		return DirectionDown, nil
-	case "both":
-		return DirectionBoth, nil
-	}
-	return 0, fmt.Errorf("want \"up\", \"down\" or \"both\"")
-}
-
-func (d Direction) String() string {
-	switch d {
-	case DirectionUp:
-		return "up"
-	case DirectionDown:
-		return "down"
-	case DirectionBoth:
-		return "both"
-	}
-	return "unknown"
-}
-
-func (d Direction) valid() bool { return d >= DirectionUp && d <= DirectionBoth }
-
 // SpikeModel is the distribution a SpikeRule assumes for its series.
 type SpikeModel int8
 
@@ -273,6 +235,10 @@ type SpikeParams struct {
 	// curve, a weekly pattern or a wandering load that moves both is no
 	// spike or drop. Empty expects the baseline's count per slot.
 	Reference []Selector
+	// Season, if set (a day or a week), makes the baseline seasonal: the
+	// window is expected to differ from the baseline as the learnt profile
+	// of the time of day (week) says (see seasonProfile). 0 is none.
+	Season time.Duration
 }
 
 // DefaultSpikeParams returns the defaults documented on SpikeRule, for the
@@ -316,6 +282,11 @@ func NewSpikeRule(spec RuleSpec, series []Selector, p SpikeParams) (*SpikeRule, 
 		return nil, fmt.Errorf("rule %q: MinExpected must not be negative", spec.Name)
 	case len(p.Reference) > 0 && p.Model != PoissonModel:
 		return nil, fmt.Errorf("rule %q: Reference needs Model poisson", spec.Name)
+	case len(p.Reference) > 0 && p.Season > 0:
+		return nil, fmt.Errorf("rule %q: Season and Reference exclude each other (a Reference follows the curve already)", spec.Name)
+	}
+	if err := validateSeason(spec.Name, p.Season, p.Window, p.Baseline); err != nil {
+		return nil, err
 	}
 	if err := p.TailBounds.validate(spec.Name); err != nil {
 		return nil, err
@@ -343,6 +314,7 @@ func (r *SpikeRule) NewState(clock SlotClock) RuleState {
 		wb.withReference()
 		st.ref = wb
 	}
+	wb.withSeason(newSeasonProfile(r.Season, clock.Step, r.Model == PoissonModel), clock)
 	return &baselineState{
 		wb:      wb,
 		minWin:  float64((w + 1) / 2),
@@ -358,8 +330,9 @@ func (r *SpikeRule) CheckInterval(step time.Duration) []string {
 	if r.Model == NormalModel {
 		need = 2
 	}
-	return append(windowProblems("Window", r.Window, step, 1, ""),
-		windowProblems("Baseline", r.Baseline, step, need, "the normal model's spread")...)
+	return append(append(windowProblems("Window", r.Window, step, 1, ""),
+		windowProblems("Baseline", r.Baseline, step, need, "the normal model's spread")...),
+		seasonProblems(r.Season, step)...)
 }
 
 // Message implements Rule, e.g. "FAILURE: payment-drop of shop-1: 2 in
@@ -383,14 +356,22 @@ func (r *SpikeRule) Message(a *Alert, v *Verdict) string {
 	default:
 		judged = fmt.Sprintf("p=%s >= %s", formatProbability(v.Probability), formatProbability(v.Threshold))
 	}
-	if r.Model == NormalModel {
-		return fmt.Sprintf("%s: %s of %s: mean %s over %s against %s in the previous %s (%s), %s",
-			a.Severity, a.Subject(), hostOrAll(a.Host), formatNumber(v.Observed), v.Window,
-			formatNumber(v.Baseline), r.Baseline, deltaText(v.Observed-v.Baseline), judged)
+	from := "the previous " + r.Baseline.String()
+	if v.Reason == ReasonSeasonal {
+		from += " and " + seasonText(r.Season)
 	}
-	return fmt.Sprintf("%s: %s of %s: %s in %s against %s expected from the previous %s (%sx), %s",
+	if r.Model == NormalModel {
+		against := "in " + from
+		if v.Reason == ReasonSeasonal {
+			against = "expected from " + from
+		}
+		return fmt.Sprintf("%s: %s of %s: mean %s over %s against %s %s (%s), %s",
+			a.Severity, a.Subject(), hostOrAll(a.Host), formatNumber(v.Observed), v.Window,
+			formatNumber(v.Baseline), against, deltaText(v.Observed-v.Baseline), judged)
+	}
+	return fmt.Sprintf("%s: %s of %s: %s in %s against %s expected from %s (%sx), %s",
 		a.Severity, a.Subject(), hostOrAll(a.Host), countText(v.Observed), v.Window,
-		countText(v.Baseline), r.Baseline, formatNumber(v.Observed/v.Baseline), judged)
+		countText(v.Baseline), from, formatNumber(v.Observed/v.Baseline), judged)
 }
 
 // tailText prints a probability with 2 significant digits.
@@ -429,26 +410,12 @@ func poissonAtMost(k, lambda float64) float64 {
 	return mathext.GammaIncRegComp(k+1, lambda)
 }
 
-// dispersion is the extra variance of the baseline's count, alpha in
-// Var = lambda + alpha x lambda^2 (a negative binomial's), measured from
-// the rates of its buckets, less twice its standard error under a Poisson
-// count (so that sampling noise alone is no dispersion); 0 with fewer than
-// 10 complete buckets.
-func (wb *windowAndBaseline) dispersion() float64 {
-	n, mean, variance := wb.base.BucketRates()
-	if n < 10 || !(mean > 0) {
-		return 0
-	}
-	poisson := mean / float64(wb.base.SlotsPerBucket()) // a bucket rate's variance if Poisson
-	se := math.Sqrt(2/float64(n-1)) * poisson
-	return max(variance-poisson-2*se, 0) / (mean * mean)
-}
-
 // spikeTest is the outcome of one window's test.
 type spikeTest struct {
 	p                  float64 // tail probability (two-sided for "both")
 	observed, baseline float64 // as in the verdict
 	rising             bool    // the side judged
+	seasonal           bool    // the baseline was seasonal
 }
 
 type spikeState struct {
@@ -494,6 +461,9 @@ func (s *spikeState) judge(win, base *Summary, current Level) Verdict {
 	v.Observed, v.Baseline = tst.observed, tst.baseline
 	v.Window = s.window
 	v.Probability = tst.p
+	if tst.seasonal {
+		v.Reason = ReasonSeasonal
+	}
 	return v
 }
 
@@ -523,8 +493,15 @@ func (s *spikeState) poissonTest(win, base *Summary) (spikeTest, bool) {
 		}
 		lambda = base.Sum / refBase.Sum * max(refWin.Sum, 0)
 	}
+	shape := 1.0
+	if s.wb.seasonal {
+		// The baseline is in the season's units: the window expects its
+		// rate times the profile's shape over the window.
+		shape = s.wb.windowShape()
+		lambda *= shape
+	}
 	k := max(win.Sum, 0)
-	t := spikeTest{observed: win.Sum, baseline: lambda}
+	t := spikeTest{observed: win.Sum, baseline: lambda, seasonal: s.wb.seasonal}
 	if !(lambda > 0) {
 		return t, false
 	}
@@ -536,7 +513,7 @@ func (s *spikeState) poissonTest(win, base *Summary) (spikeTest, bool) {
 	// would count them twice.
 	phi := 1.0
 	if r.OverDispersion && s.ref == nil {
-		phi = min(1+s.wb.dispersion()*lambda, max(lambda, 1))
+		phi = min(1+s.wb.dispersion(shape)*lambda, max(lambda, 1))
 	}
 	// The test is of the count's whole events, in units of phi.
 	lq := lambda / phi
@@ -558,7 +535,10 @@ func (s *spikeState) poissonTest(win, base *Summary) (spikeTest, bool) {
 
 func (s *spikeState) normalTest(win, base *Summary) (spikeTest, bool) {
 	r := &s.rule.SpikeParams
-	t := spikeTest{observed: win.Mean(), baseline: base.Mean()}
+	t := spikeTest{observed: win.Mean(), baseline: base.Mean(), seasonal: s.wb.seasonal}
+	if t.seasonal {
+		t.baseline += s.wb.windowShape() // the baseline is the level less the profile
+	}
 	sd := base.StdDev()
 	if !(sd > 0) {
 		return t, false
@@ -586,211 +566,4 @@ func (t spikeTest) pick(pUp, pDown, scale float64) (spikeTest, bool) {
 	t.rising = pUp <= pDown
 	t.p = min(1, scale*min(pUp, pDown))
 	return t, true
-}
-
-// windowAndBaseline is the memory of the rules that compare a recent window
-// with the baseline right before it (spike, stddevchange). Each slot's values
-// are summed (counts) or averaged (measurements) into one value x; the window keeps the x of its slots (one value
-// per slot with data), and each slot leaving it is fed to the baseline,
-// unless it was part of a window judged not OK (see SpikeRule). The baseline
-// runs on its own slot clock, which advances only with the slots fed to it, so
-// keeping slots out freezes it rather than emptying it.
-type windowAndBaseline struct {
-	win, base *MovingWindow
-	// refWin and refBase hold the reference series (SpikeParams.Reference)
-	// of the same slots, fed in step: nil without one.
-	refWin, refBase *MovingWindow
-	refSum          float64
-	refHas          bool
-	refFed          bool // the last slot to leave win was fed to base
-
-	open      int64 // the slot whose values are being summed
-	sum       float64
-	n         float64 // values in the open slot
-	has       bool    // the open slot received a value
-	average   bool    // a slot's value is the mean of its values (measurements), not their sum (counts)
-	fed       int64   // slots fed to the baseline: its clock
-	anyBad    bool    // some window was judged not OK
-	lastBad   int64   // the newest slot whose window was judged not OK
-	kept      int     // consecutive slots kept out of the baseline
-	keepLimit int     // after this many the baseline is fed regardless
-}
-
-func newWindowAndBaseline(winSlots, baseSlots int) *windowAndBaseline {
-	wb := &windowAndBaseline{
-		win:       NewMovingWindow(winSlots),
-		base:      NewMovingWindow(baseSlots),
-		open:      math.MinInt64,
-		keepLimit: baseSlots,
-	}
-	wb.win.OnExpire(wb.expire)
-	return wb
-}
-
-// withReference gives the windows a reference of the same geometry.
-func (wb *windowAndBaseline) withReference() {
-	wb.refWin, wb.refBase = NewMovingWindow(wb.win.Len()), NewMovingWindow(wb.base.Len())
-	wb.refWin.OnExpire(func(_ int64, s *Summary) {
-		if wb.refFed {
-			wb.refBase.Merge(wb.fed, s)
-		}
-	})
-}
-
-// addInput accounts for v of input (0 the series, 1 the reference).
-func (wb *windowAndBaseline) addInput(input int, slot int64, v float64) {
-	if input == 0 || wb.refWin == nil {
-		wb.add(slot, v)
-		return
-	}
-	if slot > wb.open {
-		wb.commit()
-		wb.open = slot
-	}
-	wb.refSum += v
-	wb.refHas = true
-}
-
-func (wb *windowAndBaseline) add(slot int64, v float64) {
-	if slot > wb.open {
-		// The first value; or, if the engine ever skipped closing a slot,
-		// keep what it held rather than lose it.
-		wb.commit()
-		wb.open = slot
-	}
-	// slot < open: a late value of a slot already judged counts in the open one.
-	wb.sum += v
-	wb.n++
-	wb.has = true
-}
-
-func (wb *windowAndBaseline) commit() {
-	if wb.has {
-		x := wb.sum
-		if wb.average {
-			x /= wb.n
-		}
-		wb.win.Add(wb.open, x)
-		wb.sum, wb.n, wb.has = 0, 0, false
-	}
-	if wb.refHas {
-		wb.refWin.Add(wb.open, wb.refSum)
-		wb.refSum, wb.refHas = 0, false
-	}
-}
-
-// close completes slot: its sum enters the window, and the slots leaving the
-// window go to expire.
-func (wb *windowAndBaseline) close(slot int64) {
-	if wb.open <= slot {
-		wb.commit()
-		wb.open = slot + 1
-	}
-	wb.win.Advance(slot)
-	if wb.refWin != nil {
-		// In step with win: its expire decided what the baseline keeps.
-		wb.refWin.Advance(slot)
-	}
-}
-
-// expire receives the window's buckets as they leave it: one slot each, or
-// several for windows longer than maxBuckets slots (slot is the newest).
-func (wb *windowAndBaseline) expire(slot int64, s *Summary) {
-	per := wb.win.SlotsPerBucket()
-	incident := wb.anyBad && wb.lastBad >= slot // a window holding slot was judged not OK
-	wb.refFed = false
-	if incident && wb.kept < wb.keepLimit {
-		wb.kept += int(per)
-		return
-	}
-	if !incident {
-		wb.kept = 0
-	}
-	wb.fed += per
-	wb.base.Merge(wb.fed, s)
-	wb.refFed = true
-}
-
-// judged records whether the window that ends with slot was judged not OK.
-func (wb *windowAndBaseline) judged(slot int64, bad bool) {
-	if bad {
-		wb.anyBad, wb.lastBad = true, slot
-	}
-}
-
-// baselineState is the RuleState of the rules that judge a recent window
-// against the baseline before it (spike, stddevchange): the windows, the
-// guards every such rule has, and the rule's own test.
-type baselineState struct {
-	wb              *windowAndBaseline
-	minWin, minBase float64 // values the window and the baseline need
-	judge           func(win, base *Summary, current Level) Verdict
-}
-
-func (s *baselineState) Add(input int, slot int64, v float64) { s.wb.addInput(input, slot, v) }
-
-func (s *baselineState) Span() int64 { return s.wb.span() }
-
-func (s *baselineState) Evaluate(slot int64, current Level) Verdict {
-	s.wb.close(slot)
-	v := undecided()
-	if s.wb.full() {
-		if win, base := s.wb.win.Total(), s.wb.base.Total(); win.N >= s.minWin && base.N >= s.minBase {
-			v = s.judge(win, base, current)
-		}
-	}
-	s.wb.judged(slot, (v.Decided && v.Level != OK) || current != OK)
-	return v
-}
-
-func (wb *windowAndBaseline) full() bool {
-	return wb.win.Full() && wb.base.Full() && (wb.refWin == nil || wb.refBase.Full())
-}
-
-func (wb *windowAndBaseline) span() int64 { return int64(wb.win.Len() + wb.base.Len()) }
-
-// saveState keeps the window, the baseline and the slot being summed
-// across a restart (persistent): a spike rule is not blind for its
-// baseline's length after one. StdDevChange shares it.
-func (s *baselineState) saveState(e *stateEncoder) {
-	wb := s.wb
-	e.window(wb.win)
-	e.window(wb.base)
-	e.bool(wb.refWin != nil)
-	if wb.refWin != nil {
-		e.window(wb.refWin)
-		e.window(wb.refBase)
-		e.float(wb.refSum)
-		e.bool(wb.refHas)
-		e.bool(wb.refFed)
-	}
-	e.int(wb.open)
-	e.float(wb.sum)
-	e.float(wb.n)
-	e.bool(wb.has)
-	e.int(wb.fed)
-	e.bool(wb.anyBad)
-	e.int(wb.lastBad)
-	e.int(int64(wb.kept))
-}
-
-func (s *baselineState) loadState(d *stateDecoder) {
-	wb := s.wb
-	d.window(wb.win)
-	d.window(wb.base)
-	if ref := d.bool(); ref != (wb.refWin != nil) {
-		d.fail("a reference saved: %v, configured: %v", ref, wb.refWin != nil)
-		return
-	}
-	if wb.refWin != nil {
-		d.window(wb.refWin)
-		d.window(wb.refBase)
-		wb.refSum, wb.refHas, wb.refFed = d.float(), d.bool(), d.bool()
-	}
-	wb.open, wb.sum, wb.n, wb.has = d.int(), d.float(), d.float(), d.bool()
-	wb.fed, wb.anyBad, wb.lastBad, wb.kept = d.int(), d.bool(), d.int(), int(d.int())
-}
-
-func (s *baselineState) memory(step time.Duration) time.Duration {
-	return time.Duration(s.wb.span()) * step
 }

@@ -812,7 +812,7 @@ func TestSpikeOverDispersedCountsAreJudgedWithTheirVariance(t *testing.T) {
 		wb.close(slot)
 		if slot > 400 {
 			judged++
-			if wb.dispersion() == 0 {
+			if wb.dispersion(1) == 0 {
 				zero++
 			}
 		}

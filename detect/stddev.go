@@ -104,6 +104,10 @@ type StdDevChangeParams struct {
 	// Hysteresis: a raised alert stays until the factor is back below its
 	// bound minus Hysteresis.
 	Hysteresis float64
+	// Season, if set, takes the learnt profile of the time of day (week)
+	// out of the baseline, so that a daily curve within it is not spread
+	// (see seasonProfile). 0 is none.
+	Season time.Duration
 }
 
 // DefaultStdDevChangeParams returns the defaults documented on StdDevChangeRule.
@@ -150,6 +154,9 @@ func NewStdDevChangeRule(spec RuleSpec, series []Selector, p StdDevChangeParams)
 	case !(p.Hysteresis >= 0) || p.Hysteresis >= lowest-1:
 		return nil, fmt.Errorf("rule %q: Hysteresis must be at least 0 and less than %s - 1", spec.Name, lowestName)
 	}
+	if err := validateSeason(spec.Name, p.Season, p.Window, p.Baseline); err != nil {
+		return nil, err
+	}
 	return r, nil
 }
 
@@ -160,9 +167,10 @@ func (r *StdDevChangeRule) Kind() string { return "stddevchange" }
 func (r *StdDevChangeRule) NewState(clock SlotClock) RuleState {
 	w, b := slotsFor(r.Window, clock.Step), slotsFor(r.Baseline, clock.Step)
 	minWin := max(min(r.MinCount, w), 2)
-	st := &stdDevState{rule: r, window: time.Duration(w) * clock.Step}
 	wb := newWindowAndBaseline(w, b)
 	wb.average = true // the spread of a measurement: a slot's readings are averaged
+	wb.withSeason(newSeasonProfile(r.Season, clock.Step, false), clock)
+	st := &stdDevState{rule: r, window: time.Duration(w) * clock.Step, wb: wb}
 	return &baselineState{
 		wb:      wb,
 		minWin:  float64(minWin),
@@ -184,17 +192,22 @@ func (r *StdDevChangeRule) Message(a *Alert, v *Verdict) string {
 	default:
 		verb = "below"
 	}
-	return fmt.Sprintf("%s: %s of %s: stddev %s over %s is %sx the %s of the previous %s, %s the factor %sx (F-test p=%s)",
+	of := "the previous " + r.Baseline.String()
+	if v.Reason == ReasonSeasonal {
+		of += " less " + seasonText(r.Season)
+	}
+	return fmt.Sprintf("%s: %s of %s: stddev %s over %s is %sx the %s of %s, %s the factor %sx (F-test p=%s)",
 		a.Severity, a.Subject(), hostOrAll(a.Host), formatNumber(v.Numerator), v.Window,
-		formatNumber(v.Observed), formatNumber(v.Denominator), r.Baseline, verb, formatNumber(v.Threshold),
+		formatNumber(v.Observed), formatNumber(v.Denominator), of, verb, formatNumber(v.Threshold),
 		formatProbability(v.Probability))
 }
 
 // CheckInterval implements IntervalChecker: a stddev needs two values in
 // the window and in the baseline, and a slot gives one.
 func (r *StdDevChangeRule) CheckInterval(step time.Duration) []string {
-	return append(windowProblems("Window", r.Window, step, 2, "a stddev"),
-		windowProblems("Baseline", r.Baseline, step, 2, "a stddev")...)
+	return append(append(windowProblems("Window", r.Window, step, 2, "a stddev"),
+		windowProblems("Baseline", r.Baseline, step, 2, "a stddev")...),
+		seasonProblems(r.Season, step)...)
 }
 
 // varianceTest is the F-test's tail for a window of n values whose stddev is
@@ -223,6 +236,7 @@ func varianceTest(ratio, n, nb float64, d Direction) float64 {
 type stdDevState struct {
 	rule   *StdDevChangeRule
 	window time.Duration
+	wb     *windowAndBaseline // whether the baseline is seasonal
 }
 
 // judge compares the spreads; baselineState has checked that the window
@@ -275,5 +289,8 @@ func (s *stdDevState) judge(win, base *Summary, current Level) Verdict {
 	v.Numerator, v.Denominator = sw, sb
 	v.Window = s.window
 	v.Probability = varianceTest(ratio, win.N, base.N, r.Direction)
+	if s.wb.seasonal {
+		v.Reason = ReasonSeasonal
+	}
 	return v
 }

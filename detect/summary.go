@@ -91,3 +91,16 @@ func (s *Summary) StdDev() float64 {
 	}
 	return math.Sqrt(v)
 }
+
+// scaled is s with every value multiplied by c.
+func (s Summary) scaled(c float64) Summary {
+	return Summary{N: s.N, Sum: s.Sum * c, shift: s.shift * c, s1: s.s1 * c, s2: s.s2 * c * c}
+}
+
+// shifted is s with d added to every value.
+func (s Summary) shifted(d float64) Summary {
+	if s.N == 0 {
+		return s
+	}
+	return Summary{N: s.N, Sum: s.Sum + s.N*d, shift: s.shift + d, s1: s.s1, s2: s.s2}
+}
