@@ -201,19 +201,12 @@ func profileBlock(p *simulate.Profile, b config.Block) error {
 			p.WanderTime, err = positiveDuration(c)
 		case is(c, "LatencyLoad"):
 			p.LatencyLoad, err = oneNumber(c)
+		case is(c, "Hours"):
+			err = weights(c, p.Hours[:], "24 numbers: the weights of 0:00 to 23:00")
 		case is(c, "Weekdays"):
-			if len(c.Values) != 7 || len(c.Children) != 0 {
-				return optionError(c, "want 7 numbers: the weights of Sunday to Saturday")
-			}
-			for i, v := range c.Values {
-				f, ok := v.Float64()
-				if !ok {
-					return optionError(c, "want 7 numbers: the weights of Sunday to Saturday")
-				}
-				p.Weekdays[i] = f
-			}
+			err = weights(c, p.Weekdays[:], "7 numbers: the weights of Sunday to Saturday")
 		default:
-			return fmt.Errorf("%s: unknown option %q (options: DailyAmplitude, PeakHour, Weekdays, WanderStdDev, WanderTime, LatencyLoad)", where(b), c.Key)
+			return fmt.Errorf("%s: unknown option %q (options: DailyAmplitude, PeakHour, Hours, Weekdays, WanderStdDev, WanderTime, LatencyLoad)", where(b), c.Key)
 		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", where(b), err)
@@ -221,6 +214,21 @@ func profileBlock(p *simulate.Profile, b config.Block) error {
 	}
 	if err := p.Validate(); err != nil {
 		return fmt.Errorf("%s: %w", where(b), err)
+	}
+	return nil
+}
+
+// weights reads exactly len(into) numbers into into.
+func weights(c config.Block, into []float64, want string) error {
+	if len(c.Values) != len(into) || len(c.Children) != 0 {
+		return optionError(c, "want %s", want)
+	}
+	for i, v := range c.Values {
+		f, ok := v.Float64()
+		if !ok {
+			return optionError(c, "want %s", want)
+		}
+		into[i] = f
 	}
 	return nil
 }

@@ -173,6 +173,10 @@ func TestParseSimulationProfile(t *testing.T) {
 		opt("WanderStdDev", 0.1), opt("WanderTime", "2h"), opt("LatencyLoad", 0.2))))
 	assert.Equal(t, simulate.Profile{DailyAmplitude: 0.7, PeakHour: 15, Weekdays: [7]float64{0.8, 1, 1, 1, 1, 1.2, 0.9},
 		WanderStdDev: 0.1, WanderTime: 2 * time.Hour, LatencyLoad: 0.2}, s.Simulation.Config.Profile)
+	s = parseOne(t, bare("Simulation", bare("Profile",
+		opt("Hours", 0.2, 0.1, 0.1, 0.1, 0.1, 0.1, 0.2, 0.4, 1, 1.2, 1.3, 1.4, 1.5, 1.4, 1.3, 1.3, 1.3, 1.4, 1.6, 1.8, 1.9, 1.5, 1, 0.5))))
+	assert.Equal(t, [24]float64{0.2, 0.1, 0.1, 0.1, 0.1, 0.1, 0.2, 0.4, 1, 1.2, 1.3, 1.4, 1.5, 1.4, 1.3, 1.3, 1.3, 1.4, 1.6, 1.8, 1.9, 1.5, 1, 0.5},
+		s.Simulation.Config.Profile.Hours)
 
 	for _, tc := range []struct {
 		block config.Block
@@ -181,7 +185,10 @@ func TestParseSimulationProfile(t *testing.T) {
 		{bare("Profile", opt("DailyAmplitude", 1.5)), "DailyAmplitude = 1.5: must be at least 0 and below 1"},
 		{bare("Profile", opt("Weekdays", 1, 2)), "want 7 numbers: the weights of Sunday to Saturday"},
 		{bare("Profile", opt("WanderStdDev", 0.1)), "WanderTime must be positive when WanderStdDev is set"},
-		{bare("Profile", opt("Amplitude", 0.5)), `unknown option "Amplitude" (options: DailyAmplitude, PeakHour, Weekdays, WanderStdDev, WanderTime, LatencyLoad)`},
+		{bare("Profile", opt("Amplitude", 0.5)), `unknown option "Amplitude" (options: DailyAmplitude, PeakHour, Hours, Weekdays, WanderStdDev, WanderTime, LatencyLoad)`},
+		{bare("Profile", opt("Hours", 1, 2, 3)), "option Hours 1 2 3: want 24 numbers: the weights of 0:00 to 23:00"},
+		{bare("Profile", opt("DailyAmplitude", 0.5), opt("Hours", 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2)),
+			"Hours and DailyAmplitude: set one daily curve, not both"},
 	} {
 		_, err := conf.Parse(pluginBlock(bare("Simulation", tc.block)))
 		assert.ErrorContains(t, err, tc.want)

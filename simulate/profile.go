@@ -14,7 +14,8 @@ import (
 //
 //	load(t) = daily(t) x weekly(t) x wander(t)
 //
-// where daily(t) = 1 + DailyAmplitude x cos(2 pi (hour(t) - PeakHour) / 24),
+// where daily(t) = 1 + DailyAmplitude x cos(2 pi (hour(t) - PeakHour) / 24)
+// (or, with Hours, the hourly weights interpolated linearly),
 // weekly(t) is the weight of t's weekday (the weights' mean is 1), and
 // wander(t) = exp(w(t) - WanderStdDev^2/2), w a stationary Gaussian AR(1)
 // of standard deviation WanderStdDev whose correlation falls to 1/e in
@@ -26,6 +27,11 @@ type Profile struct {
 	DailyAmplitude float64
 	// PeakHour is the hour of the day (UTC, fractions allowed) of the peak.
 	PeakHour float64
+	// Hours, instead of the cosine, are relative weights of the load at
+	// 0:00, 1:00, ... 23:00 (UTC), linear between them and scaled to a mean
+	// of 1: a shop's real day (a quiet night, a steep morning, an evening
+	// peak). All zero means the cosine (or a flat day).
+	Hours [24]float64
 	// Weekdays are relative weights of Sunday, Monday, ... Saturday; all zero
 	// means every day alike. They are scaled to a mean of 1.
 	Weekdays [7]float64
@@ -44,7 +50,7 @@ const wanderKnotsPerTime = 8
 
 // Flat reports whether the profile changes nothing.
 func (p *Profile) Flat() bool {
-	return p.DailyAmplitude == 0 && p.Weekdays == [7]float64{} && p.WanderStdDev == 0
+	return p.DailyAmplitude == 0 && p.Hours == [24]float64{} && p.Weekdays == [7]float64{} && p.WanderStdDev == 0
 }
 
 // Validate checks the profile's settings; errors name the setting.
@@ -61,6 +67,19 @@ func (p *Profile) Validate() error {
 		return errors.New("WanderTime must be positive when WanderStdDev is set")
 	case !finite(p.LatencyLoad) || p.LatencyLoad < 0:
 		return fmt.Errorf("LatencyLoad = %v: must not be negative", p.LatencyLoad)
+	}
+	hours := 0.0
+	for i, w := range p.Hours {
+		if !finite(w) || w < 0 {
+			return fmt.Errorf("Hours[%d] = %v: weights must not be negative", i, w)
+		}
+		hours += w
+	}
+	switch {
+	case p.Hours != [24]float64{} && hours == 0:
+		return errors.New("Hours: the weights sum to zero")
+	case p.Hours != [24]float64{} && p.DailyAmplitude != 0:
+		return errors.New("Hours and DailyAmplitude: set one daily curve, not both")
 	}
 	sum := 0.0
 	for i, w := range p.Weekdays {
@@ -84,6 +103,8 @@ type profileState struct {
 	p       Profile
 	start   time.Time
 	weekday [7]float64
+	hours   [24]float64 // Hours scaled to a mean of 1; nil day: all zero
+	byHour  bool
 	key     [2]uint64
 	src     rand.PCG
 	knots   []float64
@@ -101,6 +122,16 @@ func newProfileState(p Profile, start time.Time, seed uint64) *profileState {
 		s.weekday[i] = 1
 		if sum > 0 {
 			s.weekday[i] = w * 7 / sum
+		}
+	}
+	hours := 0.0
+	for _, w := range p.Hours {
+		hours += w
+	}
+	if hours > 0 {
+		s.byHour = true
+		for i, w := range p.Hours {
+			s.hours[i] = w * 24 / hours
 		}
 	}
 	if p.WanderStdDev > 0 {
@@ -122,9 +153,14 @@ func (s *profileState) latencyLoad() float64 {
 func (s *profileState) load(t time.Duration) float64 {
 	at := s.start.Add(t)
 	f := 1.0
-	if a := s.p.DailyAmplitude; a > 0 {
-		h := float64(at.Hour()) + float64(at.Minute())/60 + float64(at.Second())/3600
-		f *= 1 + a*math.Cos(2*math.Pi*(h-s.p.PeakHour)/24)
+	h := float64(at.Hour()) + float64(at.Minute())/60 + float64(at.Second())/3600
+	switch {
+	case s.byHour:
+		i := int(h)
+		u := h - float64(i)
+		f *= (1-u)*s.hours[i] + u*s.hours[(i+1)%24]
+	case s.p.DailyAmplitude > 0:
+		f *= 1 + s.p.DailyAmplitude*math.Cos(2*math.Pi*(h-s.p.PeakHour)/24)
 	}
 	f *= s.weekday[at.Weekday()]
 	if sd := s.p.WanderStdDev; sd > 0 {

@@ -35,6 +35,29 @@ func TestProfileDailyAndWeeklyShape(t *testing.T) {
 	assert.InDelta(t, 1.2*7/7.0, s.weekday[time.Friday], 1e-12)
 }
 
+// Hourly weights: the load at each full hour is its weight against their
+// mean, linear between hours, and the day's mean is exactly 1 (the
+// trapezoids of a cyclic linear curve sum to the weights' mean).
+func TestProfileHourlyWeights(t *testing.T) {
+	var p Profile
+	for h := range 24 {
+		p.Hours[h] = 1
+	}
+	p.Hours[7], p.Hours[8], p.Hours[20] = 0.2, 2, 3 // mean (21 + 5.2)/24
+	require.NoError(t, p.Validate())
+	assert.False(t, p.Flat())
+	s := newProfileState(p, profileStart, 1) // a Monday at 0:00
+	mean := (21 + 5.2) / 24
+	monday := s.weekday[time.Monday]
+	assert.InDelta(t, 3/mean, s.load(20*time.Hour), 1e-12, "the peak")
+	assert.InDelta(t, 1.1/mean, s.load(7*time.Hour+30*time.Minute), 1e-12, "half way up the morning")
+	sum := 0.0
+	for m := range 24 * 60 {
+		sum += s.load(time.Duration(m) * time.Minute)
+	}
+	assert.InDelta(t, monday, sum/(24*60), 1e-9, "the day's mean")
+}
+
 // The wander is a stationary AR(1) of the stated standard deviation whose
 // correlation falls to 1/e in WanderTime, and its factor averages 1.
 // Twelve weeks at a correlation time of 2 h hold about T/(2 tau) = 504
@@ -125,6 +148,8 @@ func TestProfileValidate(t *testing.T) {
 		{Profile{WanderStdDev: 0.1}, "WanderTime must be positive"},
 		{Profile{Weekdays: [7]float64{1, -1}}, "Weekdays[1] = -1"},
 		{Profile{LatencyLoad: math.NaN()}, "LatencyLoad = NaN"},
+		{Profile{Hours: [24]float64{1, -1}}, "Hours[1] = -1"},
+		{Profile{Hours: [24]float64{1}, DailyAmplitude: 0.5}, "set one daily curve, not both"},
 	} {
 		err := Config{Params: DefaultParams(), Profile: tc.p}.Validate()
 		assert.ErrorContains(t, err, tc.want)
