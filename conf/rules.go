@@ -205,6 +205,7 @@ type ratioBuilder struct {
 	window   time.Duration
 	th       detect.Thresholds
 	minDen   float64
+	minNum   float64
 }
 
 func (rb *ratioBuilder) option(c config.Block, rd reader) (bool, error) {
@@ -221,6 +222,8 @@ func (rb *ratioBuilder) option(c config.Block, rd reader) (bool, error) {
 		rb.window, err = rd.positiveDuration(c)
 	case is(c, "MinDenominator"):
 		rb.minDen, err = nonNegative(c)
+	case is(c, "MinNumerator"):
+		rb.minNum, err = nonNegative(c)
 	default:
 		return false, nil
 	}
@@ -234,7 +237,11 @@ func (rb *ratioBuilder) build(spec detect.RuleSpec, rd reader) (detect.Rule, err
 	if rb.window == 0 {
 		rb.window = rd.scaled(5 * time.Minute)
 	}
-	return detect.NewRatioRule(spec, rb.num, rb.den, rb.window, rb.th, rb.minDen)
+	r, err := detect.NewRatioRule(spec, rb.num, rb.den, rb.window, rb.th, rb.minDen)
+	if err == nil {
+		r.MinNumerator = rb.minNum
+	}
+	return r, err
 }
 
 // tailBoundsOption reads the options of rules judged by a tail probability

@@ -258,6 +258,12 @@ type baselineState struct {
 	wb              *windowAndBaseline
 	minWin, minBase float64 // values the window and the baseline need
 	judge           func(win, base *Summary, current Level) Verdict
+	// calibration, if the rule keeps one, is saved after the windows;
+	// a state saved before it had one leaves it as new.
+	calibration interface {
+		saveState(e *stateEncoder)
+		loadState(d *stateDecoder)
+	}
 }
 
 func (s *baselineState) Add(input int, slot int64, v float64) { s.wb.addInput(input, slot, v) }
@@ -313,6 +319,9 @@ func (s *baselineState) saveState(e *stateEncoder) {
 			e.window(wb.handover)
 		}
 	}
+	if s.calibration != nil {
+		s.calibration.saveState(e)
+	}
 }
 
 func (s *baselineState) loadState(d *stateDecoder) {
@@ -338,6 +347,9 @@ func (s *baselineState) loadState(d *stateDecoder) {
 			wb.handover = NewMovingWindow(wb.base.Len())
 			d.window(wb.handover)
 		}
+	}
+	if s.calibration != nil && d.err == nil && len(d.b) > 0 {
+		s.calibration.loadState(d)
 	}
 }
 

@@ -11,11 +11,18 @@ import (
 // in any 5 minutes. It judges a window only when the window is full (no
 // verdicts on the first minutes of data) and holds at least MinDenominator
 // events, because a share of three requests says nothing.
+//
+// MinNumerator (default 0) holds back raising an alert above a maximum
+// until the window holds that many numerator events: at night a shop's 5
+// minutes hold 300 pages, and 3 server errors among them (normally 0.3)
+// are 1% - noise, not an incident; 10 are not. A raised alert recovers by
+// its thresholds alone.
 type RatioRule struct {
 	RuleSpec
 	Window         time.Duration
 	Thresholds     Thresholds
 	MinDenominator float64
+	MinNumerator   float64
 }
 
 // NewRatioRule builds a ratio rule; Inputs[0] is the numerator, Inputs[1] the denominator.
@@ -91,6 +98,9 @@ func (s *ratioState) Evaluate(slot int64, current Level) Verdict {
 	v.Observed = num / den
 	v.Numerator, v.Denominator = num, den
 	v.Level, v.Threshold = s.rule.Thresholds.Level(v.Observed, current)
+	if v.Level > current && v.Observed > v.Threshold && num < s.rule.MinNumerator {
+		v.Level = current // too few events to raise on
+	}
 	v.Window = s.window
 	return v
 }

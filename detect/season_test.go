@@ -172,6 +172,7 @@ func TestSeasonalMeasurementsExpectTheCurve(t *testing.T) {
 			p.Model, p.Direction, p.MinFactor = NormalModel, DirectionBoth, 1
 			p.Window, p.Baseline, p.Probability = 5*time.Minute, time.Hour, 1e-7
 			p.Season = season
+			p.OverDispersion = false // this test is of the season (see TestSpikeNormalModelAllowsForAWander)
 		})
 		return levelChanges(r.NewState(SlotClock{Origin: t0, Step: 10 * time.Second}), perDay, 5*perDay,
 			func(slot int64) float64 { return latency(slot, rng, false) })
@@ -300,4 +301,38 @@ func TestSeasonIsValidated(t *testing.T) {
 	p.Season, p.Reference = 24*time.Hour, sel
 	_, err := NewSpikeRule(RuleSpec{Name: "s"}, sel, p)
 	assert.EqualError(t, err, `rule "s": Season and Reference exclude each other (a Reference follows the curve already)`)
+}
+
+// A level that wanders (latency following a load that drifts by 10% with a
+// correlation time of 2 hours: sd 3 ms on 150, 1 ms of noise per slot)
+// moves a 5-minute mean away from the hour before by several of its
+// standard errors every day; with OverDispersion the normal model learns
+// how far, and a 15 ms shift is still found at once.
+func TestSpikeNormalModelAllowsForAWander(t *testing.T) {
+	const perDay = 8640
+	shiftFrom := int64(5*perDay + 100)
+	run := func(overDispersion bool) []string {
+		rng := rand.New(rand.NewPCG(9, 0))
+		phi := math.Exp(-10.0 / 7200)
+		w := 0.0
+		r := spikeRule10s(t, func(p *SpikeParams) {
+			p.Model, p.Direction, p.MinFactor = NormalModel, DirectionBoth, 1
+			p.Window, p.Baseline, p.Probability = 5*time.Minute, time.Hour, 1e-7
+			p.OverDispersion = overDispersion
+		})
+		return levelChanges(r.NewState(SlotClock{Origin: t0, Step: 10 * time.Second}), perDay/4, 6*perDay,
+			func(slot int64) float64 {
+				w = phi*w + math.Sqrt(1-phi*phi)*3*rng.NormFloat64()
+				x := 150 + w + rng.NormFloat64()
+				if slot >= shiftFrom && slot < shiftFrom+180 {
+					x += 15
+				}
+				return x
+			})
+	}
+	raw, calibrated := run(false), run(true)
+	t.Logf("raw: %d changes; calibrated: %v", len(raw), calibrated)
+	assert.GreaterOrEqual(t, len(raw), 10, "independent-slot t takes the wander for shifts")
+	require.Len(t, calibrated, 2, "%v", calibrated)
+	assert.Regexp(t, `^FAILURE@day6-12:1[67]`, calibrated[0], "the shift at 12:16:40")
 }
