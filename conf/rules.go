@@ -20,25 +20,52 @@ type ruleBuilder interface {
 	build(spec detect.RuleSpec, rd reader) (detect.Rule, error)
 }
 
-// ruleKinds maps block names to the rule kinds they configure.
-var ruleKinds = map[string]func() ruleBuilder{
-	"ratio":        func() ruleBuilder { return &ratioBuilder{th: detect.Unbounded()} },
-	"count":        newCountBuilder,
-	"spike":        newSpikeBuilder,
-	"stddevchange": newStdDevChangeBuilder,
-	"errorshare":   newErrorShareBuilder,
-	"health":       newHealthBuilder,
-	"periodratio":  newPeriodRatioBuilder,
-	"missing":      newMissingBuilder,
-	"anomaly":      newAnomalyBuilder,
-	"aggregate":    newAggregateBuilder,
-	"fleet":        newFleetBuilder,
+// ruleKindTable is every rule kind: its block name, as the documentation
+// spells it, and its builder. A new kind is a line here and a file of its
+// own (rule_<kind>.go).
+var ruleKindTable = []struct {
+	block   string
+	builder func() ruleBuilder
+}{
+	{"Aggregate", newAggregateBuilder},
+	{"Anomaly", newAnomalyBuilder},
+	{"Count", newCountBuilder},
+	{"ErrorShare", newErrorShareBuilder},
+	{"Fleet", newFleetBuilder},
+	{"Health", newHealthBuilder},
+	{"Missing", newMissingBuilder},
+	{"PeriodRatio", newPeriodRatioBuilder},
+	{"Ratio", func() ruleBuilder { return &ratioBuilder{th: detect.Unbounded()} }},
+	{"Spike", newSpikeBuilder},
+	{"StdDevChange", newStdDevChangeBuilder},
 }
 
-// ruleBlockNames spells the block names as the documentation does.
-var ruleBlockNames = []string{"<Aggregate>", "<Anomaly>", "<Count>", "<ErrorShare>", "<Fleet>", "<Health>", "<Missing>", "<PeriodRatio>", "<Ratio>", "<Spike>", "<StdDevChange>"}
+// ruleKinds maps block names, in lower case, to their builders.
+var ruleKinds = func() map[string]func() ruleBuilder {
+	m := make(map[string]func() ruleBuilder, len(ruleKindTable))
+	for _, k := range ruleKindTable {
+		m[strings.ToLower(k.block)] = k.builder
+	}
+	return m
+}()
 
-func ruleKindList() string { return strings.Join(ruleBlockNames, ", ") }
+// RuleKinds lists the rule blocks as the documentation spells them
+// ("Spike", "Ratio", ...).
+func RuleKinds() []string {
+	names := make([]string, len(ruleKindTable))
+	for i, k := range ruleKindTable {
+		names[i] = k.block
+	}
+	return names
+}
+
+func ruleKindList() string {
+	names := RuleKinds()
+	for i, n := range names {
+		names[i] = "<" + n + ">"
+	}
+	return strings.Join(names, ", ")
+}
 
 // reader reads the durations of rules, divided by the plugin's TimeScale.
 type reader struct{ timeScale float64 }

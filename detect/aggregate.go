@@ -344,3 +344,33 @@ func (s *aggregateState) loadState(d *stateDecoder) {
 }
 
 func (s *aggregateState) memory(time.Duration) time.Duration { return s.window }
+
+// ChartUnit implements Charted.
+func (r *AggregateRule) ChartUnit() string { return r.aggregateUnit() }
+
+// ChartValues implements Charted: the judged quantity alone.
+func (r *AggregateRule) ChartValues(v *Verdict) (obs, base, aux float64) {
+	return v.Observed, math.NaN(), math.NaN()
+}
+
+// ChartBand implements Charted: the thresholds.
+func (r *AggregateRule) ChartBand(_, _ float64) Band { return r.Thresholds.band() }
+
+// Score implements Charted: x / bound for a maximum, bound / x for a minimum.
+func (r *AggregateRule) Score(v *Verdict) float64 { return scoreOf(v, r.Thresholds.distance(v.Observed)) }
+
+// aggregateUnit names what the function makes of the window.
+func (r *AggregateRule) aggregateUnit() string {
+	over := " over " + CompactDuration(r.Window)
+	switch r.Function {
+	case AggregatePercentile:
+		return fmt.Sprintf("%gth percentile", r.Percentile) + over
+	case AggregateRate:
+		return "rate per second" + over
+	case AggregateDerivative:
+		return "slope per second" + over
+	case AggregatePredict:
+		return "predicted in " + CompactDuration(r.Horizon) + " (fit" + over + ")"
+	}
+	return r.Function.String() + over
+}

@@ -719,3 +719,24 @@ func (s *anomalyState) loadState(d *stateDecoder) {
 		}
 	}
 }
+
+// ChartUnit implements Charted.
+func (r *AnomalyRule) ChartUnit() string { return "value per slot" }
+
+// ChartValues implements Charted: the value, its expectation and spread.
+func (r *AnomalyRule) ChartValues(v *Verdict) (obs, base, aux float64) {
+	return v.Observed, v.Baseline, v.Denominator
+}
+
+// ChartBand implements Charted: none a chart could draw from the means.
+func (r *AnomalyRule) ChartBand(_, _ float64) Band { return NoBand() }
+
+// Score implements Charted, unlike the other kinds: 1 - p, p the
+// calibrated tail probability, so that a score above 1 - a happens about a
+// of the time under normal behaviour.
+func (r *AnomalyRule) Score(v *Verdict) float64 {
+	if !v.Decided || math.IsNaN(v.Probability) {
+		return 0
+	}
+	return 1 - v.Probability
+}

@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"math"
 	"fmt"
 	"time"
 )
@@ -131,3 +132,17 @@ func (s *countState) saveState(e *stateEncoder) { e.window(s.win) }
 func (s *countState) loadState(d *stateDecoder) { d.window(s.win) }
 
 func (s *countState) memory(time.Duration) time.Duration { return s.window }
+
+// ChartUnit implements Charted.
+func (r *CountRule) ChartUnit() string { return r.Unit + " per " + CompactDuration(r.Window) }
+
+// ChartValues implements Charted: the judged quantity alone.
+func (r *CountRule) ChartValues(v *Verdict) (obs, base, aux float64) {
+	return v.Observed, math.NaN(), math.NaN()
+}
+
+// ChartBand implements Charted: the thresholds.
+func (r *CountRule) ChartBand(_, _ float64) Band { return r.Thresholds.band() }
+
+// Score implements Charted: x / bound for a maximum, bound / x for a minimum.
+func (r *CountRule) Score(v *Verdict) float64 { return scoreOf(v, r.Thresholds.distance(v.Observed)) }

@@ -195,7 +195,6 @@ func (r *ErrorShareRule) Message(a *Alert, v *Verdict) string {
 		formatProbability(p), cmp, formatProbability(v.Threshold))
 }
 
-// formatProbability prints a probability with 2 significant digits.
 // errorShareTail is P(X >= k) for X ~ Binomial(n, p), accurate in relative
 // terms for tiny tails: I_p(k, n-k+1). k and n are rounded to whole numbers.
 func errorShareTail(k, n, p float64) float64 {
@@ -245,4 +244,54 @@ func (s *errorShareState) Evaluate(slot int64, current Level) Verdict {
 	v.Numerator, v.Denominator = k, n
 	v.Window = s.window
 	return v
+}
+
+// ChartUnit implements Charted.
+func (r *ErrorShareRule) ChartUnit() string { return "error share over " + CompactDuration(r.Window) }
+
+// ChartValues implements Charted: the share, the expected share and the
+// trials the bound depends on.
+func (r *ErrorShareRule) ChartValues(v *Verdict) (obs, base, aux float64) {
+	return v.Observed, v.Baseline, v.Denominator
+}
+
+// ChartBand implements Charted: the share of aux trials above which the
+// errors' tail is below the bounds.
+func (r *ErrorShareRule) ChartBand(_, aux float64) Band {
+	b := NoBand()
+	if !(aux > 0) {
+		return b
+	}
+	b.FailHi = r.shareBound(aux, r.Probability)
+	if r.warningSet() {
+		b.WarnHi = r.shareBound(aux, r.WarningProbability)
+	}
+	return b
+}
+
+// shareBound is the share of n trials above which the errors' tail is
+// below p (NaN if no count of errors is): the fewest errors whose tail is,
+// by binary search, but at least MinErrors.
+func (r *ErrorShareRule) shareBound(n, p float64) float64 {
+	n = math.Round(n)
+	lo, hi := 0.0, n+1
+	for lo < hi {
+		k := math.Floor((lo + hi) / 2)
+		if errorShareTail(k, n, r.ExpectedShare) < p {
+			hi = k
+		} else {
+			lo = k + 1
+		}
+	}
+	k := max(lo, float64(r.MinErrors))
+	if k > n {
+		return math.NaN()
+	}
+	return (k - 0.5) / n
+}
+
+// Score implements Charted: ln p / ln Probability, p the errors' tail.
+func (r *ErrorShareRule) Score(v *Verdict) float64 {
+	p := errorShareTail(math.Round(v.Numerator), math.Round(v.Denominator), r.ExpectedShare)
+	return scoreOf(v, tailDistance(p, r.loosest()))
 }

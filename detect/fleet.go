@@ -242,3 +242,31 @@ func (s *fleetState) loadState(d *stateDecoder) {
 		s.hosts[host] = &fleetHost{level: level, slot: slot}
 	}
 }
+
+// ChartUnit implements Charted.
+func (r *FleetRule) ChartUnit() string { return "hosts with " + r.Rule + " raised" }
+
+// ChartValues implements Charted: the raised hosts and the hosts the next
+// level needs.
+func (r *FleetRule) ChartValues(v *Verdict) (obs, base, aux float64) {
+	return v.Observed, math.NaN(), v.Threshold
+}
+
+// ChartBand implements Charted: the verdict's own count (a share's hosts
+// move with those reporting); "at least n" is above n - 1/2.
+func (r *FleetRule) ChartBand(_, aux float64) Band {
+	b := NoBand()
+	if aux > 0 {
+		b.FailHi = aux - 0.5
+	}
+	return b
+}
+
+// Score implements Charted: raised hosts / (hosts needed - 1/2).
+func (r *FleetRule) Score(v *Verdict) float64 {
+	u := math.NaN()
+	if v.Threshold > 0 {
+		u = v.Observed / (v.Threshold - 0.5)
+	}
+	return scoreOf(v, u)
+}

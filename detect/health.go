@@ -168,3 +168,38 @@ func (s *healthState) saveState(e *stateEncoder) { s.acc.save(e) }
 func (s *healthState) loadState(d *stateDecoder) { s.acc.load(d) }
 
 func (s *healthState) memory(time.Duration) time.Duration { return s.acc.period }
+
+// ChartUnit implements Charted: the latency, as the messages say.
+func (r *HealthRule) ChartUnit() string {
+	return "mean latency per " + CompactDuration(r.Period) + " (ms)"
+}
+
+// ChartValues implements Charted: the latency, and the error share when
+// the period held enough requests to judge it.
+func (r *HealthRule) ChartValues(v *Verdict) (obs, base, aux float64) {
+	return v.Observed, math.NaN(), r.judgedShare(v)
+}
+
+func (r *HealthRule) judgedShare(v *Verdict) float64 {
+	if v.Denominator > 0 && v.Denominator >= r.MinRequests {
+		return v.Numerator / v.Denominator
+	}
+	return math.NaN()
+}
+
+// ChartBand implements Charted: the latency bounds.
+func (r *HealthRule) ChartBand(_, _ float64) Band {
+	b := NoBand()
+	b.WarnHi, b.FailHi = r.LatencyWarning, r.LatencyFailure
+	return b
+}
+
+// Score implements Charted: the larger of latency / LatencyWarning and
+// errors / ErrorWarning.
+func (r *HealthRule) Score(v *Verdict) float64 {
+	u := v.Observed / r.LatencyWarning
+	if share := r.judgedShare(v); !math.IsNaN(share) {
+		u = max(u, share/r.ErrorWarning)
+	}
+	return scoreOf(v, u)
+}

@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"math"
 	"fmt"
 	"time"
 )
@@ -166,3 +167,35 @@ func (s *missingState) loadState(d *stateDecoder) { s.seen, s.last = d.bool(), d
 // memory is the timeout: a restart that took longer must not read as the
 // host's silence.
 func (s *missingState) memory(time.Duration) time.Duration { return s.timeout }
+
+// ChartUnit implements Charted.
+func (r *MissingRule) ChartUnit() string { return "silence (seconds)" }
+
+// ChartValues implements Charted: the silence and the timeout (the
+// default's too, in the verdict).
+func (r *MissingRule) ChartValues(v *Verdict) (obs, base, aux float64) {
+	return v.Observed, math.NaN(), v.Threshold
+}
+
+// ChartBand implements Charted: a silence past the timeout is a FAILURE
+// (the rule has no WARNING); Timeout 0 is a number of the series'
+// intervals, the verdict's.
+func (r *MissingRule) ChartBand(_, aux float64) Band {
+	b := NoBand()
+	switch {
+	case r.Timeout > 0:
+		b.FailHi = r.Timeout.Seconds()
+	case aux > 0:
+		b.FailHi = aux
+	}
+	return b
+}
+
+// Score implements Charted: silence / timeout.
+func (r *MissingRule) Score(v *Verdict) float64 {
+	u := math.NaN()
+	if v.Threshold > 0 {
+		u = v.Observed / v.Threshold
+	}
+	return scoreOf(v, u)
+}

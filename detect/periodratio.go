@@ -93,3 +93,28 @@ func (s *periodRatioState) saveState(e *stateEncoder) { s.acc.save(e) }
 func (s *periodRatioState) loadState(d *stateDecoder) { s.acc.load(d) }
 
 func (s *periodRatioState) memory(time.Duration) time.Duration { return s.acc.period }
+
+// ChartUnit implements Charted.
+func (r *PeriodRatioRule) ChartUnit() string { return scaledRatio(r.Scale) + " per " + CompactDuration(r.Period) }
+
+// ChartValues implements Charted: the judged quantity alone.
+func (r *PeriodRatioRule) ChartValues(v *Verdict) (obs, base, aux float64) {
+	return v.Observed, math.NaN(), math.NaN()
+}
+
+// ChartBand implements Charted: the thresholds.
+func (r *PeriodRatioRule) ChartBand(_, _ float64) Band { return r.Thresholds.band() }
+
+// Score implements Charted: x / bound for a maximum, bound / x for a minimum.
+func (r *PeriodRatioRule) Score(v *Verdict) float64 { return scoreOf(v, r.Thresholds.distance(v.Observed)) }
+
+// scaledRatio names a period ratio multiplied by its Scale.
+func scaledRatio(scale float64) string {
+	switch scale {
+	case 1:
+		return "ratio"
+	case 100:
+		return "percent"
+	}
+	return fmt.Sprintf("ratio x %g", scale)
+}

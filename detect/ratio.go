@@ -104,3 +104,17 @@ func (s *ratioState) Evaluate(slot int64, current Level) Verdict {
 	v.Window = s.window
 	return v
 }
+
+// ChartUnit implements Charted.
+func (r *RatioRule) ChartUnit() string { return "share over " + CompactDuration(r.Window) }
+
+// ChartValues implements Charted: the judged quantity alone.
+func (r *RatioRule) ChartValues(v *Verdict) (obs, base, aux float64) {
+	return v.Observed, math.NaN(), math.NaN()
+}
+
+// ChartBand implements Charted: the thresholds.
+func (r *RatioRule) ChartBand(_, _ float64) Band { return r.Thresholds.band() }
+
+// Score implements Charted: x / bound for a maximum, bound / x for a minimum.
+func (r *RatioRule) Score(v *Verdict) float64 { return scoreOf(v, r.Thresholds.distance(v.Observed)) }

@@ -645,3 +645,81 @@ func (c *zCalibration) loadState(d *stateDecoder) {
 	c.meanSq, c.n, c.last = d.float(), d.int(), d.int()
 	c.n = min(max(c.n, 0), c.limit)
 }
+
+// ChartUnit implements Charted.
+func (r *SpikeRule) ChartUnit() string {
+	if r.Model == NormalModel {
+		return "mean per " + CompactDuration(r.Window)
+	}
+	return "count per " + CompactDuration(r.Window)
+}
+
+// ChartValues implements Charted: the window and its expectation.
+func (r *SpikeRule) ChartValues(v *Verdict) (obs, base, aux float64) {
+	return v.Observed, v.Baseline, math.NaN()
+}
+
+// ChartBand implements Charted: for the Poisson model the counts the
+// tail bounds are crossed at around base (exact Poisson bounds, widened by
+// MinFactor); the normal model has none a chart could draw from the mean.
+func (r *SpikeRule) ChartBand(base, _ float64) Band {
+	b := NoBand()
+	if math.IsNaN(base) || r.Model != PoissonModel {
+		return b
+	}
+	b.FailLo, b.FailHi = r.countBounds(base, r.Probability)
+	if r.warningSet() {
+		b.WarnLo, b.WarnHi = r.countBounds(base, r.WarningProbability)
+	}
+	return b
+}
+
+// countBounds are the counts around baseline base whose tail is p, on the
+// sides the rule judges (NaN elsewhere).
+func (r *SpikeRule) countBounds(base, p float64) (lo, hi float64) {
+	lo, hi = math.NaN(), math.NaN()
+	if r.Direction == DirectionBoth {
+		p /= 2 // the rule's tail is two-sided
+	}
+	f := max(r.MinFactor, 1)
+	if r.Direction != DirectionDown && base >= r.MinExpected {
+		hi = max(base*f, poissonUpper(base, p))
+	}
+	if r.Direction != DirectionUp && math.Exp(-base) < p {
+		lo = min(base/f, poissonLower(base, p))
+	}
+	return lo, hi
+}
+
+// poissonUpper is the smallest count k with P(X >= k) < p, X ~ Poisson(lambda).
+func poissonUpper(lambda, p float64) float64 {
+	lo, hi := math.Ceil(lambda), math.Ceil(lambda+20*math.Sqrt(lambda)+50)
+	for lo < hi {
+		k := math.Floor((lo + hi) / 2)
+		if poissonAtLeast(k, lambda) < p {
+			hi = k
+		} else {
+			lo = k + 1
+		}
+	}
+	return lo
+}
+
+// poissonLower is the largest count k with P(X <= k) < p (-1 if none).
+func poissonLower(lambda, p float64) float64 {
+	lo, hi := -1.0, math.Floor(lambda)
+	for lo < hi {
+		k := math.Ceil((lo + hi) / 2)
+		if poissonAtMost(k, lambda) < p {
+			lo = k
+		} else {
+			hi = k - 1
+		}
+	}
+	return lo
+}
+
+// Score implements Charted: ln p / ln Probability (the loosest bound).
+func (r *SpikeRule) Score(v *Verdict) float64 {
+	return scoreOf(v, tailDistance(v.Probability, r.loosest()))
+}

@@ -294,3 +294,47 @@ func (s *stdDevState) judge(win, base *Summary, current Level) Verdict {
 	}
 	return v
 }
+
+// ChartUnit implements Charted.
+func (r *StdDevChangeRule) ChartUnit() string {
+	return "standard deviation over " + CompactDuration(r.Window)
+}
+
+// ChartValues implements Charted: the window's stddev and the baseline's.
+func (r *StdDevChangeRule) ChartValues(v *Verdict) (obs, base, aux float64) {
+	return v.Numerator, v.Denominator, math.NaN()
+}
+
+// ChartBand implements Charted: the baseline's stddev times the factors.
+func (r *StdDevChangeRule) ChartBand(base, _ float64) Band {
+	b := NoBand()
+	if math.IsNaN(base) {
+		return b
+	}
+	b.FailLo, b.FailHi = factorBounds(r.Direction, base, r.FailureFactor)
+	if r.warningSet() {
+		b.WarnLo, b.WarnHi = factorBounds(r.Direction, base, r.WarningFactor)
+	}
+	return b
+}
+
+// Score implements Charted: (factor - 1) / (bound factor - 1), in the
+// judged direction.
+func (r *StdDevChangeRule) Score(v *Verdict) float64 {
+	change := v.Observed
+	switch r.Direction {
+	case DirectionDown:
+		change = 1 / change
+	case DirectionBoth:
+		change = max(change, 1/change)
+	}
+	u := math.NaN()
+	f := r.FailureFactor
+	if r.warningSet() {
+		f = r.WarningFactor
+	}
+	if f > 1 {
+		u = max(change-1, 0) / (f - 1)
+	}
+	return scoreOf(v, u)
+}
