@@ -357,7 +357,9 @@ func (r *AggregateRule) ChartValues(v *Verdict) (obs, base, aux float64) {
 func (r *AggregateRule) ChartBand(_, _ float64) Band { return r.Thresholds.band() }
 
 // Score implements Charted: x / bound for a maximum, bound / x for a minimum.
-func (r *AggregateRule) Score(v *Verdict) float64 { return scoreOf(v, r.Thresholds.distance(v.Observed)) }
+func (r *AggregateRule) Score(v *Verdict) float64 {
+	return scoreOf(v, r.Thresholds.distance(v.Observed))
+}
 
 // aggregateUnit names what the function makes of the window.
 func (r *AggregateRule) aggregateUnit() string {

@@ -1,8 +1,8 @@
 package detect
 
 import (
-	"math"
 	"fmt"
+	"math"
 	"time"
 )
 

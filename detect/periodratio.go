@@ -95,7 +95,9 @@ func (s *periodRatioState) loadState(d *stateDecoder) { s.acc.load(d) }
 func (s *periodRatioState) memory(time.Duration) time.Duration { return s.acc.period }
 
 // ChartUnit implements Charted.
-func (r *PeriodRatioRule) ChartUnit() string { return scaledRatio(r.Scale) + " per " + CompactDuration(r.Period) }
+func (r *PeriodRatioRule) ChartUnit() string {
+	return scaledRatio(r.Scale) + " per " + CompactDuration(r.Period)
+}
 
 // ChartValues implements Charted: the judged quantity alone.
 func (r *PeriodRatioRule) ChartValues(v *Verdict) (obs, base, aux float64) {
@@ -106,7 +108,9 @@ func (r *PeriodRatioRule) ChartValues(v *Verdict) (obs, base, aux float64) {
 func (r *PeriodRatioRule) ChartBand(_, _ float64) Band { return r.Thresholds.band() }
 
 // Score implements Charted: x / bound for a maximum, bound / x for a minimum.
-func (r *PeriodRatioRule) Score(v *Verdict) float64 { return scoreOf(v, r.Thresholds.distance(v.Observed)) }
+func (r *PeriodRatioRule) Score(v *Verdict) float64 {
+	return scoreOf(v, r.Thresholds.distance(v.Observed))
+}
 
 // scaledRatio names a period ratio multiplied by its Scale.
 func scaledRatio(scale float64) string {
