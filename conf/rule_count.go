@@ -2,7 +2,6 @@ package conf
 
 import (
 	"fmt"
-	"time"
 
 	"collectd.org/config"
 
@@ -14,15 +13,17 @@ import (
 // and Unit (the noun of messages, default "events").
 type countBuilder struct {
 	series []detect.Selector
-	window time.Duration
-	th     detect.Thresholds
-	unit   string
+	p      detect.CountParams
 }
 
-func newCountBuilder() ruleBuilder { return &countBuilder{th: detect.Unbounded()} }
+func newCountBuilder() ruleBuilder {
+	p := detect.DefaultCountParams()
+	p.Window = 0 // the default is scaled by TimeScale in build
+	return &countBuilder{p: p}
+}
 
 func (cb *countBuilder) option(c config.Block, rd reader) (bool, error) {
-	if ok, err := thresholdOption(&cb.th, c); ok {
+	if ok, err := thresholdOption(&cb.p.Thresholds, c); ok {
 		return true, err
 	}
 	var err error
@@ -30,9 +31,9 @@ func (cb *countBuilder) option(c config.Block, rd reader) (bool, error) {
 	case is(c, "Series"):
 		err = selectors(c, &cb.series)
 	case is(c, "Window"):
-		cb.window, err = rd.positiveDuration(c)
+		cb.p.Window, err = rd.positiveDuration(c)
 	case is(c, "Unit"):
-		if cb.unit, err = oneString(c); err == nil && cb.unit == "" {
+		if cb.p.Unit, err = oneString(c); err == nil && cb.p.Unit == "" {
 			err = optionError(c, "must not be empty")
 		}
 	default:
@@ -45,8 +46,8 @@ func (cb *countBuilder) build(spec detect.RuleSpec, rd reader) (detect.Rule, err
 	if len(cb.series) == 0 {
 		return nil, fmt.Errorf("a count needs Series")
 	}
-	if cb.window == 0 {
-		cb.window = rd.scaled(time.Hour)
+	if cb.p.Window == 0 {
+		cb.p.Window = rd.scaled(detect.DefaultCountParams().Window)
 	}
-	return detect.NewCountRule(spec, cb.series, cb.window, cb.th, cb.unit)
+	return detect.NewCountRule(spec, cb.series, cb.p)
 }

@@ -2,29 +2,23 @@ package conf
 
 import (
 	"fmt"
-	"time"
 
 	"collectd.org/config"
 
 	"github.com/collectd-anomaly/collectd-anomaly/detect"
 )
 
-// healthBuilder reads <Health>: the exercise's health function (web task 6).
-// Defaults: a 5-minute period (the exercise's), latency warn/error at 300/500
-// ms (two and three times the model's 150 ms mean; a 5-minute mean of 30
-// draws with a 50 ms spread moves by about 9 ms), error share warn/error at
-// 2%/5% (the model's normal share is under 1%).
+// healthBuilder reads <Health>: the exercise's health function (web task
+// 6); detect.DefaultHealthParams has the defaults and their reasons.
 type healthBuilder struct {
 	latency, errors, requests []detect.Selector
-	period                    time.Duration
-	latWarn, latFail          float64
-	errWarn, errFail          float64
-	minRequests               float64
-	output                    string
+	p                         detect.HealthParams
 }
 
 func newHealthBuilder() ruleBuilder {
-	return &healthBuilder{latWarn: 300, latFail: 500, errWarn: 0.02, errFail: 0.05, minRequests: 100}
+	p := detect.DefaultHealthParams()
+	p.Period = 0 // the default is scaled by TimeScale in build
+	return &healthBuilder{p: p}
 }
 
 func (hb *healthBuilder) option(c config.Block, rd reader) (bool, error) {
@@ -37,19 +31,19 @@ func (hb *healthBuilder) option(c config.Block, rd reader) (bool, error) {
 	case is(c, "Requests"):
 		err = selectors(c, &hb.requests)
 	case is(c, "Period"):
-		hb.period, err = rd.positiveDuration(c)
+		hb.p.Period, err = rd.positiveDuration(c)
 	case is(c, "LatencyWarning"):
-		hb.latWarn, err = nonNegative(c)
+		hb.p.LatencyWarning, err = nonNegative(c)
 	case is(c, "LatencyFailure"):
-		hb.latFail, err = nonNegative(c)
+		hb.p.LatencyFailure, err = nonNegative(c)
 	case is(c, "ErrorWarning"):
-		hb.errWarn, err = nonNegative(c)
+		hb.p.ErrorWarning, err = nonNegative(c)
 	case is(c, "ErrorFailure"):
-		hb.errFail, err = nonNegative(c)
+		hb.p.ErrorFailure, err = nonNegative(c)
 	case is(c, "MinRequests"):
-		hb.minRequests, err = nonNegative(c)
+		hb.p.MinRequests, err = nonNegative(c)
 	case is(c, "Output"):
-		hb.output, err = oneString(c)
+		hb.p.Output, err = oneString(c)
 	default:
 		return false, nil
 	}
@@ -60,9 +54,8 @@ func (hb *healthBuilder) build(spec detect.RuleSpec, rd reader) (detect.Rule, er
 	if len(hb.latency) == 0 || len(hb.errors) == 0 || len(hb.requests) == 0 {
 		return nil, fmt.Errorf("a health rule needs Latency, Errors and Requests series")
 	}
-	if hb.period == 0 {
-		hb.period = rd.scaled(5 * time.Minute)
+	if hb.p.Period == 0 {
+		hb.p.Period = rd.scaled(detect.DefaultHealthParams().Period)
 	}
-	return detect.NewHealthRule(spec, hb.latency, hb.errors, hb.requests, hb.period,
-		hb.latWarn, hb.latFail, hb.errWarn, hb.errFail, hb.minRequests, hb.output)
+	return detect.NewHealthRule(spec, hb.latency, hb.errors, hb.requests, hb.p)
 }

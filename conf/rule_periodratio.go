@@ -3,7 +3,6 @@ package conf
 import (
 	"fmt"
 	"math"
-	"time"
 
 	"collectd.org/config"
 
@@ -14,18 +13,17 @@ import (
 // an hour) dispatched as a derived series, optionally with thresholds.
 type periodRatioBuilder struct {
 	num, den []detect.Selector
-	period   time.Duration
-	scale    float64
-	output   string
-	th       detect.Thresholds
+	p        detect.PeriodRatioParams
 }
 
 func newPeriodRatioBuilder() ruleBuilder {
-	return &periodRatioBuilder{scale: 1, th: detect.Unbounded()}
+	p := detect.DefaultPeriodRatioParams()
+	p.Period = 0 // the default is scaled by TimeScale in build
+	return &periodRatioBuilder{p: p}
 }
 
 func (pb *periodRatioBuilder) option(c config.Block, rd reader) (bool, error) {
-	if ok, err := thresholdOption(&pb.th, c); ok {
+	if ok, err := thresholdOption(&pb.p.Thresholds, c); ok {
 		return true, err
 	}
 	var err error
@@ -35,14 +33,14 @@ func (pb *periodRatioBuilder) option(c config.Block, rd reader) (bool, error) {
 	case is(c, "Denominator"):
 		err = selectors(c, &pb.den)
 	case is(c, "Period"):
-		pb.period, err = rd.positiveDuration(c)
+		pb.p.Period, err = rd.positiveDuration(c)
 	case is(c, "Scale"):
-		pb.scale, err = oneNumber(c)
-		if err == nil && (pb.scale == 0 || math.IsNaN(pb.scale)) {
+		pb.p.Scale, err = oneNumber(c)
+		if err == nil && (pb.p.Scale == 0 || math.IsNaN(pb.p.Scale)) {
 			err = optionError(c, "must not be zero")
 		}
 	case is(c, "Output"):
-		pb.output, err = oneString(c)
+		pb.p.Output, err = oneString(c)
 	default:
 		return false, nil
 	}
@@ -53,8 +51,8 @@ func (pb *periodRatioBuilder) build(spec detect.RuleSpec, rd reader) (detect.Rul
 	if len(pb.num) == 0 || len(pb.den) == 0 {
 		return nil, fmt.Errorf("a period ratio needs Numerator and Denominator series")
 	}
-	if pb.period == 0 {
-		pb.period = rd.scaled(time.Hour)
+	if pb.p.Period == 0 {
+		pb.p.Period = rd.scaled(detect.DefaultPeriodRatioParams().Period)
 	}
-	return detect.NewPeriodRatioRule(spec, pb.num, pb.den, pb.period, pb.scale, pb.output, pb.th)
+	return detect.NewPeriodRatioRule(spec, pb.num, pb.den, pb.p)
 }

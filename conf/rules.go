@@ -35,7 +35,7 @@ var ruleKindTable = []struct {
 	{"Health", newHealthBuilder},
 	{"Missing", newMissingBuilder},
 	{"PeriodRatio", newPeriodRatioBuilder},
-	{"Ratio", func() ruleBuilder { return &ratioBuilder{th: detect.Unbounded()} }},
+	{"Ratio", newRatioBuilder},
 	{"Spike", newSpikeBuilder},
 	{"StdDevChange", newStdDevChangeBuilder},
 }
@@ -225,50 +225,6 @@ func thresholdOption(th *detect.Thresholds, c config.Block) (bool, error) {
 		}
 	}
 	return true, err
-}
-
-type ratioBuilder struct {
-	num, den []detect.Selector
-	window   time.Duration
-	th       detect.Thresholds
-	minDen   float64
-	minNum   float64
-}
-
-func (rb *ratioBuilder) option(c config.Block, rd reader) (bool, error) {
-	if ok, err := thresholdOption(&rb.th, c); ok {
-		return true, err
-	}
-	var err error
-	switch {
-	case is(c, "Numerator"):
-		err = selectors(c, &rb.num)
-	case is(c, "Denominator"):
-		err = selectors(c, &rb.den)
-	case is(c, "Window"):
-		rb.window, err = rd.positiveDuration(c)
-	case is(c, "MinDenominator"):
-		rb.minDen, err = nonNegative(c)
-	case is(c, "MinNumerator"):
-		rb.minNum, err = nonNegative(c)
-	default:
-		return false, nil
-	}
-	return true, err
-}
-
-func (rb *ratioBuilder) build(spec detect.RuleSpec, rd reader) (detect.Rule, error) {
-	if len(rb.num) == 0 || len(rb.den) == 0 {
-		return nil, fmt.Errorf("a ratio needs Numerator and Denominator series")
-	}
-	if rb.window == 0 {
-		rb.window = rd.scaled(5 * time.Minute)
-	}
-	r, err := detect.NewRatioRule(spec, rb.num, rb.den, rb.window, rb.th, rb.minDen)
-	if err == nil {
-		r.MinNumerator = rb.minNum
-	}
-	return r, err
 }
 
 // tailBoundsOption reads the options of rules judged by a tail probability

@@ -46,29 +46,41 @@ import (
 // Unit "events". There is no default threshold: X is the user's.
 type CountRule struct {
 	RuleSpec
+	CountParams
+}
+
+// CountParams are the options of a CountRule.
+type CountParams struct {
 	Window     time.Duration
 	Thresholds Thresholds
-	// Unit names what is counted in messages ("12 fraud outcomes in 1h0m0s").
+	// Unit names what is counted in messages ("12 fraud outcomes in 1h0m0s");
+	// empty is "events".
 	Unit string
 }
 
+// DefaultCountParams: an hour (the exercise's window), no thresholds
+// (X is the user's), "events".
+func DefaultCountParams() CountParams {
+	return CountParams{Window: time.Hour, Thresholds: Unbounded(), Unit: "events"}
+}
+
 // NewCountRule builds a count rule over the sum of series; Inputs[0] is the series.
-func NewCountRule(spec RuleSpec, series []Selector, window time.Duration, th Thresholds, unit string) (*CountRule, error) {
+func NewCountRule(spec RuleSpec, series []Selector, p CountParams) (*CountRule, error) {
 	spec.Inputs = []Input{{Name: "Series", Selectors: series}}
-	if unit == "" {
-		unit = "events"
+	if p.Unit == "" {
+		p.Unit = "events"
 	}
-	r := &CountRule{RuleSpec: spec, Window: window, Thresholds: th, Unit: unit}
+	r := &CountRule{RuleSpec: spec, CountParams: p}
 	if err := spec.Validate(); err != nil {
 		return nil, err
 	}
-	if window <= 0 {
+	if p.Window <= 0 {
 		return nil, fmt.Errorf("rule %q: Window must be positive", spec.Name)
 	}
-	if !th.Any() {
+	if !p.Thresholds.Any() {
 		return nil, fmt.Errorf("rule %q: set at least one of WarningMin, WarningMax, FailureMin, FailureMax", spec.Name)
 	}
-	if th.Hysteresis < 0 {
+	if p.Thresholds.Hysteresis < 0 {
 		return nil, fmt.Errorf("rule %q: Hysteresis must not be negative", spec.Name)
 	}
 	return r, nil

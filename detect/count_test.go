@@ -17,8 +17,7 @@ func countRule(t *testing.T, window time.Duration, set func(*Thresholds)) *Count
 	t.Helper()
 	th := Unbounded()
 	set(&th)
-	r, err := NewCountRule(RuleSpec{Name: "fraud", Lifecycle: Lifecycle{Hits: 1}},
-		[]Selector{MustSelector(countFraudRE)}, window, th, "fraud outcomes")
+	r, err := NewCountRule(RuleSpec{Name: "fraud", Lifecycle: Lifecycle{Hits: 1}}, []Selector{MustSelector(countFraudRE)}, CountParams{Window: window, Thresholds: th, Unit: "fraud outcomes"})
 	require.NoError(t, err)
 	return r
 }
@@ -172,7 +171,7 @@ func TestCountRuleMessages(t *testing.T) {
 	a = &Alert{Severity: OK, Rule: "fraud"}
 	assert.Equal(t, "OKAY: fraud of all hosts: 3 fraud outcomes in 1h0m0s, back within the threshold 10", r.Message(a, &v))
 
-	r2, err := NewCountRule(RuleSpec{Name: "n"}, []Selector{MustSelector("a/b")}, time.Minute, Thresholds{FailureMax: 1}, "")
+	r2, err := NewCountRule(RuleSpec{Name: "n"}, []Selector{MustSelector("a/b")}, CountParams{Window: time.Minute, Thresholds: Thresholds{FailureMax: 1}, Unit: ""})
 	require.NoError(t, err)
 	assert.Equal(t, "events", r2.Unit, "default unit")
 	assert.Equal(t, "count", r2.Kind())
@@ -196,7 +195,7 @@ func TestCountRuleRejectsBadOptions(t *testing.T) {
 		{RuleSpec{Name: "c"}, nil, time.Minute, fmax, `rule "c": no series for Series`},
 		{RuleSpec{}, sel, time.Minute, fmax, `rule without a name`},
 	} {
-		_, err := NewCountRule(tc.spec, tc.series, tc.window, tc.th, "x")
+		_, err := NewCountRule(tc.spec, tc.series, CountParams{Window: tc.window, Thresholds: tc.th, Unit: "x"})
 		assert.EqualError(t, err, tc.want)
 	}
 }

@@ -57,10 +57,7 @@ func failedShareRule(t *testing.T, mutate ...func(*RuleSpec)) *RatioRule {
 	}
 	th := Unbounded()
 	th.FailureMax, th.Hysteresis = 0.10, 0.02
-	r, err := NewRatioRule(spec,
-		[]Selector{MustSelector("web/gauge-errors")},
-		[]Selector{MustSelector("web/gauge-requests")},
-		time.Minute, th, 10)
+	r, err := NewRatioRule(spec, []Selector{MustSelector("web/gauge-errors")}, []Selector{MustSelector("web/gauge-requests")}, RatioParams{Window: time.Minute, Thresholds: th, MinDenominator: 10})
 	require.NoError(t, err)
 	return r
 }
@@ -172,10 +169,7 @@ func TestRulesJudgeEachHostUnlessAggregated(t *testing.T) {
 func TestSelectorCaptureGroupsSeparateState(t *testing.T) {
 	th := Unbounded()
 	th.FailureMax = 0.10
-	r, err := NewRatioRule(RuleSpec{Name: "class", Lifecycle: Lifecycle{Hits: 1}},
-		[]Selector{MustSelector(`/^web\/gauge-(?P<group>page|asset)-(400|500)$/`)},
-		[]Selector{MustSelector(`/^web\/gauge-(page|asset)-total$/`)},
-		time.Minute, th, 1)
+	r, err := NewRatioRule(RuleSpec{Name: "class", Lifecycle: Lifecycle{Hits: 1}}, []Selector{MustSelector(`/^web\/gauge-(?P<group>page|asset)-(400|500)$/`)}, []Selector{MustSelector(`/^web\/gauge-(page|asset)-total$/`)}, RatioParams{Window: time.Minute, Thresholds: th, MinDenominator: 1})
 	require.NoError(t, err)
 	rec := &recorder{}
 	e, err := NewEngine([]Rule{r}, Options{Sink: rec})
@@ -254,8 +248,7 @@ func TestCountersBecomeIncrements(t *testing.T) {
 
 	th := Unbounded()
 	th.FailureMax = 0.10
-	r, err := NewRatioRule(RuleSpec{Name: "c", Lifecycle: Lifecycle{Hits: 1}},
-		[]Selector{MustSelector("web/counter-errors")}, []Selector{MustSelector("web/counter-requests")}, time.Minute, th, 10)
+	r, err := NewRatioRule(RuleSpec{Name: "c", Lifecycle: Lifecycle{Hits: 1}}, []Selector{MustSelector("web/counter-errors")}, []Selector{MustSelector("web/counter-requests")}, RatioParams{Window: time.Minute, Thresholds: th, MinDenominator: 10})
 	require.NoError(t, err)
 	e, err = NewEngine([]Rule{r}, Options{Sink: rec})
 	require.NoError(t, err)
@@ -312,7 +305,7 @@ func TestCounterResetRaisesNoSpike(t *testing.T) {
 	rec := &recorder{}
 	th := Unbounded()
 	th.FailureMax = 1000
-	r, err := NewCountRule(RuleSpec{Name: "hits", Lifecycle: Lifecycle{Hits: 1}}, []Selector{MustSelector("web/counter-hits")}, time.Minute, th, "hits")
+	r, err := NewCountRule(RuleSpec{Name: "hits", Lifecycle: Lifecycle{Hits: 1}}, []Selector{MustSelector("web/counter-hits")}, CountParams{Window: time.Minute, Thresholds: th, Unit: "hits"})
 	require.NoError(t, err)
 	e, err := NewEngine([]Rule{r}, Options{Sink: rec})
 	require.NoError(t, err)

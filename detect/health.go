@@ -30,11 +30,28 @@ import (
 // (see Engine.Tick).
 type HealthRule struct {
 	RuleSpec
+	HealthParams
+}
+
+// HealthParams are the options of a HealthRule.
+type HealthParams struct {
 	Period                         time.Duration
 	LatencyWarning, LatencyFailure float64
 	ErrorWarning, ErrorFailure     float64
-	MinRequests                    float64
-	Output                         string
+	// MinRequests: a period with fewer requests has no error level.
+	MinRequests float64
+	// Output is the type instance of the health series; empty is the rule's name.
+	Output string
+}
+
+// DefaultHealthParams are the exercise's health function's: a 5-minute
+// period, latency warn/error at 300/500 ms (two and three times the
+// model's 150 ms mean; a 5-minute mean of 30 draws with a 50 ms spread
+// moves by about 9 ms), error share warn/error at 2%/5% (the model's
+// normal share is under 1%), 100 requests for an error level.
+func DefaultHealthParams() HealthParams {
+	return HealthParams{Period: 5 * time.Minute, LatencyWarning: 300, LatencyFailure: 500,
+		ErrorWarning: 0.02, ErrorFailure: 0.05, MinRequests: 100}
 }
 
 // The inputs of a HealthRule, in order.
@@ -45,28 +62,26 @@ const (
 )
 
 // NewHealthRule builds a health rule from its three series sets.
-func NewHealthRule(spec RuleSpec, latency, errors, requests []Selector, period time.Duration,
-	latWarn, latFail, errWarn, errFail, minRequests float64, output string) (*HealthRule, error) {
+func NewHealthRule(spec RuleSpec, latency, errors, requests []Selector, p HealthParams) (*HealthRule, error) {
 	spec.Inputs = []Input{{Name: "Latency", Selectors: latency}, {Name: "Errors", Selectors: errors}, {Name: "Requests", Selectors: requests}}
 	if err := spec.Validate(); err != nil {
 		return nil, err
 	}
-	if period <= 0 {
+	if p.Period <= 0 {
 		return nil, fmt.Errorf("rule %q: Period must be positive", spec.Name)
 	}
 	for _, b := range []struct {
 		name       string
 		warn, fail float64
-	}{{"Latency", latWarn, latFail}, {"Error", errWarn, errFail}} {
+	}{{"Latency", p.LatencyWarning, p.LatencyFailure}, {"Error", p.ErrorWarning, p.ErrorFailure}} {
 		if !(b.warn > 0) || !(b.fail > 0) || b.fail < b.warn {
 			return nil, fmt.Errorf("rule %q: %sWarning and %sFailure must be positive, the failure bound at least the warning bound", spec.Name, b.name, b.name)
 		}
 	}
-	if output == "" {
-		output = spec.Name
+	if p.Output == "" {
+		p.Output = spec.Name
 	}
-	return &HealthRule{RuleSpec: spec, Period: period, LatencyWarning: latWarn, LatencyFailure: latFail,
-		ErrorWarning: errWarn, ErrorFailure: errFail, MinRequests: minRequests, Output: output}, nil
+	return &HealthRule{RuleSpec: spec, HealthParams: p}, nil
 }
 
 // Kind implements Rule.

@@ -11,9 +11,7 @@ import (
 
 // hour is t0 rounded to a clock hour: t0 (12:00 UTC) already is one.
 func conversionRule(t *testing.T, th Thresholds) *PeriodRatioRule {
-	r, err := NewPeriodRatioRule(RuleSpec{Name: "conversion", Lifecycle: Lifecycle{Hits: 1}},
-		[]Selector{MustSelector("shop/gauge-payments")}, []Selector{MustSelector("shop/gauge-sessions")},
-		time.Hour, 100, "conversion-rate", th)
+	r, err := NewPeriodRatioRule(RuleSpec{Name: "conversion", Lifecycle: Lifecycle{Hits: 1}}, []Selector{MustSelector("shop/gauge-payments")}, []Selector{MustSelector("shop/gauge-sessions")}, PeriodRatioParams{Period: time.Hour, Scale: 100, Output: "conversion-rate", Thresholds: th})
 	require.NoError(t, err)
 	return r
 }
@@ -88,9 +86,7 @@ func TestPeriodAccumulatorAcrossAGap(t *testing.T) {
 }
 
 func healthRule(t *testing.T) *HealthRule {
-	r, err := NewHealthRule(RuleSpec{Name: "health", Lifecycle: Lifecycle{Hits: 1}},
-		[]Selector{MustSelector("web/gauge-latency")}, []Selector{MustSelector("web/gauge-errors")},
-		[]Selector{MustSelector("web/gauge-requests")}, 5*time.Minute, 300, 500, 0.02, 0.05, 100, "health")
+	r, err := NewHealthRule(RuleSpec{Name: "health", Lifecycle: Lifecycle{Hits: 1}}, []Selector{MustSelector("web/gauge-latency")}, []Selector{MustSelector("web/gauge-errors")}, []Selector{MustSelector("web/gauge-requests")}, HealthParams{Period: 5 * time.Minute, LatencyWarning: 300, LatencyFailure: 500, ErrorWarning: 0.02, ErrorFailure: 0.05, MinRequests: 100, Output: "health"})
 	require.NoError(t, err)
 	return r
 }
@@ -143,15 +139,13 @@ func TestHealthReportsEveryPeriod(t *testing.T) {
 }
 
 func TestHealthRejectsBadBounds(t *testing.T) {
-	_, err := NewHealthRule(RuleSpec{Name: "h"}, []Selector{MustSelector("a/b")}, []Selector{MustSelector("a/c")},
-		[]Selector{MustSelector("a/d")}, time.Minute, 500, 300, 0.02, 0.05, 0, "")
+	_, err := NewHealthRule(RuleSpec{Name: "h"}, []Selector{MustSelector("a/b")}, []Selector{MustSelector("a/c")}, []Selector{MustSelector("a/d")}, HealthParams{Period: time.Minute, LatencyWarning: 500, LatencyFailure: 300, ErrorWarning: 0.02, ErrorFailure: 0.05, MinRequests: 0, Output: ""})
 	assert.ErrorContains(t, err, "LatencyWarning and LatencyFailure")
 }
 
 // A rule never receives the series it produces, so a derived value cannot feed itself.
 func TestDerivedSeriesIsNotFedBack(t *testing.T) {
-	r, err := NewPeriodRatioRule(RuleSpec{Name: "loop"}, []Selector{MustSelector("anomaly/*")}, []Selector{MustSelector("anomaly/*")},
-		time.Hour, 1, "loop", Unbounded())
+	r, err := NewPeriodRatioRule(RuleSpec{Name: "loop"}, []Selector{MustSelector("anomaly/*")}, []Selector{MustSelector("anomaly/*")}, PeriodRatioParams{Period: time.Hour, Scale: 1, Output: "loop", Thresholds: Unbounded()})
 	require.NoError(t, err)
 	e, err := NewEngine([]Rule{r}, Options{})
 	require.NoError(t, err)

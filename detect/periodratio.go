@@ -17,28 +17,38 @@ import (
 // dispatched rather than a zero or an infinity.
 type PeriodRatioRule struct {
 	RuleSpec
+	PeriodRatioParams
+}
+
+// PeriodRatioParams are the options of a PeriodRatioRule.
+type PeriodRatioParams struct {
 	Period     time.Duration
 	Scale      float64 // multiplies the ratio: 100 for percent
-	Output     string  // type instance of the derived series
+	Output     string  // type instance of the derived series; empty is the rule's name
 	Thresholds Thresholds
 }
 
+// DefaultPeriodRatioParams: clock hours, the plain ratio, no thresholds.
+func DefaultPeriodRatioParams() PeriodRatioParams {
+	return PeriodRatioParams{Period: time.Hour, Scale: 1, Thresholds: Unbounded()}
+}
+
 // NewPeriodRatioRule builds the rule; Inputs[0] is the numerator, Inputs[1] the denominator.
-func NewPeriodRatioRule(spec RuleSpec, numerator, denominator []Selector, period time.Duration, scale float64, output string, th Thresholds) (*PeriodRatioRule, error) {
+func NewPeriodRatioRule(spec RuleSpec, numerator, denominator []Selector, p PeriodRatioParams) (*PeriodRatioRule, error) {
 	spec.Inputs = []Input{{Name: "Numerator", Selectors: numerator}, {Name: "Denominator", Selectors: denominator}}
 	if err := spec.Validate(); err != nil {
 		return nil, err
 	}
-	if period <= 0 {
+	if p.Period <= 0 {
 		return nil, fmt.Errorf("rule %q: Period must be positive", spec.Name)
 	}
-	if scale == 0 || math.IsNaN(scale) || math.IsInf(scale, 0) {
+	if p.Scale == 0 || math.IsNaN(p.Scale) || math.IsInf(p.Scale, 0) {
 		return nil, fmt.Errorf("rule %q: Scale must be a non-zero number", spec.Name)
 	}
-	if output == "" {
-		output = spec.Name
+	if p.Output == "" {
+		p.Output = spec.Name
 	}
-	return &PeriodRatioRule{RuleSpec: spec, Period: period, Scale: scale, Output: output, Thresholds: th}, nil
+	return &PeriodRatioRule{RuleSpec: spec, PeriodRatioParams: p}, nil
 }
 
 // Kind implements Rule.

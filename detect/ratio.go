@@ -19,27 +19,45 @@ import (
 // its thresholds alone.
 type RatioRule struct {
 	RuleSpec
-	Window         time.Duration
-	Thresholds     Thresholds
+	RatioParams
+}
+
+// RatioParams are the options of a RatioRule.
+type RatioParams struct {
+	// Window is the span the share is summed over.
+	Window     time.Duration
+	Thresholds Thresholds
+	// MinDenominator: no verdict while the window holds fewer events.
 	MinDenominator float64
-	MinNumerator   float64
+	// MinNumerator: an alert above a maximum is raised only with at least
+	// this many numerator events in the window.
+	MinNumerator float64
+}
+
+// DefaultRatioParams: 5 minutes (the exercise's window), no thresholds,
+// no minimum of events.
+func DefaultRatioParams() RatioParams {
+	return RatioParams{Window: 5 * time.Minute, Thresholds: Unbounded()}
 }
 
 // NewRatioRule builds a ratio rule; Inputs[0] is the numerator, Inputs[1] the denominator.
-func NewRatioRule(spec RuleSpec, numerator, denominator []Selector, window time.Duration, th Thresholds, minDenominator float64) (*RatioRule, error) {
+func NewRatioRule(spec RuleSpec, numerator, denominator []Selector, p RatioParams) (*RatioRule, error) {
 	spec.Inputs = []Input{{Name: "Numerator", Selectors: numerator}, {Name: "Denominator", Selectors: denominator}}
-	r := &RatioRule{RuleSpec: spec, Window: window, Thresholds: th, MinDenominator: minDenominator}
+	r := &RatioRule{RuleSpec: spec, RatioParams: p}
 	if err := spec.Validate(); err != nil {
 		return nil, err
 	}
-	if window <= 0 {
+	if p.Window <= 0 {
 		return nil, fmt.Errorf("rule %q: Window must be positive", spec.Name)
 	}
-	if !th.Any() {
+	if !p.Thresholds.Any() {
 		return nil, fmt.Errorf("rule %q: set at least one of WarningMin, WarningMax, FailureMin, FailureMax", spec.Name)
 	}
-	if math.IsNaN(minDenominator) || minDenominator < 0 {
+	if math.IsNaN(p.MinDenominator) || p.MinDenominator < 0 {
 		return nil, fmt.Errorf("rule %q: MinDenominator must not be negative", spec.Name)
+	}
+	if math.IsNaN(p.MinNumerator) || p.MinNumerator < 0 {
+		return nil, fmt.Errorf("rule %q: MinNumerator must not be negative", spec.Name)
 	}
 	return r, nil
 }

@@ -12,10 +12,8 @@ import (
 // the threshold but too few; 10 are an incident. Once raised, the alert
 // recovers by its threshold, whatever the count.
 func TestRatioMinNumeratorHoldsBackRaising(t *testing.T) {
-	r, err := NewRatioRule(RuleSpec{Name: "errors"}, []Selector{MustSelector("web/gauge-errors")},
-		[]Selector{MustSelector("web/gauge-requests")}, time.Minute, Thresholds{FailureMax: 0.008, WarningMax: nan(), WarningMin: nan(), FailureMin: nan()}, 50)
+	r, err := NewRatioRule(RuleSpec{Name: "errors"}, []Selector{MustSelector("web/gauge-errors")}, []Selector{MustSelector("web/gauge-requests")}, RatioParams{Window: time.Minute, Thresholds: Thresholds{FailureMax: 0.008, WarningMax: nan(), WarningMin: nan(), FailureMin: nan()}, MinDenominator: 50, MinNumerator: 5})
 	require.NoError(t, err)
-	r.MinNumerator = 5
 	judge := func(errors float64, current Level) Level {
 		st := r.NewState(SlotClock{Origin: t0, Step: 10 * time.Second})
 		var v Verdict

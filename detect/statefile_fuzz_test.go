@@ -13,8 +13,7 @@ func FuzzRestoreState(f *testing.F) {
 	rule := func() *RatioRule {
 		th := Unbounded()
 		th.FailureMax = 0.10
-		r, err := NewRatioRule(RuleSpec{Name: "failed", Lifecycle: Lifecycle{Hits: 1}},
-			[]Selector{MustSelector("web/gauge-errors")}, []Selector{MustSelector("web/gauge-requests")}, time.Minute, th, 10)
+		r, err := NewRatioRule(RuleSpec{Name: "failed", Lifecycle: Lifecycle{Hits: 1}}, []Selector{MustSelector("web/gauge-errors")}, []Selector{MustSelector("web/gauge-requests")}, RatioParams{Window: time.Minute, Thresholds: th, MinDenominator: 10})
 		if err != nil {
 			f.Fatal(err)
 		}

@@ -84,8 +84,7 @@ func TestChangedRuleStartsFresh(t *testing.T) {
 
 	th := Unbounded()
 	th.FailureMax = 0.5
-	other, err := NewRatioRule(RuleSpec{Name: "other", Lifecycle: Lifecycle{Hits: 1}},
-		[]Selector{MustSelector("web/gauge-errors")}, []Selector{MustSelector("web/gauge-requests")}, time.Minute, th, 1)
+	other, err := NewRatioRule(RuleSpec{Name: "other", Lifecycle: Lifecycle{Hits: 1}}, []Selector{MustSelector("web/gauge-errors")}, []Selector{MustSelector("web/gauge-requests")}, RatioParams{Window: time.Minute, Thresholds: th, MinDenominator: 1})
 	require.NoError(t, err)
 	e, err = NewEngine([]Rule{other}, Options{})
 	require.NoError(t, err)

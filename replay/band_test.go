@@ -25,7 +25,7 @@ func testSelectors(t *testing.T, s string) []detect.Selector {
 func TestBandOfThresholdsKeepsSeverities(t *testing.T) {
 	th := detect.Unbounded()
 	th.WarningMin, th.FailureMax = 2, 100
-	count, err := detect.NewCountRule(detect.RuleSpec{Name: "c"}, testSelectors(t, "a/b"), time.Minute, th, "events")
+	count, err := detect.NewCountRule(detect.RuleSpec{Name: "c"}, testSelectors(t, "a/b"), detect.CountParams{Window: time.Minute, Thresholds: th, Unit: "events"})
 	require.NoError(t, err)
 	b := bandOf(count, math.NaN(), math.NaN())
 	assert.Equal(t, th.WarningMin, b.WarnLo)

@@ -16,7 +16,7 @@ import (
 func TestChartYAxisHoldsValuesBoundsAndRibbon(t *testing.T) {
 	th := detect.Unbounded()
 	th.WarningMax, th.FailureMax = 60, 100
-	rule, err := detect.NewCountRule(detect.RuleSpec{Name: "c"}, testSelectors(t, "a/b"), time.Minute, th, "errors")
+	rule, err := detect.NewCountRule(detect.RuleSpec{Name: "c"}, testSelectors(t, "a/b"), detect.CountParams{Window: time.Minute, Thresholds: th, Unit: "errors"})
 	require.NoError(t, err)
 	from := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
 	tr := &Trace{Rule: rule}

@@ -92,10 +92,10 @@ func TestInfluxDBRead(t *testing.T) {
 	th := detect.Unbounded()
 	th.FailureMax = 15000
 	spec := detect.RuleSpec{Name: "tx", DataSource: "tx", Lifecycle: detect.Lifecycle{Hits: 1}}
-	tx, err := detect.NewCountRule(spec, []detect.Selector{detect.MustSelector("interface-eth0/if_octets")}, 30*time.Second, th, "bytes")
+	tx, err := detect.NewCountRule(spec, []detect.Selector{detect.MustSelector("interface-eth0/if_octets")}, detect.CountParams{Window: 30 * time.Second, Thresholds: th, Unit: "bytes"})
 	require.NoError(t, err)
 	spec.Name, spec.DataSource = "rx", "rx"
-	rx, err := detect.NewCountRule(spec, []detect.Selector{detect.MustSelector("interface-eth0/if_octets")}, 30*time.Second, th, "bytes")
+	rx, err := detect.NewCountRule(spec, []detect.Selector{detect.MustSelector("interface-eth0/if_octets")}, detect.CountParams{Window: 30 * time.Second, Thresholds: th, Unit: "bytes"})
 	require.NoError(t, err)
 	sink := &replay.Recorder{}
 	e, err := detect.NewEngine([]detect.Rule{tx, rx}, detect.Options{Sink: sink})

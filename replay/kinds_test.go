@@ -21,7 +21,7 @@ func TestScore(t *testing.T) {
 	spec := detect.RuleSpec{Name: "r", Lifecycle: detect.Lifecycle{Hits: 1}}
 	th := detect.Unbounded()
 	th.WarningMax, th.FailureMax = 0.05, 0.1
-	ratio, err := detect.NewRatioRule(spec, []detect.Selector{detect.MustSelector("a/b")}, []detect.Selector{detect.MustSelector("a/c")}, time.Minute, th, 0)
+	ratio, err := detect.NewRatioRule(spec, []detect.Selector{detect.MustSelector("a/b")}, []detect.Selector{detect.MustSelector("a/c")}, detect.RatioParams{Window: time.Minute, Thresholds: th, MinDenominator: 0})
 	require.NoError(t, err)
 	verdict := func(obs float64) *detect.Verdict {
 		return &detect.Verdict{Decided: true, Observed: obs, Threshold: math.NaN(), Baseline: math.NaN()}

@@ -28,8 +28,7 @@ func countRule(t *testing.T, name string, warnMax, failMax float64) detect.Rule 
 	t.Helper()
 	th := detect.Unbounded()
 	th.WarningMax, th.FailureMax = warnMax, failMax
-	r, err := detect.NewCountRule(detect.RuleSpec{Name: name, Lifecycle: detect.Lifecycle{Hits: 1}},
-		[]detect.Selector{detect.MustSelector("web/gauge-errors")}, time.Minute, th, "errors")
+	r, err := detect.NewCountRule(detect.RuleSpec{Name: name, Lifecycle: detect.Lifecycle{Hits: 1}}, []detect.Selector{detect.MustSelector("web/gauge-errors")}, detect.CountParams{Window: time.Minute, Thresholds: th, Unit: "errors"})
 	require.NoError(t, err)
 	return r
 }
