@@ -7,7 +7,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/collectd-anomaly/collectd-anomaly/detect"
+	"github.com/collectd-anomaly/collectd-anomaly/metric"
 )
 
 // cut is what a C char array of size bytes holds of s: up to its first NUL,
@@ -92,12 +92,12 @@ func FuzzWrite(f *testing.F) {
 	f.Add(strings.Repeat("é", 100), "p", "", "t", "\xff", "", uint64(math.MaxUint64), byte(0xff), byte(17), int64(0), int64(-1))
 	f.Add("a\x00b", "", "", "", "", strings.Repeat("x", 70), uint64(math.Float64bits(math.NaN())), byte(0x55), byte(16), int64(math.MaxInt64), int64(1))
 	f.Fuzz(func(t *testing.T, host, plugin, pluginInstance, typ, typeInstance, ds string, raw uint64, kinds, n byte, ns, interval int64) {
-		var got *detect.ValueList
-		if err := SetWriteFunc(func(vl *detect.ValueList) error {
+		var got *metric.ValueList
+		if err := SetWriteFunc(func(vl *metric.ValueList) error {
 			c := *vl
-			c.Identifier = detect.Identifier{Host: strings.Clone(vl.Host), Plugin: strings.Clone(vl.Plugin),
+			c.Identifier = metric.Identifier{Host: strings.Clone(vl.Host), Plugin: strings.Clone(vl.Plugin),
 				PluginInstance: strings.Clone(vl.PluginInstance), Type: strings.Clone(vl.Type), TypeInstance: strings.Clone(vl.TypeInstance)}
-			c.Values = append([]detect.Value(nil), vl.Values...)
+			c.Values = append([]metric.Value(nil), vl.Values...)
 			c.DSNames = nil
 			for _, s := range vl.DSNames {
 				c.DSNames = append(c.DSNames, strings.Clone(s))
@@ -112,23 +112,23 @@ func FuzzWrite(f *testing.F) {
 		var values []FakeValue
 		unknown := false
 		for i := range count {
-			k := detect.Kind((kinds >> (i % 4 * 2)) & 3)
+			k := metric.Kind((kinds >> (i % 4 * 2)) & 3)
 			if kinds == 0xff && i == count-1 {
 				k, unknown = 9, true
 			}
-			v := detect.Value{Kind: k}
+			v := metric.Value{Kind: k}
 			x := raw + uint64(i)
 			switch k {
-			case detect.Gauge:
+			case metric.Gauge:
 				v.Gauge = math.Float64frombits(x)
-			case detect.Derive:
+			case metric.Derive:
 				v.Derive = int64(x)
 			default:
 				v.Counter = x
 			}
 			values = append(values, FakeValue{Name: ds, Value: v})
 		}
-		id := detect.Identifier{Host: host, Plugin: plugin, PluginInstance: pluginInstance, Type: typ, TypeInstance: typeInstance}
+		id := metric.Identifier{Host: host, Plugin: plugin, PluginInstance: pluginInstance, Type: typ, TypeInstance: typeInstance}
 		when := time.Unix(0, ns)
 		rc := FakeWrite(id, when, time.Duration(interval), values...)
 		if count > 16 {
@@ -149,7 +149,7 @@ func FuzzWrite(f *testing.F) {
 		if got == nil {
 			t.Fatal("nothing written")
 		}
-		want := detect.Identifier{Host: cut(host, 128), Plugin: cut(plugin, 128), PluginInstance: cut(pluginInstance, 128),
+		want := metric.Identifier{Host: cut(host, 128), Plugin: cut(plugin, 128), PluginInstance: cut(pluginInstance, 128),
 			Type: cut(typ, 128), TypeInstance: cut(typeInstance, 128)}
 		if got.Identifier != want {
 			t.Fatalf("identifier %q, want %q", got.Identifier, want)

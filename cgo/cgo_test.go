@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/collectd-anomaly/collectd-anomaly/detect"
+	"github.com/collectd-anomaly/collectd-anomaly/metric"
 )
 
 func TestNotifyFillsEveryField(t *testing.T) {
@@ -67,31 +67,31 @@ func TestNotifyOutsideCollectdIsAnError(t *testing.T) {
 }
 
 func TestWriteConvertsValueLists(t *testing.T) {
-	var got detect.ValueList
-	var values []detect.Value
+	var got metric.ValueList
+	var values []metric.Value
 	var names []string
-	SetWriteFunc(func(vl *detect.ValueList) error {
+	SetWriteFunc(func(vl *metric.ValueList) error {
 		// vl's strings are borrowed from C memory: copy what outlives the call.
 		got = *vl
-		got.Identifier = detect.Identifier{Host: strings.Clone(vl.Host), Plugin: strings.Clone(vl.Plugin),
+		got.Identifier = metric.Identifier{Host: strings.Clone(vl.Host), Plugin: strings.Clone(vl.Plugin),
 			PluginInstance: strings.Clone(vl.PluginInstance), Type: strings.Clone(vl.Type), TypeInstance: strings.Clone(vl.TypeInstance)}
-		values = append([]detect.Value(nil), vl.Values...)
+		values = append([]metric.Value(nil), vl.Values...)
 		for _, n := range vl.DSNames {
 			names = append(names, strings.Clone(n))
 		}
 		return nil
 	})
 	defer SetWriteFunc(nil)
-	id := detect.Identifier{Host: "h", Plugin: "interface", PluginInstance: "eth0", Type: "if_octets", TypeInstance: ""}
+	id := metric.Identifier{Host: "h", Plugin: "interface", PluginInstance: "eth0", Type: "if_octets", TypeInstance: ""}
 	when := time.Unix(1_800_000_000, 250_000_000)
 	rc := FakeWrite(id, when, 10*time.Second,
-		FakeValue{"rx", detect.DeriveValue(-7)}, FakeValue{"tx", detect.CounterValue(math.MaxUint64)},
-		FakeValue{"g", detect.GaugeValue(1.5)}, FakeValue{"a", detect.AbsoluteValue(9)})
+		FakeValue{"rx", metric.DeriveValue(-7)}, FakeValue{"tx", metric.CounterValue(math.MaxUint64)},
+		FakeValue{"g", metric.GaugeValue(1.5)}, FakeValue{"a", metric.AbsoluteValue(9)})
 	require.Equal(t, 0, rc)
 	assert.Equal(t, id, got.Identifier)
 	assert.WithinDuration(t, when, got.Time, time.Microsecond)
 	assert.Equal(t, 10*time.Second, got.Interval)
-	assert.Equal(t, []detect.Value{detect.DeriveValue(-7), detect.CounterValue(math.MaxUint64), detect.GaugeValue(1.5), detect.AbsoluteValue(9)}, values)
+	assert.Equal(t, []metric.Value{metric.DeriveValue(-7), metric.CounterValue(math.MaxUint64), metric.GaugeValue(1.5), metric.AbsoluteValue(9)}, values)
 	assert.Equal(t, []string{"rx", "tx", "g", "a"}, names)
 }
 
@@ -103,25 +103,25 @@ func TestWriteRecoversPanicsAndLogsErrors(t *testing.T) {
 	var logged []string
 	Logf = func(f string, a ...any) { logged = append(logged, fmt.Sprintf(f, a...)) }
 	defer func() { Logf = func(string, ...any) {} }()
-	SetWriteFunc(func(vl *detect.ValueList) error { panic("boom") })
+	SetWriteFunc(func(vl *metric.ValueList) error { panic("boom") })
 	defer SetWriteFunc(nil)
-	id := detect.Identifier{Host: "h", Plugin: "p", Type: "gauge"}
-	assert.Equal(t, 0, FakeWrite(id, time.Now(), time.Second, FakeValue{"value", detect.GaugeValue(1)}))
+	id := metric.Identifier{Host: "h", Plugin: "p", Type: "gauge"}
+	assert.Equal(t, 0, FakeWrite(id, time.Now(), time.Second, FakeValue{"value", metric.GaugeValue(1)}))
 	require.NotEmpty(t, logged)
 	assert.Contains(t, logged[0], "panicked: boom")
 
 	logged = nil
 	writeErrors.seen.Store(0)
-	SetWriteFunc(func(vl *detect.ValueList) error { return fmt.Errorf("bad %s", vl.Type) })
-	assert.Equal(t, 0, FakeWrite(id, time.Now(), time.Second, FakeValue{"value", detect.GaugeValue(1)}))
-	assert.Equal(t, 0, FakeWrite(id, time.Now(), time.Second, FakeValue{"value", detect.Value{Kind: 42}}))
+	SetWriteFunc(func(vl *metric.ValueList) error { return fmt.Errorf("bad %s", vl.Type) })
+	assert.Equal(t, 0, FakeWrite(id, time.Now(), time.Second, FakeValue{"value", metric.GaugeValue(1)}))
+	assert.Equal(t, 0, FakeWrite(id, time.Now(), time.Second, FakeValue{"value", metric.Value{Kind: 42}}))
 	require.NotEmpty(t, logged)
 	assert.Contains(t, logged[0], "bad gauge")
 }
 
 func TestWriteAllocatesNothing(t *testing.T) {
 	sum := 0.0
-	SetWriteFunc(func(vl *detect.ValueList) error { sum += vl.Values[0].Gauge; return nil })
+	SetWriteFunc(func(vl *metric.ValueList) error { sum += vl.Values[0].Gauge; return nil })
 	defer SetWriteFunc(nil)
 	ds, vl := fakeCValueList()
 	defer freeFakeCValueList(ds, vl)
@@ -156,7 +156,7 @@ func TestHostnameAndIntervalOutsideCollectd(t *testing.T) {
 // BenchmarkWriteCallback is the cgo edge of the write path: C calls the
 // callback, which converts collectd's value list in place and hands it on.
 func BenchmarkWriteCallback(b *testing.B) {
-	SetWriteFunc(func(vl *detect.ValueList) error { return nil })
+	SetWriteFunc(func(vl *metric.ValueList) error { return nil })
 	defer SetWriteFunc(nil)
 	ds, vl := fakeCValueList()
 	defer freeFakeCValueList(ds, vl)
@@ -174,14 +174,14 @@ func TestWriteRefusesTooManyValues(t *testing.T) {
 	Logf = func(f string, a ...any) { logged = append(logged, fmt.Sprintf(f, a...)) }
 	defer func() { Logf = func(string, ...any) {} }()
 	got := 0
-	require.NoError(t, SetWriteFunc(func(vl *detect.ValueList) error { got++; return nil }))
+	require.NoError(t, SetWriteFunc(func(vl *metric.ValueList) error { got++; return nil }))
 	defer SetWriteFunc(nil)
 	values := make([]FakeValue, maxValues+1)
 	for i := range values {
-		values[i] = FakeValue{fmt.Sprintf("v%d", i), detect.GaugeValue(1)}
+		values[i] = FakeValue{fmt.Sprintf("v%d", i), metric.GaugeValue(1)}
 	}
 	before := uint64(ringRefused())
-	assert.Equal(t, -1, FakeWrite(detect.Identifier{Host: "h", Plugin: "p", Type: "many"}, time.Now(), time.Second, values...))
+	assert.Equal(t, -1, FakeWrite(metric.Identifier{Host: "h", Plugin: "p", Type: "many"}, time.Now(), time.Second, values...))
 	assert.Equal(t, before+1, uint64(ringRefused()))
 	assert.Zero(t, got)
 	require.NotEmpty(t, logged)
@@ -193,7 +193,7 @@ func TestWriteRefusesTooManyValues(t *testing.T) {
 // the race detector watches.
 func TestWriteRingFullWaitsAndLosesNothing(t *testing.T) {
 	var got atomic.Int64
-	require.NoError(t, SetWriteFunc(func(vl *detect.ValueList) error { got.Add(1); return nil }))
+	require.NoError(t, SetWriteFunc(func(vl *metric.ValueList) error { got.Add(1); return nil }))
 	defer SetWriteFunc(nil)
 	const producers, each = 4, ringCapacity // twice the ring's capacity in all
 	// The ring keeps a pointer to each record's data set, which collectd

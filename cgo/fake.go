@@ -10,7 +10,7 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/collectd-anomaly/collectd-anomaly/detect"
+	"github.com/collectd-anomaly/collectd-anomaly/metric"
 )
 
 // Recorder is a Notifier that keeps notifications in memory, for tests of
@@ -93,14 +93,14 @@ func (*FakeDaemon) Dispatched() []Notification {
 // FakeValue is one data source of a value list handed to FakeWrite.
 type FakeValue struct {
 	Name  string
-	Value detect.Value
+	Value metric.Value
 }
 
 // FakeWrite builds a value_list_t and data_set_t in C memory, as collectd
 // would, passes them through the write callback's C entry point (into the
 // ring) and flushes the ring to the write function. It returns the C
 // callback's status: 0, or -1 for a value list the ring refused.
-func FakeWrite(id detect.Identifier, t time.Time, interval time.Duration, values ...FakeValue) int {
+func FakeWrite(id metric.Identifier, t time.Time, interval time.Duration, values ...FakeValue) int {
 	cvl := (*C.value_list_t)(C.calloc(1, C.sizeof_value_list_t))
 	defer C.free(unsafe.Pointer(cvl))
 	ds := (*C.data_set_t)(C.calloc(1, C.sizeof_data_set_t))
@@ -127,16 +127,16 @@ func FakeWrite(id detect.Identifier, t time.Time, interval time.Duration, values
 		cString(srcs[i].name[:], v.Name)
 		raw := unsafe.Pointer(&cvals[i])
 		switch v.Value.Kind {
-		case detect.Gauge:
+		case metric.Gauge:
 			srcs[i]._type = C.DS_TYPE_GAUGE
 			*(*float64)(raw) = v.Value.Gauge
-		case detect.Counter:
+		case metric.Counter:
 			srcs[i]._type = C.DS_TYPE_COUNTER
 			*(*uint64)(raw) = v.Value.Counter
-		case detect.Derive:
+		case metric.Derive:
 			srcs[i]._type = C.DS_TYPE_DERIVE
 			*(*int64)(raw) = v.Value.Derive
-		case detect.Absolute:
+		case metric.Absolute:
 			srcs[i]._type = C.DS_TYPE_ABSOLUTE
 			*(*uint64)(raw) = v.Value.Counter
 		default:

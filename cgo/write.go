@@ -11,12 +11,12 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/collectd-anomaly/collectd-anomaly/detect"
+	"github.com/collectd-anomaly/collectd-anomaly/metric"
 )
 
 // WriteFunc receives a value list from collectd. vl and its strings point
 // into memory the plugin reuses and are valid only during the call.
-type WriteFunc func(vl *detect.ValueList) error
+type WriteFunc func(vl *metric.ValueList) error
 
 // ringCapacity is how many value lists wait for the writer goroutine at most
 // (6.6 MB); past it collectd's write threads wait, and collectd's own write
@@ -166,8 +166,8 @@ func writeOne(r *C.anomaly_record_t) {
 const maxValues = C.ANOMALY_MAX_VALUES
 
 type scratch struct {
-	vl     detect.ValueList
-	values [maxValues]detect.Value
+	vl     metric.ValueList
+	values [maxValues]metric.Value
 	names  [maxValues]string
 }
 
@@ -175,7 +175,7 @@ type convertError string
 
 func (e convertError) Error() string { return string(e) }
 
-// convertValueList views a ring record as a detect.ValueList. The ring took
+// convertValueList views a ring record as a metric.ValueList. The ring took
 // only value lists whose values match their data set and fit a record
 // (anomaly_ring_put), so that is not checked again; the data set is read
 // in place, without a cgo call per value.
@@ -195,13 +195,13 @@ func convertValueList(ds *C.data_set_t, cvl *C.value_list_t, s *scratch) error {
 		raw := unsafe.Pointer(&values[i])
 		switch sources[i]._type {
 		case C.DS_TYPE_GAUGE:
-			s.values[i] = detect.GaugeValue(*(*float64)(raw))
+			s.values[i] = metric.GaugeValue(*(*float64)(raw))
 		case C.DS_TYPE_COUNTER:
-			s.values[i] = detect.CounterValue(*(*uint64)(raw))
+			s.values[i] = metric.CounterValue(*(*uint64)(raw))
 		case C.DS_TYPE_DERIVE:
-			s.values[i] = detect.DeriveValue(*(*int64)(raw))
+			s.values[i] = metric.DeriveValue(*(*int64)(raw))
 		case C.DS_TYPE_ABSOLUTE:
-			s.values[i] = detect.AbsoluteValue(*(*uint64)(raw))
+			s.values[i] = metric.AbsoluteValue(*(*uint64)(raw))
 		default:
 			return convertError("unknown data source type")
 		}

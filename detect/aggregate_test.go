@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/collectd-anomaly/collectd-anomaly/metric"
 )
 
 func aggregateRule(t *testing.T, r AggregateRule) *AggregateRule {
@@ -105,7 +107,7 @@ func TestAggregateThroughTheEngineWithCounters(t *testing.T) {
 	rec := &recorder{}
 	e, err := NewEngine([]Rule{r}, Options{Sink: rec})
 	require.NoError(t, err)
-	id, err := ParseIdentifier("interface-eth0/if_octets")
+	id, err := metric.ParseIdentifier("interface-eth0/if_octets")
 	require.NoError(t, err)
 	id.Host = "h"
 	var total uint64
@@ -115,8 +117,8 @@ func TestAggregateThroughTheEngineWithCounters(t *testing.T) {
 			step = 50000 // 5000 a second
 		}
 		total += step
-		e.Observe(&ValueList{Identifier: id, Time: t0.Add(time.Duration(i) * 10 * time.Second), Interval: 10 * time.Second,
-			Values: []Value{CounterValue(total)}})
+		e.Observe(&metric.ValueList{Identifier: id, Time: t0.Add(time.Duration(i) * 10 * time.Second), Interval: 10 * time.Second,
+			Values: []metric.Value{metric.CounterValue(total)}})
 	}
 	e.Tick(t0.Add(time.Hour))
 	require.NotEmpty(t, rec.alerts)

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/collectd-anomaly/collectd-anomaly/metric"
 )
 
 // DefaultMaxSeries bounds the series the engine tracks when Options leave it 0.
@@ -98,7 +100,7 @@ type Engine struct {
 	progress []int64 // scratch
 
 	mu     sync.RWMutex
-	routes map[Identifier]*route
+	routes map[metric.Identifier]*route
 	groups map[groupKey]*group
 	hosts  map[string]*eventClock
 	all    []*group
@@ -152,7 +154,7 @@ func NewEngine(rules []Rule, opt Options) (*Engine, error) {
 		idle:      opt.IdleTimeout,
 		states:    opt.States,
 		ruleNames: names,
-		routes:    map[Identifier]*route{},
+		routes:    map[metric.Identifier]*route{},
 		groups:    map[groupKey]*group{},
 		hosts:     map[string]*eventClock{},
 	}, nil
@@ -174,11 +176,11 @@ func (e *Engine) wallAt(t time.Time) time.Time {
 // route is what the engine knows of one series: where its values go, and its
 // previous values (to turn counters into increments and drop repeats).
 type route struct {
-	id       Identifier
+	id       metric.Identifier
 	mu       sync.Mutex
 	lastTime time.Time
 	epoch    uint32 // the host clock's epoch lastTime belongs to
-	prev     []Value
+	prev     []metric.Value
 	values   []float64 // scratch: this value list's values as rules see them
 	targets  []target
 	clock    *eventClock // shared by the routes of one host
@@ -202,7 +204,7 @@ type target struct {
 
 // Observe feeds one value list to every rule that selects it. The engine keeps
 // nothing of vl after it returns.
-func (e *Engine) Observe(vl *ValueList) {
+func (e *Engine) Observe(vl *metric.ValueList) {
 	e.valueLists.Add(1)
 	e.mu.RLock()
 	r := e.routes[vl.Identifier]
@@ -253,7 +255,7 @@ func (e *Engine) Observe(vl *ValueList) {
 	}
 	for i, v := range vl.Values {
 		switch v.Kind {
-		case Gauge:
+		case metric.Gauge:
 			r.values[i] = v.Gauge
 			if math.IsNaN(v.Gauge) {
 				e.nan.Add(1)
@@ -262,7 +264,7 @@ func (e *Engine) Observe(vl *ValueList) {
 				e.infinite.Add(1)
 				r.values[i] = math.NaN()
 			}
-		case Absolute:
+		case metric.Absolute:
 			r.values[i] = float64(v.Counter)
 		default:
 			// A cumulative value says nothing until there is a previous one.
@@ -316,8 +318,8 @@ func slotInterval(d time.Duration) time.Duration {
 }
 
 // addRoute matches a series seen for the first time against every rule.
-func (e *Engine) addRoute(vl *ValueList) *route {
-	id := vl.Identifier.clone()
+func (e *Engine) addRoute(vl *metric.ValueList) *route {
+	id := vl.Identifier.Clone()
 	series := id.Series()
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -333,7 +335,7 @@ func (e *Engine) addRoute(vl *ValueList) *route {
 		clock = &eventClock{host: id.Host}
 		e.hosts[id.Host] = clock
 	}
-	r := &route{id: id, prev: make([]Value, len(vl.Values)), values: make([]float64, len(vl.Values)), clock: clock}
+	r := &route{id: id, prev: make([]metric.Value, len(vl.Values)), values: make([]float64, len(vl.Values)), clock: clock}
 	r.seen.Store(e.tick.Load())
 	clock.routes++
 	if e.ownState(id) {
@@ -374,7 +376,7 @@ func (e *Engine) addRoute(vl *ValueList) *route {
 }
 
 // producedBy reports whether id is the derived series rule dispatches.
-func producedBy(rule Rule, id Identifier) bool {
+func producedBy(rule Rule, id metric.Identifier) bool {
 	e, ok := rule.(Emitter)
 	return ok && id.Plugin == "anomaly" && id.Type == "gauge" && id.TypeInstance == e.OutputName()
 }
@@ -384,7 +386,7 @@ func producedBy(rule Rule, id Identifier) bool {
 // switch over "*/*" would hear a silent host in the states the engine keeps
 // dispatching for it, and never fire. Forwarded states of other daemons'
 // rules - another name - are read as any series.
-func (e *Engine) ownState(id Identifier) bool {
+func (e *Engine) ownState(id metric.Identifier) bool {
 	if !e.states || id.Plugin != "anomaly" || id.Type != "gauge" || !strings.HasSuffix(id.TypeInstance, StateSuffix) {
 		return false
 	}
@@ -392,7 +394,7 @@ func (e *Engine) ownState(id Identifier) bool {
 	return ok
 }
 
-func dataSourceIndex(name string, vl *ValueList) int {
+func dataSourceIndex(name string, vl *metric.ValueList) int {
 	if len(vl.Values) == 0 {
 		return -1
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/collectd-anomaly/collectd-anomaly/conf"
 	"github.com/collectd-anomaly/collectd-anomaly/detect"
+	"github.com/collectd-anomaly/collectd-anomaly/metric"
 )
 
 // shippedRules are the rules of the shipped rule packs as the plugin gets
@@ -47,7 +48,7 @@ func shippedRules(tb testing.TB) []detect.Rule {
 }
 
 // Series the shipped rules select, so that fuzzed value lists reach them.
-var fuzzSeries = []detect.Identifier{
+var fuzzSeries = []metric.Identifier{
 	{Plugin: "ecommerce", Type: "gauge", TypeInstance: "page-hits-total"},
 	{Plugin: "ecommerce", Type: "gauge", TypeInstance: "asset-hits-total"},
 	{Plugin: "ecommerce", Type: "counter", TypeInstance: "page-hits-total"},
@@ -78,14 +79,14 @@ var fuzzDSNames = [][]string{nil, {"value"}, {"rx", "tx"}, {"shortterm", "midter
 
 // Values that break arithmetic: NaN, infinities, the ends of each type's
 // range and the edges of the counter wrap rule.
-var fuzzSpecial = []detect.Value{
-	detect.GaugeValue(math.NaN()), detect.GaugeValue(math.Inf(1)), detect.GaugeValue(math.Inf(-1)),
-	detect.GaugeValue(1e308), detect.GaugeValue(-1e308), detect.GaugeValue(math.MaxFloat64),
-	detect.GaugeValue(math.SmallestNonzeroFloat64), detect.GaugeValue(math.Copysign(0, -1)),
-	detect.CounterValue(math.MaxUint64), detect.CounterValue(math.MaxUint32), detect.CounterValue(0),
-	detect.CounterValue(math.MaxUint32 - 10), detect.CounterValue(math.MaxUint64 - 10),
-	detect.DeriveValue(math.MaxInt64), detect.DeriveValue(math.MinInt64), detect.DeriveValue(-1),
-	detect.AbsoluteValue(math.MaxUint64), {Kind: 9, Gauge: 1, Counter: 1, Derive: 1},
+var fuzzSpecial = []metric.Value{
+	metric.GaugeValue(math.NaN()), metric.GaugeValue(math.Inf(1)), metric.GaugeValue(math.Inf(-1)),
+	metric.GaugeValue(1e308), metric.GaugeValue(-1e308), metric.GaugeValue(math.MaxFloat64),
+	metric.GaugeValue(math.SmallestNonzeroFloat64), metric.GaugeValue(math.Copysign(0, -1)),
+	metric.CounterValue(math.MaxUint64), metric.CounterValue(math.MaxUint32), metric.CounterValue(0),
+	metric.CounterValue(math.MaxUint32 - 10), metric.CounterValue(math.MaxUint64 - 10),
+	metric.DeriveValue(math.MaxInt64), metric.DeriveValue(math.MinInt64), metric.DeriveValue(-1),
+	metric.AbsoluteValue(math.MaxUint64), {Kind: 9, Gauge: 1, Counter: 1, Derive: 1},
 }
 
 // fuzzInput reads a fuzz input as a program of value lists and ticks.
@@ -119,20 +120,20 @@ func (in *fuzzInput) string() string {
 	return s
 }
 
-func (in *fuzzInput) value(kind byte) detect.Value {
+func (in *fuzzInput) value(kind byte) metric.Value {
 	if kind >= 0x80 {
 		return fuzzSpecial[int(kind)%len(fuzzSpecial)]
 	}
 	x := in.uint64()
 	switch kind % 4 {
 	case 0:
-		return detect.CounterValue(x)
+		return metric.CounterValue(x)
 	case 1:
-		return detect.GaugeValue(math.Float64frombits(x))
+		return metric.GaugeValue(math.Float64frombits(x))
 	case 2:
-		return detect.DeriveValue(int64(x))
+		return metric.DeriveValue(int64(x))
 	}
-	return detect.AbsoluteValue(x)
+	return metric.AbsoluteValue(x)
 }
 
 // Times and intervals that are hostile to slot arithmetic.
@@ -232,8 +233,8 @@ func runEngineProgram(t *testing.T, e *detect.Engine, sink *checkingSink, data [
 	in := &fuzzInput{b: data}
 	now := fuzzEpoch
 	budget := 20_000
-	var last *detect.ValueList
-	feed := func(vl *detect.ValueList) {
+	var last *metric.ValueList
+	feed := func(vl *metric.ValueList) {
 		budget -= len(vl.Values) + 1
 		for _, s := range []string{vl.Host, vl.Plugin, vl.PluginInstance, vl.Type, vl.TypeInstance} {
 			if !utf8.ValidString(s) {
@@ -247,9 +248,9 @@ func runEngineProgram(t *testing.T, e *detect.Engine, sink *checkingSink, data [
 	for len(in.b) > 0 && budget > 0 {
 		switch op := in.byte(); op % 8 {
 		case 0, 1, 2: // a value list
-			vl := &detect.ValueList{}
+			vl := &metric.ValueList{}
 			if sel := in.byte(); sel&0x80 != 0 {
-				vl.Identifier = detect.Identifier{Plugin: in.string(), PluginInstance: in.string(), Type: in.string(), TypeInstance: in.string()}
+				vl.Identifier = metric.Identifier{Plugin: in.string(), PluginInstance: in.string(), Type: in.string(), TypeInstance: in.string()}
 			} else {
 				vl.Identifier = fuzzSeries[int(sel)%len(fuzzSeries)]
 			}
@@ -293,13 +294,13 @@ func runEngineProgram(t *testing.T, e *detect.Engine, sink *checkingSink, data [
 				now = now.Add(interval)
 				next := *last
 				next.Time = now
-				next.Values = append([]detect.Value(nil), last.Values...)
+				next.Values = append([]metric.Value(nil), last.Values...)
 				for j := range next.Values {
 					v := &next.Values[j]
 					switch v.Kind {
-					case detect.Gauge:
+					case metric.Gauge:
 						v.Gauge += step
-					case detect.Derive:
+					case metric.Derive:
 						v.Derive += int64(step)
 					default:
 						v.Counter += uint64(int64(step))

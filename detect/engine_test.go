@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/collectd-anomaly/collectd-anomaly/metric"
 )
 
 // recorder is a Sink that keeps what it gets.
@@ -41,13 +43,13 @@ func (r *recorder) severities() []string {
 
 var t0 = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 
-func gaugeList(host, series string, t time.Time, v float64) *ValueList {
-	id, err := ParseIdentifier(series)
+func gaugeList(host, series string, t time.Time, v float64) *metric.ValueList {
+	id, err := metric.ParseIdentifier(series)
 	if err != nil {
 		panic(err)
 	}
 	id.Host = host
-	return &ValueList{Identifier: id, Time: t, Interval: 10 * time.Second, Values: []Value{GaugeValue(v)}}
+	return &metric.ValueList{Identifier: id, Time: t, Interval: 10 * time.Second, Values: []metric.Value{metric.GaugeValue(v)}}
 }
 
 func failedShareRule(t *testing.T, mutate ...func(*RuleSpec)) *RatioRule {
@@ -197,7 +199,7 @@ func TestStaleNaNAndMalformedValuesAreCountedNotUsed(t *testing.T) {
 	e.Observe(gaugeList("h", "web/gauge-requests", t0.Add(-10*time.Second), 1)) // its slot judged: late
 	e.Observe(gaugeList("h", "web/gauge-requests", t0.Add(30*time.Second), nan()))
 	bad := gaugeList("h", "web/gauge-requests", t0.Add(40*time.Second), 1)
-	bad.Values = append(bad.Values, GaugeValue(2))
+	bad.Values = append(bad.Values, metric.GaugeValue(2))
 	e.Observe(bad)
 	s := e.Stats()
 	assert.Equal(t, uint64(1), s.Stale)
@@ -239,9 +241,9 @@ func TestCountersBecomeIncrements(t *testing.T) {
 			name string
 			v    uint64
 		}{{"web/counter-requests", req}, {"web/counter-errors", errs}} {
-			id, _ := ParseIdentifier(s.name)
+			id, _ := metric.ParseIdentifier(s.name)
 			id.Host = "h"
-			e.Observe(&ValueList{Identifier: id, Time: ts, Interval: 10 * time.Second, Values: []Value{CounterValue(s.v)}})
+			e.Observe(&metric.ValueList{Identifier: id, Time: ts, Interval: 10 * time.Second, Values: []metric.Value{metric.CounterValue(s.v)}})
 		}
 	}
 	assert.Empty(t, rec.severities(), "the rule selects gauge-*, not counter-*")
@@ -259,12 +261,12 @@ func TestCountersBecomeIncrements(t *testing.T) {
 		if step >= 20 {
 			errs += 50
 		}
-		id, _ := ParseIdentifier("web/counter-requests")
+		id, _ := metric.ParseIdentifier("web/counter-requests")
 		id.Host = "h"
-		e.Observe(&ValueList{Identifier: id, Time: ts, Interval: 10 * time.Second, Values: []Value{CounterValue(req)}})
-		id, _ = ParseIdentifier("web/counter-errors")
+		e.Observe(&metric.ValueList{Identifier: id, Time: ts, Interval: 10 * time.Second, Values: []metric.Value{metric.CounterValue(req)}})
+		id, _ = metric.ParseIdentifier("web/counter-errors")
 		id.Host = "h"
-		e.Observe(&ValueList{Identifier: id, Time: ts, Interval: 10 * time.Second, Values: []Value{CounterValue(errs)}})
+		e.Observe(&metric.ValueList{Identifier: id, Time: ts, Interval: 10 * time.Second, Values: []metric.Value{metric.CounterValue(errs)}})
 	}
 	require.Equal(t, []string{"FAILURE"}, rec.severities())
 	// the first window over 10% holds two slots of 50 errors in 6 x 100 requests
@@ -274,20 +276,20 @@ func TestCountersBecomeIncrements(t *testing.T) {
 func TestIncrement(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
-		kind      Kind
-		prev, cur Value
+		kind      metric.Kind
+		prev, cur metric.Value
 		want      float64 // NaN: unknown
 		reset     bool
 	}{
-		{"counts up", Counter, CounterValue(10), CounterValue(15), 5, false},
-		{"falls: reset, increment unknown", Counter, CounterValue(10), CounterValue(7), math.NaN(), true},
-		{"falls by 10%: reset, not 907017 events", Counter, CounterValue(1_007_017), CounterValue(907_017), math.NaN(), true},
-		{"32-bit wrap", Counter, CounterValue(4294967290), CounterValue(10), 16, false},
-		{"falls just below 2^32: no wrap of 4e9", Counter, CounterValue(4294967000), CounterValue(4294966796), math.NaN(), true},
-		{"64-bit wrap", Counter, CounterValue(math.MaxUint64 - 5), CounterValue(4), 10, false},
-		{"64-bit fall in the middle", Counter, CounterValue(1 << 40), CounterValue(1 << 39), math.NaN(), true},
-		{"derive counts up from negative", Derive, DeriveValue(-5), DeriveValue(-2), 3, false},
-		{"derive falls: reset", Derive, DeriveValue(100), DeriveValue(4), math.NaN(), true},
+		{"counts up", metric.Counter, metric.CounterValue(10), metric.CounterValue(15), 5, false},
+		{"falls: reset, increment unknown", metric.Counter, metric.CounterValue(10), metric.CounterValue(7), math.NaN(), true},
+		{"falls by 10%: reset, not 907017 events", metric.Counter, metric.CounterValue(1_007_017), metric.CounterValue(907_017), math.NaN(), true},
+		{"32-bit wrap", metric.Counter, metric.CounterValue(4294967290), metric.CounterValue(10), 16, false},
+		{"falls just below 2^32: no wrap of 4e9", metric.Counter, metric.CounterValue(4294967000), metric.CounterValue(4294966796), math.NaN(), true},
+		{"64-bit wrap", metric.Counter, metric.CounterValue(math.MaxUint64 - 5), metric.CounterValue(4), 10, false},
+		{"64-bit fall in the middle", metric.Counter, metric.CounterValue(1 << 40), metric.CounterValue(1 << 39), math.NaN(), true},
+		{"derive counts up from negative", metric.Derive, metric.DeriveValue(-5), metric.DeriveValue(-2), 3, false},
+		{"derive falls: reset", metric.Derive, metric.DeriveValue(100), metric.DeriveValue(4), math.NaN(), true},
 	} {
 		got, reset := increment(tc.kind, tc.prev, tc.cur)
 		if math.IsNaN(tc.want) {
@@ -309,7 +311,7 @@ func TestCounterResetRaisesNoSpike(t *testing.T) {
 	require.NoError(t, err)
 	e, err := NewEngine([]Rule{r}, Options{Sink: rec})
 	require.NoError(t, err)
-	restarted, _ := ParseIdentifier("web/counter-hits")
+	restarted, _ := metric.ParseIdentifier("web/counter-hits")
 	restarted.Host = "a"
 	nearTop := restarted
 	nearTop.Host = "b"
@@ -321,8 +323,8 @@ func TestCounterResetRaisesNoSpike(t *testing.T) {
 			b = 4294966296 // falls just below 2^32: not a wrap of 4e9
 		}
 		ts := t0.Add(time.Duration(step) * 10 * time.Second)
-		e.Observe(&ValueList{Identifier: restarted, Time: ts, Interval: 10 * time.Second, Values: []Value{CounterValue(a)}})
-		e.Observe(&ValueList{Identifier: nearTop, Time: ts, Interval: 10 * time.Second, Values: []Value{CounterValue(b)}})
+		e.Observe(&metric.ValueList{Identifier: restarted, Time: ts, Interval: 10 * time.Second, Values: []metric.Value{metric.CounterValue(a)}})
+		e.Observe(&metric.ValueList{Identifier: nearTop, Time: ts, Interval: 10 * time.Second, Values: []metric.Value{metric.CounterValue(b)}})
 	}
 	assert.Empty(t, rec.severities())
 	assert.Equal(t, uint64(2), e.Stats().Resets)
@@ -510,7 +512,7 @@ func TestObserveHostileIntervals(t *testing.T) {
 			if i >= 60 {
 				errors = 50
 			}
-			for _, vl := range []*ValueList{gaugeList("h", "web/gauge-requests", at, 100), gaugeList("h", "web/gauge-errors", at, errors)} {
+			for _, vl := range []*metric.ValueList{gaugeList("h", "web/gauge-requests", at, 100), gaugeList("h", "web/gauge-errors", at, errors)} {
 				vl.Interval = interval
 				e.Observe(vl)
 			}

@@ -7,13 +7,15 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/collectd-anomaly/collectd-anomaly/metric"
 )
 
 // pageStep is one interval of the ratio rule's two series, offset by a
 // host's clock error: what feed sends, as value lists to be ordered freely.
-func pageStep(host string, step int, offset time.Duration, requests, errors float64) []*ValueList {
+func pageStep(host string, step int, offset time.Duration, requests, errors float64) []*metric.ValueList {
 	t := t0.Add(time.Duration(step)*10*time.Second + offset)
-	return []*ValueList{gaugeList(host, "web/gauge-requests", t, requests), gaugeList(host, "web/gauge-errors", t, errors)}
+	return []*metric.ValueList{gaugeList(host, "web/gauge-requests", t, requests), gaugeList(host, "web/gauge-errors", t, errors)}
 }
 
 // incidentErrors is 50% of the requests failing in steps 40..49.
@@ -77,7 +79,7 @@ func TestLatenessBoundsWhatIsJudged(t *testing.T) {
 		rec := &recorder{}
 		e, err := NewEngine([]Rule{failedShareRule(t)}, Options{Sink: rec, Lateness: tc.lateness})
 		require.NoError(t, err)
-		var held []*ValueList
+		var held []*metric.ValueList
 		for step := 0; step < 60; step++ {
 			vls := pageStep("h", step, 0, 100, incidentErrors(step))
 			if step >= 40 && step < 45 {
@@ -259,7 +261,7 @@ func TestBulkValuesHeldBackBrieflyAreNotLate(t *testing.T) {
 		wall := t0.Add(24 * time.Hour)
 		e, err := NewEngine([]Rule{failedShareRule(t)}, Options{Sink: rec, Now: func() time.Time { return wall }})
 		require.NoError(t, err)
-		var held []*ValueList
+		var held []*metric.ValueList
 		for step := 0; step < 2000; step++ {
 			wall = wall.Add(time.Millisecond) // ten seconds of values a millisecond
 			vls := pageStep("h", step, 0, 100, incidentErrors(step%200+20))
@@ -322,7 +324,7 @@ func TestASeriesStartingBehindTheOthersIsNotLate(t *testing.T) {
 		rec := &recorder{}
 		e, err := NewEngine([]Rule{failedShareRule(t)}, Options{Sink: rec})
 		require.NoError(t, err)
-		var held *ValueList
+		var held *metric.ValueList
 		for step := 0; step < 100; step++ {
 			vls := pageStep("h", step, 0, 100, incidentErrors(step))
 			if behind && step == 0 {

@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/collectd-anomaly/collectd-anomaly/metric"
 )
 
 func fleetRule(t *testing.T, f FleetRule) *FleetRule {
@@ -242,7 +244,7 @@ func BenchmarkFleetAggregator(b *testing.B) {
 	require.NoError(b, err)
 	e, err := NewEngine([]Rule{fr, mr}, Options{})
 	require.NoError(b, err)
-	var lists []*ValueList
+	var lists []*metric.ValueList
 	for h := range hosts {
 		host := fmt.Sprintf("web-%d", h)
 		for s := range series {

@@ -5,6 +5,8 @@ import (
 	"path"
 	"regexp"
 	"strings"
+
+	"github.com/collectd-anomaly/collectd-anomaly/metric"
 )
 
 // Selector picks series by their identifier without host
@@ -48,7 +50,7 @@ func ParseSelector(s string) (Selector, error) {
 		}
 		sel.glob = s
 	default:
-		if _, err := ParseIdentifier(s); err != nil {
+		if _, err := metric.ParseIdentifier(s); err != nil {
 			return Selector{}, fmt.Errorf("series selector: %v", err)
 		}
 		sel.exact = s

@@ -18,8 +18,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/collectd-anomaly/collectd-anomaly/detect"
 	"github.com/collectd-anomaly/collectd-anomaly/influx"
+	"github.com/collectd-anomaly/collectd-anomaly/metric"
 )
 
 // The token of the tests' <InfluxDB> blocks: influxd runs without
@@ -615,13 +615,13 @@ func BenchmarkInfluxDBWriter(b *testing.B) {
 	d := startInfluxd(b, "bench")
 	w, err := influx.New(influx.Config{URL: d.URL, Bucket: d.DB, BufferLimit: max(influx.DefaultBufferLimit, b.N), Timeout: 5 * time.Minute})
 	require.NoError(b, err)
-	var vls []*detect.ValueList
+	var vls []*metric.ValueList
 	for h := range 100 {
 		for _, name := range simulatedNames() {
-			vls = append(vls, &detect.ValueList{
-				Identifier: detect.Identifier{Host: fmt.Sprintf("web-%03d", h), Plugin: "ecommerce", Type: "gauge", TypeInstance: name},
+			vls = append(vls, &metric.ValueList{
+				Identifier: metric.Identifier{Host: fmt.Sprintf("web-%03d", h), Plugin: "ecommerce", Type: "gauge", TypeInstance: name},
 				Interval:   10 * time.Second,
-				Values:     []detect.Value{detect.GaugeValue(float64(h) + 0.5)},
+				Values:     []metric.Value{metric.GaugeValue(float64(h) + 0.5)},
 				DSNames:    []string{"value"},
 			})
 		}

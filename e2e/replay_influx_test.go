@@ -11,6 +11,7 @@ import (
 	"github.com/collectd-anomaly/collectd-anomaly/conf"
 	"github.com/collectd-anomaly/collectd-anomaly/detect"
 	"github.com/collectd-anomaly/collectd-anomaly/influx"
+	"github.com/collectd-anomaly/collectd-anomaly/metric"
 	"github.com/collectd-anomaly/collectd-anomaly/replay"
 	"github.com/collectd-anomaly/collectd-anomaly/simulate"
 )
@@ -36,13 +37,13 @@ func TestReplayFromRealInfluxDB(t *testing.T) {
 	require.NoError(t, err)
 	sim, err := simulate.New(cfg, interval)
 	require.NoError(t, err)
-	vl := detect.ValueList{Values: make([]detect.Value, 1), DSNames: []string{"value"}, Interval: interval}
+	vl := metric.ValueList{Values: make([]metric.Value, 1), DSNames: []string{"value"}, Interval: interval}
 	vl.Host, vl.Plugin = "shop", "ecommerce"
 	for step := int64(0); step < steps; step++ {
 		vl.Time = start.Add(time.Duration(step) * interval)
 		for _, v := range sim.Step(step) {
 			vl.Type, vl.TypeInstance = v.Type, v.TypeInstance
-			vl.Values[0] = detect.GaugeValue(v.Value)
+			vl.Values[0] = metric.GaugeValue(v.Value)
 			w.WriteValueList(&vl, false)
 		}
 	}

@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/collectd-anomaly/collectd-anomaly/detect"
+	"github.com/collectd-anomaly/collectd-anomaly/metric"
 )
 
 // offline starts a Writer whose requests go nowhere: they succeed at once
@@ -44,7 +44,7 @@ func (s *sink) send(_ context.Context, b []byte) error {
 }
 
 // simulated is what one read of the simulator dispatches: 27 value lists.
-func simulated() []*detect.ValueList {
+func simulated() []*metric.ValueList {
 	names := []string{"page-hits-total", "asset-hits-total", "page-latency-mean", "asset-latency-mean", "new-sessions",
 		"page-response-200", "page-response-400", "page-response-500", "asset-response-200", "asset-response-400", "asset-response-500"}
 	for _, p := range []string{"a", "b", "c", "d"} {
@@ -52,7 +52,7 @@ func simulated() []*detect.ValueList {
 			names = append(names, "payment-provider-"+p+"."+o)
 		}
 	}
-	var out []*detect.ValueList
+	var out []*metric.ValueList
 	for i, n := range names {
 		out = append(out, gauge("web-frontend-01", "ecommerce", "", "gauge", n, 1000+float64(i)+0.25))
 	}
@@ -80,7 +80,7 @@ func TestWriteValueListAllocatesNothing(t *testing.T) {
 
 // warmUp grows every batch the Writer will ever have to its full size: it
 // fills the buffer while the sender is held, then lets it drain.
-func warmUp(b *testing.B, w *Writer, s *sink, vls []*detect.ValueList) {
+func warmUp(b *testing.B, w *Writer, s *sink, vls []*metric.ValueList) {
 	hold := make(chan struct{})
 	s.paused.Store(&hold)
 	n := DefaultBufferLimit + DefaultBatchSize

@@ -1,6 +1,6 @@
 // Package influx writes collectd value lists and the plugin's alerts to
 // InfluxDB (1.8, or 2.x through its v2 write API) in line protocol. It is
-// pure Go: the plugin hands it detect.ValueList and detect.Alert values.
+// pure Go: the plugin hands it metric.ValueList and detect.Alert values.
 //
 // # Mapping
 //

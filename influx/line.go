@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/collectd-anomaly/collectd-anomaly/detect"
+	"github.com/collectd-anomaly/collectd-anomaly/metric"
 )
 
 // AlertMeasurement is the measurement of alert events.
@@ -32,7 +33,7 @@ func HealthState(level float64) (string, bool) {
 // field state (see HealthState).
 //
 // It allocates nothing: vl's strings may be borrowed from C memory.
-func AppendValueList(b []byte, vl *detect.ValueList, health bool) ([]byte, bool) {
+func AppendValueList(b []byte, vl *metric.ValueList, health bool) ([]byte, bool) {
 	if vl.Plugin == "" {
 		// No measurement, no line: InfluxDB would refuse it, and with it
 		// the batch it came in. collectd's own plugins always have a name.
@@ -81,13 +82,13 @@ func AppendValueList(b []byte, vl *detect.ValueList, health bool) ([]byte, bool)
 // a float field, as InfluxDB's own collectd input does, so that a series
 // switching type (a gauge becoming a counter) never conflicts with the field
 // type InfluxDB has recorded. Counters above 2^53 lose their last digits.
-func float(v detect.Value) float64 {
+func float(v metric.Value) float64 {
 	switch v.Kind {
-	case detect.Gauge:
+	case metric.Gauge:
 		return v.Gauge
-	case detect.Counter, detect.Absolute:
+	case metric.Counter, metric.Absolute:
 		return float64(v.Counter)
-	case detect.Derive:
+	case metric.Derive:
 		return float64(v.Derive)
 	}
 	return math.NaN()

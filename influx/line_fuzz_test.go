@@ -11,6 +11,7 @@ import (
 	lp "github.com/influxdata/line-protocol"
 
 	"github.com/collectd-anomaly/collectd-anomaly/detect"
+	"github.com/collectd-anomaly/collectd-anomaly/metric"
 )
 
 // What InfluxDB keeps of a name or a string this package writes: line
@@ -118,21 +119,21 @@ func FuzzAppendValueList(f *testing.F) {
 	f.Add("a\nb", `p\`, `\`, `t"`, "\xff\xfe", `a\,b`, "value1", uint64(math.Float64bits(math.NaN())), uint64(math.MaxUint64), byte(0x33), int64(-1), true)
 	f.Add("#host", "#comment", "=", ",", " ", "=", ",", uint64(math.Float64bits(math.Inf(1))), uint64(2), byte(0x12), int64(math.MaxInt64), true)
 	f.Fuzz(func(t *testing.T, host, plugin, pluginInstance, typ, typeInstance, ds0, ds1 string, v0, v1 uint64, kinds byte, ns int64, health bool) {
-		value := func(k byte, x uint64) detect.Value {
+		value := func(k byte, x uint64) metric.Value {
 			switch k % 4 {
 			case 0:
-				return detect.CounterValue(x)
+				return metric.CounterValue(x)
 			case 1:
-				return detect.GaugeValue(math.Float64frombits(x))
+				return metric.GaugeValue(math.Float64frombits(x))
 			case 2:
-				return detect.DeriveValue(int64(x))
+				return metric.DeriveValue(int64(x))
 			}
-			return detect.AbsoluteValue(x)
+			return metric.AbsoluteValue(x)
 		}
-		vl := &detect.ValueList{
-			Identifier: detect.Identifier{Host: host, Plugin: plugin, PluginInstance: pluginInstance, Type: typ, TypeInstance: typeInstance},
+		vl := &metric.ValueList{
+			Identifier: metric.Identifier{Host: host, Plugin: plugin, PluginInstance: pluginInstance, Type: typ, TypeInstance: typeInstance},
 			Time:       time.Unix(0, ns),
-			Values:     []detect.Value{value(kinds, v0)},
+			Values:     []metric.Value{value(kinds, v0)},
 			DSNames:    []string{ds0, ds1},
 		}
 		if kinds&0x10 != 0 {

@@ -10,21 +10,22 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/collectd-anomaly/collectd-anomaly/detect"
+	"github.com/collectd-anomaly/collectd-anomaly/metric"
 )
 
 var t0 = time.Date(2026, 11, 27, 12, 0, 0, 123456789, time.UTC)
 
-func gauge(host, plugin, pluginInstance, typ, typeInstance string, v float64) *detect.ValueList {
-	return &detect.ValueList{
-		Identifier: detect.Identifier{Host: host, Plugin: plugin, PluginInstance: pluginInstance, Type: typ, TypeInstance: typeInstance},
+func gauge(host, plugin, pluginInstance, typ, typeInstance string, v float64) *metric.ValueList {
+	return &metric.ValueList{
+		Identifier: metric.Identifier{Host: host, Plugin: plugin, PluginInstance: pluginInstance, Type: typ, TypeInstance: typeInstance},
 		Time:       t0,
 		Interval:   10 * time.Second,
-		Values:     []detect.Value{detect.GaugeValue(v)},
+		Values:     []metric.Value{metric.GaugeValue(v)},
 		DSNames:    []string{"value"},
 	}
 }
 
-func line(t *testing.T, vl *detect.ValueList, health bool) string {
+func line(t *testing.T, vl *metric.ValueList, health bool) string {
 	t.Helper()
 	b, ok := AppendValueList(nil, vl, health)
 	require.True(t, ok)
@@ -43,21 +44,21 @@ func TestAppendValueList(t *testing.T) {
 		line(t, gauge("", "cpu", "0", "percent", "", 1e-5), false))
 
 	// Several data sources, of every type, as floats named by the data set.
-	vl := &detect.ValueList{
-		Identifier: detect.Identifier{Host: "h", Plugin: "interface", PluginInstance: "eth0", Type: "if_octets"},
+	vl := &metric.ValueList{
+		Identifier: metric.Identifier{Host: "h", Plugin: "interface", PluginInstance: "eth0", Type: "if_octets"},
 		Time:       t0,
-		Values:     []detect.Value{detect.DeriveValue(-5), detect.CounterValue(1 << 40), detect.AbsoluteValue(7), detect.GaugeValue(1e21)},
+		Values:     []metric.Value{metric.DeriveValue(-5), metric.CounterValue(1 << 40), metric.AbsoluteValue(7), metric.GaugeValue(1e21)},
 		DSNames:    []string{"rx", "tx", "", "g"},
 	}
 	assert.Equal(t, "interface,host=h,plugin_instance=eth0,type=if_octets rx=-5,tx=1099511627776,value2=7,g=1e+21 "+ts, line(t, vl, false))
 
 	// NaN (collectd's unknown gauge) and infinities are left out...
-	vl = &detect.ValueList{Identifier: detect.Identifier{Host: "h", Plugin: "p", Type: "t"}, Time: t0,
-		Values:  []detect.Value{detect.GaugeValue(math.NaN()), detect.GaugeValue(2), detect.GaugeValue(math.Inf(1))},
+	vl = &metric.ValueList{Identifier: metric.Identifier{Host: "h", Plugin: "p", Type: "t"}, Time: t0,
+		Values:  []metric.Value{metric.GaugeValue(math.NaN()), metric.GaugeValue(2), metric.GaugeValue(math.Inf(1))},
 		DSNames: []string{"a", "b", "c"}}
 	assert.Equal(t, "p,host=h,type=t b=2 "+ts, line(t, vl, false))
 	// ... and a value list of nothing else is no line at all.
-	vl.Values[1] = detect.GaugeValue(math.NaN())
+	vl.Values[1] = metric.GaugeValue(math.NaN())
 	b, ok := AppendValueList([]byte("keep"), vl, false)
 	assert.False(t, ok)
 	assert.Equal(t, "keep", string(b), "nothing appended")

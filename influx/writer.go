@@ -21,6 +21,7 @@ import (
 	ilog "github.com/influxdata/influxdb-client-go/v2/log"
 
 	"github.com/collectd-anomaly/collectd-anomaly/detect"
+	"github.com/collectd-anomaly/collectd-anomaly/metric"
 )
 
 // Defaults of Config.
@@ -310,7 +311,7 @@ func (w *Writer) Config() Config { return w.cfg }
 
 // WriteValueList queues the line of a value list (see AppendValueList). It
 // never waits on InfluxDB and, in steady state, allocates nothing.
-func (w *Writer) WriteValueList(vl *detect.ValueList, health bool) {
+func (w *Writer) WriteValueList(vl *metric.ValueList, health bool) {
 	lb := w.lines.Get().(*lineBuf)
 	var ok bool
 	lb.b, ok = AppendValueList(lb.b[:0], vl, health)

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/collectd-anomaly/collectd-anomaly/detect"
+	"github.com/collectd-anomaly/collectd-anomaly/metric"
 )
 
 // fakeInflux is an InfluxDB write endpoint: it keeps the lines of the
@@ -150,7 +151,7 @@ func start(t *testing.T, cfg Config, l *logs) *Writer {
 }
 
 // point i is value list number i: its value and time say i.
-func point(i int) *detect.ValueList {
+func point(i int) *metric.ValueList {
 	vl := gauge("h", "ecommerce", "", "gauge", "page-hits-total", float64(i))
 	vl.Time = t0.Add(time.Duration(i) * time.Millisecond)
 	return vl

@@ -16,6 +16,7 @@ import (
 	"github.com/collectd-anomaly/collectd-anomaly/cgo"
 	"github.com/collectd-anomaly/collectd-anomaly/conf"
 	"github.com/collectd-anomaly/collectd-anomaly/detect"
+	"github.com/collectd-anomaly/collectd-anomaly/metric"
 	"github.com/collectd-anomaly/collectd-anomaly/simulate"
 )
 
@@ -153,7 +154,7 @@ func (p *anomalyPlugin) describe() string {
 }
 
 // write is the write callback: every value list collectd handles passes here.
-func (p *anomalyPlugin) write(vl *detect.ValueList) error {
+func (p *anomalyPlugin) write(vl *metric.ValueList) error {
 	p.engine.Load().Observe(vl)
 	p.influxWrite(vl)
 	return nil

@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/collectd-anomaly/collectd-anomaly/cgo"
-	"github.com/collectd-anomaly/collectd-anomaly/detect"
+	"github.com/collectd-anomaly/collectd-anomaly/metric"
 )
 
 // fakeDaemon stands in for collectd: it records registrations, dispatched
@@ -236,22 +236,22 @@ func drain(t *testing.T, p *anomalyPlugin, rec *cgo.Recorder) []cgo.Notification
 var t0 = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 
 // gaugeList is one value list as collectd's write callback hands it over.
-func gaugeList(host, plugin, typ, typeInstance string, t time.Time, v float64) *detect.ValueList {
-	return &detect.ValueList{
-		Identifier: detect.Identifier{Host: host, Plugin: plugin, Type: typ, TypeInstance: typeInstance},
+func gaugeList(host, plugin, typ, typeInstance string, t time.Time, v float64) *metric.ValueList {
+	return &metric.ValueList{
+		Identifier: metric.Identifier{Host: host, Plugin: plugin, Type: typ, TypeInstance: typeInstance},
 		Time:       t,
 		Interval:   10 * time.Second,
-		Values:     []detect.Value{detect.GaugeValue(v)},
+		Values:     []metric.Value{metric.GaugeValue(v)},
 		DSNames:    []string{"value"},
 	}
 }
 
 // toDetect converts a dispatched value list into what the write callback
 // would receive, at time t.
-func toDetect(t *testing.T, vl *api.ValueList, at time.Time) *detect.ValueList {
+func toDetect(t *testing.T, vl *api.ValueList, at time.Time) *metric.ValueList {
 	t.Helper()
-	out := &detect.ValueList{
-		Identifier: detect.Identifier{Host: vl.Host, Plugin: vl.Plugin, PluginInstance: vl.PluginInstance, Type: vl.Type, TypeInstance: vl.TypeInstance},
+	out := &metric.ValueList{
+		Identifier: metric.Identifier{Host: vl.Host, Plugin: vl.Plugin, PluginInstance: vl.PluginInstance, Type: vl.Type, TypeInstance: vl.TypeInstance},
 		Time:       at,
 		Interval:   vl.Interval,
 		DSNames:    vl.DSNames,
@@ -259,11 +259,11 @@ func toDetect(t *testing.T, vl *api.ValueList, at time.Time) *detect.ValueList {
 	for _, v := range vl.Values {
 		switch x := v.(type) {
 		case api.Gauge:
-			out.Values = append(out.Values, detect.GaugeValue(float64(x)))
+			out.Values = append(out.Values, metric.GaugeValue(float64(x)))
 		case api.Counter:
-			out.Values = append(out.Values, detect.CounterValue(uint64(x)))
+			out.Values = append(out.Values, metric.CounterValue(uint64(x)))
 		case api.Derive:
-			out.Values = append(out.Values, detect.DeriveValue(int64(x)))
+			out.Values = append(out.Values, metric.DeriveValue(int64(x)))
 		default:
 			t.Fatalf("%s: value of type %T", vl.Identifier, v)
 		}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/collectd-anomaly/collectd-anomaly/detect"
 	"github.com/collectd-anomaly/collectd-anomaly/influx"
+	"github.com/collectd-anomaly/collectd-anomaly/metric"
 )
 
 // influxSink writes to InfluxDB what an <InfluxDB> block asks for. The
@@ -104,7 +105,7 @@ func (s *influxSink) describe(bucket string, token, insecure bool) string {
 }
 
 // influxWrite is the write callback's part: classify, format, queue.
-func (p *anomalyPlugin) influxWrite(vl *detect.ValueList) {
+func (p *anomalyPlugin) influxWrite(vl *metric.ValueList) {
 	s := p.influx.Load()
 	if s == nil {
 		return
@@ -115,7 +116,7 @@ func (p *anomalyPlugin) influxWrite(vl *detect.ValueList) {
 	}
 }
 
-func (s *influxSink) classify(vl *detect.ValueList) stream {
+func (s *influxSink) classify(vl *metric.ValueList) stream {
 	if vl.Plugin != "anomaly" {
 		return streamRaw
 	}

@@ -14,7 +14,7 @@ import (
 
 	"github.com/collectd-anomaly/collectd-anomaly/cgo"
 	"github.com/collectd-anomaly/collectd-anomaly/conf"
-	"github.com/collectd-anomaly/collectd-anomaly/detect"
+	"github.com/collectd-anomaly/collectd-anomaly/metric"
 )
 
 // shippedBlocks are the <Plugin anomaly> blocks of both shipped rule packs,
@@ -34,7 +34,7 @@ func shippedBlocks(tb testing.TB) []config.Block {
 	return out
 }
 
-var fuzzIDs = []detect.Identifier{
+var fuzzIDs = []metric.Identifier{
 	{Plugin: "ecommerce", Type: "gauge", TypeInstance: "page-hits-total"},
 	{Plugin: "ecommerce", Type: "gauge", TypeInstance: "page-response-500"},
 	{Plugin: "ecommerce", Type: "counter", TypeInstance: "asset-hits-total"},
@@ -93,7 +93,7 @@ func FuzzPluginWrite(f *testing.F) {
 		valid := true
 		base := time.Now().Add(-3 * time.Hour).Truncate(time.Second)
 		step, budget := 0, 5000
-		var last *detect.ValueList
+		var last *metric.ValueList
 		for len(data) > 0 && budget > 0 {
 			op := data[0]
 			data = data[1:]
@@ -112,9 +112,9 @@ func FuzzPluginWrite(f *testing.F) {
 					step++
 					next := *last
 					next.Time = base.Add(time.Duration(step) * 10 * time.Second)
-					next.Values = []detect.Value{last.Values[0]}
+					next.Values = []metric.Value{last.Values[0]}
 					switch v := &next.Values[0]; v.Kind {
-					case detect.Gauge:
+					case metric.Gauge:
 						v.Gauge += delta
 					default:
 						v.Counter += uint64(int64(delta))
@@ -130,7 +130,7 @@ func FuzzPluginWrite(f *testing.F) {
 					data = nil
 					continue
 				}
-				vl := &detect.ValueList{Identifier: fuzzIDs[int(op)%len(fuzzIDs)], Interval: 10 * time.Second, DSNames: []string{"value"}}
+				vl := &metric.ValueList{Identifier: fuzzIDs[int(op)%len(fuzzIDs)], Interval: 10 * time.Second, DSNames: []string{"value"}}
 				vl.Host = fuzzHostNames[int(data[0])%len(fuzzHostNames)]
 				valid = valid && utf8.ValidString(vl.Host)
 				step += int(int8(data[1]))
@@ -138,11 +138,11 @@ func FuzzPluginWrite(f *testing.F) {
 				x := binary.LittleEndian.Uint64(data[3:11])
 				switch data[2] % 3 {
 				case 0:
-					vl.Values = []detect.Value{detect.CounterValue(x)}
+					vl.Values = []metric.Value{metric.CounterValue(x)}
 				case 1:
-					vl.Values = []detect.Value{detect.GaugeValue(math.Float64frombits(x))}
+					vl.Values = []metric.Value{metric.GaugeValue(math.Float64frombits(x))}
 				default:
-					vl.Values = []detect.Value{detect.DeriveValue(int64(x))}
+					vl.Values = []metric.Value{metric.DeriveValue(int64(x))}
 				}
 				data = data[11:]
 				budget--

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/collectd-anomaly/collectd-anomaly/detect"
+	"github.com/collectd-anomaly/collectd-anomaly/metric"
 	"github.com/collectd-anomaly/collectd-anomaly/simulate"
 )
 
@@ -40,13 +41,13 @@ func BenchmarkRulePackObserve(b *testing.B) {
 				b.Fatal(err)
 			}
 			// A round: every series of every host at one time stamp.
-			var round []detect.ValueList
+			var round []metric.ValueList
 			for h := 0; h < hosts; h++ {
 				for _, v := range sim.Step(0) {
-					round = append(round, detect.ValueList{
-						Identifier: detect.Identifier{Host: fmt.Sprintf("shop-%05d", h), Plugin: "ecommerce", Type: v.Type, TypeInstance: v.TypeInstance},
+					round = append(round, metric.ValueList{
+						Identifier: metric.Identifier{Host: fmt.Sprintf("shop-%05d", h), Plugin: "ecommerce", Type: v.Type, TypeInstance: v.TypeInstance},
 						Interval:   interval,
-						Values:     []detect.Value{detect.GaugeValue(v.Value)},
+						Values:     []metric.Value{metric.GaugeValue(v.Value)},
 					})
 				}
 			}

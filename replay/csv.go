@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/collectd-anomaly/collectd-anomaly/detect"
+	"github.com/collectd-anomaly/collectd-anomaly/metric"
 )
 
 // CSVOptions tell ReadCSV how to read a file.
@@ -151,8 +151,8 @@ func ReadCSV(r io.Reader, name string, opt CSVOptions) (*Recording, error) {
 	return rec, nil
 }
 
-func parseID(s, host string) (detect.Identifier, error) {
-	id, err := detect.ParseIdentifier(strings.TrimSpace(s))
+func parseID(s, host string) (metric.Identifier, error) {
+	id, err := metric.ParseIdentifier(strings.TrimSpace(s))
 	if err != nil {
 		return id, err
 	}

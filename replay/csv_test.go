@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/collectd-anomaly/collectd-anomaly/detect"
+	"github.com/collectd-anomaly/collectd-anomaly/metric"
 	"github.com/collectd-anomaly/collectd-anomaly/replay"
 )
 
@@ -28,11 +29,11 @@ func TestReadCSVThreeColumns(t *testing.T) {
 	rec, err := replay.ReadCSV(strings.NewReader(in), "in.csv", replay.CSVOptions{})
 	require.NoError(t, err)
 	require.Len(t, rec.Series, 2)
-	assert.Equal(t, detect.Identifier{Host: "shop", Plugin: "web", Type: "gauge", TypeInstance: "hits"}, rec.Series[0].ID)
-	assert.Equal(t, detect.Gauge, rec.Series[0].Kind)
+	assert.Equal(t, metric.Identifier{Host: "shop", Plugin: "web", Type: "gauge", TypeInstance: "hits"}, rec.Series[0].ID)
+	assert.Equal(t, metric.Gauge, rec.Series[0].Kind)
 	assert.Equal(t, 10*time.Second, rec.Series[0].Interval, "the median step")
-	assert.Equal(t, detect.Identifier{Host: replay.DefaultHost, Plugin: "web", Type: "counter", TypeInstance: "requests"}, rec.Series[1].ID)
-	assert.Equal(t, detect.Counter, rec.Series[1].Kind)
+	assert.Equal(t, metric.Identifier{Host: replay.DefaultHost, Plugin: "web", Type: "counter", TypeInstance: "requests"}, rec.Series[1].ID)
+	assert.Equal(t, metric.Counter, rec.Series[1].Kind)
 	assert.Equal(t, 30*time.Second, rec.Series[1].Interval)
 	assert.Equal(t, 6, rec.Len())
 	assert.Equal(t, time.Unix(1767571200, 0).UTC(), rec.Start())

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/collectd-anomaly/collectd-anomaly/detect"
+	"github.com/collectd-anomaly/collectd-anomaly/metric"
 )
 
 // InfluxDB reads recorded series from an InfluxDB 1.x server through its
@@ -55,7 +55,7 @@ type InfluxDB struct {
 // Mapping turns a field of an InfluxDB series - its measurement, tags and
 // field name - into the collectd value list it was written from: the
 // identifier, the data source's name and type. ok false skips the field.
-type Mapping func(measurement string, tags map[string]string, field string) (id detect.Identifier, ds string, kind detect.Kind, ok bool)
+type Mapping func(measurement string, tags map[string]string, field string) (id metric.Identifier, ds string, kind metric.Kind, ok bool)
 
 // PluginMapping is the mapping of this project's InfluxDB writer (package
 // influx): the measurement is the plugin, the tags are host,
@@ -66,11 +66,11 @@ type Mapping func(measurement string, tags map[string]string, field string) (id 
 // skipped too. The data source type follows the type's name (see
 // KindOfType): the writer stores every value as a float, counters as their
 // running totals.
-func PluginMapping(measurement string, tags map[string]string, field string) (detect.Identifier, string, detect.Kind, bool) {
+func PluginMapping(measurement string, tags map[string]string, field string) (metric.Identifier, string, metric.Kind, bool) {
 	if measurement == "anomaly_alerts" || tags["type"] == "" {
-		return detect.Identifier{}, "", 0, false
+		return metric.Identifier{}, "", 0, false
 	}
-	id := detect.Identifier{
+	id := metric.Identifier{
 		Host:           tags["host"],
 		Plugin:         measurement,
 		PluginInstance: tags["plugin_instance"],
@@ -89,15 +89,15 @@ func PluginMapping(measurement string, tags map[string]string, field string) (de
 // instance), type and type_instance, and the field is "value". A
 // measurement without '_' is taken as the plugin with data source "value".
 // The data source type follows the type's name (see KindOfType).
-func CollectdMapping(measurement string, tags map[string]string, field string) (detect.Identifier, string, detect.Kind, bool) {
+func CollectdMapping(measurement string, tags map[string]string, field string) (metric.Identifier, string, metric.Kind, bool) {
 	if field != "value" {
-		return detect.Identifier{}, "", 0, false
+		return metric.Identifier{}, "", 0, false
 	}
 	plugin, ds := measurement, "value"
 	if i := strings.LastIndexByte(measurement, '_'); i > 0 && i < len(measurement)-1 {
 		plugin, ds = measurement[:i], measurement[i+1:]
 	}
-	id := detect.Identifier{
+	id := metric.Identifier{
 		Host:           tags["host"],
 		Plugin:         plugin,
 		PluginInstance: tags["instance"],
@@ -108,7 +108,7 @@ func CollectdMapping(measurement string, tags map[string]string, field string) (
 		id.Host = DefaultHost
 	}
 	if id.Type == "" {
-		return detect.Identifier{}, "", 0, false
+		return metric.Identifier{}, "", 0, false
 	}
 	return id, ds, KindOfType(id.Type), true
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/collectd-anomaly/collectd-anomaly/detect"
+	"github.com/collectd-anomaly/collectd-anomaly/metric"
 	"github.com/collectd-anomaly/collectd-anomaly/replay"
 )
 
@@ -164,7 +165,7 @@ func TestMappings(t *testing.T) {
 	require.True(t, ok)
 	assert.Equal(t, "h/interface-eth0/if_octets", id.String())
 	assert.Equal(t, "rx", ds)
-	assert.Equal(t, detect.Gauge, kind)
+	assert.Equal(t, metric.Gauge, kind)
 	_, _, _, ok = replay.PluginMapping("anomaly_alerts", map[string]string{"host": "h", "rule": "r"}, "observed")
 	assert.False(t, ok, "alerts are no value lists")
 
@@ -172,10 +173,10 @@ func TestMappings(t *testing.T) {
 	require.True(t, ok)
 	assert.Equal(t, "h/interface-eth0/if_octets", id.String())
 	assert.Equal(t, "rx", ds)
-	assert.Equal(t, detect.Gauge, kind)
+	assert.Equal(t, metric.Gauge, kind)
 	_, _, kind, ok = replay.CollectdMapping("ecommerce_value", map[string]string{"host": "h", "type": "counter", "type_instance": "x"}, "value")
 	require.True(t, ok)
-	assert.Equal(t, detect.Counter, kind)
+	assert.Equal(t, metric.Counter, kind)
 	_, _, _, ok = replay.CollectdMapping("ecommerce_value", map[string]string{"host": "h", "type": "gauge"}, "other")
 	assert.False(t, ok, "only the field value")
 	_, _, _, ok = replay.CollectdMapping("ecommerce_value", map[string]string{"host": "h"}, "value")

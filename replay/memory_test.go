@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/collectd-anomaly/collectd-anomaly/detect"
+	"github.com/collectd-anomaly/collectd-anomaly/metric"
 	"github.com/collectd-anomaly/collectd-anomaly/simulate"
 )
 
@@ -32,7 +33,7 @@ func TestRulePackMemoryPerHost(t *testing.T) {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	vl := detect.ValueList{Values: make([]detect.Value, 1), Interval: interval}
+	vl := metric.ValueList{Values: make([]metric.Value, 1), Interval: interval}
 	vl.Plugin = "ecommerce"
 	for step := int64(0); step < 3; step++ { // every group and its windows exist after the first
 		vl.Time = start.Add(time.Duration(step) * interval)
@@ -40,7 +41,7 @@ func TestRulePackMemoryPerHost(t *testing.T) {
 			vl.Host = host
 			for _, v := range sim.Step(step) {
 				vl.Type, vl.TypeInstance = v.Type, v.TypeInstance
-				vl.Values[0] = detect.GaugeValue(v.Value)
+				vl.Values[0] = metric.GaugeValue(v.Value)
 				e.Observe(&vl)
 			}
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/collectd-anomaly/collectd-anomaly/corpus"
 	"github.com/collectd-anomaly/collectd-anomaly/detect"
+	"github.com/collectd-anomaly/collectd-anomaly/metric"
 )
 
 // KindQuality is how the rules did on the series of one kind of anomaly.
@@ -117,12 +118,12 @@ func Quality(ctx context.Context, rules []detect.Rule, series []corpus.Series) (
 }
 
 func playSeries(ctx context.Context, rules []detect.Rule, s corpus.Series) ([]detect.Alert, error) {
-	id, err := detect.ParseIdentifier(s.Name)
+	id, err := metric.ParseIdentifier(s.Name)
 	if err != nil {
 		return nil, fmt.Errorf("corpus series %q: %v", s.Name, err)
 	}
 	rec := &Recording{}
-	i := rec.AddSeries(id, "value", detect.Gauge, s.Step)
+	i := rec.AddSeries(id, "value", metric.Gauge, s.Step)
 	for j, t := range s.Times {
 		rec.Add(i, t, s.Values[j])
 	}

@@ -8,16 +8,17 @@ import (
 	"time"
 
 	"github.com/collectd-anomaly/collectd-anomaly/detect"
+	"github.com/collectd-anomaly/collectd-anomaly/metric"
 )
 
 // Series is one recorded series: its identifier, the data source type of its
 // values and the interval between them.
 type Series struct {
-	ID detect.Identifier
+	ID metric.Identifier
 	// DS names the data source (collectd's "value" for single-valued types);
 	// rules with a DataSource option select by it.
 	DS   string
-	Kind detect.Kind
+	Kind metric.Kind
 	// Interval between the series' values: set by the source, or the median
 	// step between them (see Recording.Finish). The engine sizes the window
 	// slots of rules without a Resolution with it.
@@ -46,19 +47,19 @@ type Recording struct {
 
 	points []point
 	index  map[seriesKey]int32
-	ids    map[detect.Identifier]int32
+	ids    map[metric.Identifier]int32
 }
 
 type seriesKey struct {
-	id detect.Identifier
+	id metric.Identifier
 	ds string
 }
 
 // AddSeries returns the index of a series, adding it if new; kind and
 // interval are those of a new series (interval 0: inferred by Finish).
-func (r *Recording) AddSeries(id detect.Identifier, ds string, kind detect.Kind, interval time.Duration) int {
+func (r *Recording) AddSeries(id metric.Identifier, ds string, kind metric.Kind, interval time.Duration) int {
 	if r.index == nil {
-		r.index, r.ids = map[seriesKey]int32{}, map[detect.Identifier]int32{}
+		r.index, r.ids = map[seriesKey]int32{}, map[metric.Identifier]int32{}
 	}
 	k := seriesKey{id, ds}
 	if i, ok := r.index[k]; ok {
@@ -202,7 +203,7 @@ const maxGapTicks = 8640
 // returns the number of values played.
 func (r *Recording) Play(ctx context.Context, e *detect.Engine, opt PlayOptions) (int, error) {
 	tickEvery := int64(r.minInterval())
-	vl := detect.ValueList{}
+	vl := metric.ValueList{}
 	var lastTick int64 = math.MinInt64
 	n := len(r.points)
 	for i, next, count := 0, 0, 0; i < n; i, count = next, count+1 {
@@ -272,34 +273,34 @@ func (r *Recording) Play(ctx context.Context, e *detect.Engine, opt PlayOptions)
 }
 
 // valueOf makes a recorded number a value of the series' type.
-func valueOf(k detect.Kind, v float64) detect.Value {
+func valueOf(k metric.Kind, v float64) metric.Value {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		// No counter reads NaN: a gauge NaN is skipped and counted, and the
 		// counter's next value is taken against its last good one.
-		return detect.GaugeValue(v)
+		return metric.GaugeValue(v)
 	}
 	switch k {
-	case detect.Counter:
-		return detect.CounterValue(uint64(max(v, 0)))
-	case detect.Derive:
-		return detect.DeriveValue(int64(v))
-	case detect.Absolute:
-		return detect.AbsoluteValue(uint64(max(v, 0)))
+	case metric.Counter:
+		return metric.CounterValue(uint64(max(v, 0)))
+	case metric.Derive:
+		return metric.DeriveValue(int64(v))
+	case metric.Absolute:
+		return metric.AbsoluteValue(uint64(max(v, 0)))
 	}
-	return detect.GaugeValue(v)
+	return metric.GaugeValue(v)
 }
 
 // KindOfType guesses the data source type of a collectd type by its name:
 // "counter", "derive" and "absolute" are cumulative or absolute (as the
 // simulator's counter mode writes them), every other type a gauge.
-func KindOfType(typ string) detect.Kind {
+func KindOfType(typ string) metric.Kind {
 	switch typ {
 	case "counter":
-		return detect.Counter
+		return metric.Counter
 	case "derive":
-		return detect.Derive
+		return metric.Derive
 	case "absolute":
-		return detect.Absolute
+		return metric.Absolute
 	}
-	return detect.Gauge
+	return metric.Gauge
 }

@@ -3,7 +3,7 @@ package replay
 import (
 	"context"
 
-	"github.com/collectd-anomaly/collectd-anomaly/detect"
+	"github.com/collectd-anomaly/collectd-anomaly/metric"
 )
 
 // RunOptions tune Simulation.RunContext.
@@ -25,7 +25,7 @@ const checkEvery = 256
 // returns early, with the step it reached and ctx's error, once ctx is
 // done. Everything up to that step has been observed and ticked.
 func (s *Simulation) RunContext(ctx context.Context, from, to int64, opt RunOptions) (int64, error) {
-	vl := detect.ValueList{Values: make([]detect.Value, 1)}
+	vl := metric.ValueList{Values: make([]metric.Value, 1)}
 	vl.Host, vl.Plugin, vl.Interval = s.Host, "ecommerce", s.Interval
 	for step := from; step < to; step++ {
 		if (step-from)%checkEvery == 0 {
@@ -41,9 +41,9 @@ func (s *Simulation) RunContext(ctx context.Context, from, to int64, opt RunOpti
 			for _, v := range s.Simulator.Step(step) {
 				vl.Type, vl.TypeInstance = v.Type, v.TypeInstance
 				if v.Type == "counter" {
-					vl.Values[0] = detect.CounterValue(uint64(v.Value))
+					vl.Values[0] = metric.CounterValue(uint64(v.Value))
 				} else {
-					vl.Values[0] = detect.GaugeValue(v.Value)
+					vl.Values[0] = metric.GaugeValue(v.Value)
 				}
 				if opt.Tracer != nil {
 					opt.Tracer.Observe(&vl)

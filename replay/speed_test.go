@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/collectd-anomaly/collectd-anomaly/detect"
+	"github.com/collectd-anomaly/collectd-anomaly/metric"
 	"github.com/collectd-anomaly/collectd-anomaly/replay"
 	"github.com/collectd-anomaly/collectd-anomaly/simulate"
 )
@@ -64,7 +65,7 @@ func BenchmarkPlayRecording(b *testing.B) {
 	for step := int64(0); step < int64(24*time.Hour/interval); step++ {
 		t := start.Add(time.Duration(step) * interval)
 		for _, v := range sim.Step(step) {
-			s := rec.AddSeries(detect.Identifier{Host: "shop", Plugin: "ecommerce", Type: v.Type, TypeInstance: v.TypeInstance}, "value", detect.Gauge, interval)
+			s := rec.AddSeries(metric.Identifier{Host: "shop", Plugin: "ecommerce", Type: v.Type, TypeInstance: v.TypeInstance}, "value", metric.Gauge, interval)
 			rec.Add(s, t, v.Value)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/collectd-anomaly/collectd-anomaly/conf"
 	"github.com/collectd-anomaly/collectd-anomaly/detect"
+	"github.com/collectd-anomaly/collectd-anomaly/metric"
 	"github.com/collectd-anomaly/collectd-anomaly/replay"
 	"github.com/collectd-anomaly/collectd-anomaly/simulate"
 )
@@ -111,7 +112,7 @@ func BenchmarkStateFile(b *testing.B) {
 	require.NoError(b, err)
 	sim, err := simulate.New(simulate.Config{Params: simulate.DefaultParams(), Seed: 3}, interval)
 	require.NoError(b, err)
-	vl := detect.ValueList{Values: make([]detect.Value, 1), Interval: interval}
+	vl := metric.ValueList{Values: make([]metric.Value, 1), Interval: interval}
 	vl.Plugin = "ecommerce"
 	series := 0
 	for step := int64(0); step < int64(2*time.Hour/interval); step++ {
@@ -122,7 +123,7 @@ func BenchmarkStateFile(b *testing.B) {
 			vl.Host = fmt.Sprintf("shop-%02d", h)
 			for _, v := range values {
 				vl.Type, vl.TypeInstance = v.Type, v.TypeInstance
-				vl.Values[0] = detect.GaugeValue(v.Value)
+				vl.Values[0] = metric.GaugeValue(v.Value)
 				e.Observe(&vl)
 			}
 		}

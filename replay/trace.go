@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/collectd-anomaly/collectd-anomaly/detect"
+	"github.com/collectd-anomaly/collectd-anomaly/metric"
 )
 
 // Tracer records what the rules judged, slot by slot, for charts (Report)
@@ -27,7 +28,7 @@ type Tracer struct {
 	Slots bool
 
 	mu      sync.Mutex
-	cur     *detect.ValueList
+	cur     *metric.ValueList
 	traces  []*Trace
 	byGroup map[traceKey]*Trace
 	last    *Trace
@@ -91,7 +92,7 @@ func (t *Tracer) Wrap(rules []detect.Rule) []detect.Rule {
 }
 
 // Observe tells the Tracer the value list the engine observes next.
-func (t *Tracer) Observe(vl *detect.ValueList) { t.cur = vl }
+func (t *Tracer) Observe(vl *metric.ValueList) { t.cur = vl }
 
 // Traces returns the traces in the order their groups started.
 func (t *Tracer) Traces() []*Trace {

@@ -7,7 +7,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/collectd-anomaly/collectd-anomaly/detect"
+	"github.com/collectd-anomaly/collectd-anomaly/metric"
 )
 
 // SystemTypesDB is where Debian's collectd keeps its types.db.
@@ -21,7 +21,7 @@ type TypesDB map[string][]DataSource
 // DataSource is one data source of a type.
 type DataSource struct {
 	Name string
-	Kind detect.Kind
+	Kind metric.Kind
 }
 
 // ReadTypesDB reads a types.db file: lines "type ds:TYPE:min:max, ..." (the
@@ -47,8 +47,8 @@ func ReadTypesDB(r io.Reader, name string) (TypesDB, error) {
 			if len(parts) != 4 || parts[0] == "" {
 				return nil, fmt.Errorf("%s:%d: data source %q: want name:TYPE:min:max", name, line, spec)
 			}
-			kind, ok := map[string]detect.Kind{"GAUGE": detect.Gauge, "COUNTER": detect.Counter,
-				"DERIVE": detect.Derive, "ABSOLUTE": detect.Absolute}[strings.ToUpper(parts[1])]
+			kind, ok := map[string]metric.Kind{"GAUGE": metric.Gauge, "COUNTER": metric.Counter,
+				"DERIVE": metric.Derive, "ABSOLUTE": metric.Absolute}[strings.ToUpper(parts[1])]
 			if !ok {
 				return nil, fmt.Errorf("%s:%d: data source %q: type %q is not GAUGE, COUNTER, DERIVE or ABSOLUTE", name, line, spec, parts[1])
 			}
@@ -83,7 +83,7 @@ func LoadTypesDB(path string) (TypesDB, error) {
 // database where it knows the type (the data source by name, else the
 // type's first), from the type's name (KindOfType) where it does not or db
 // is nil.
-func (db TypesDB) Kind(typ, ds string) detect.Kind {
+func (db TypesDB) Kind(typ, ds string) metric.Kind {
 	dss, ok := db[typ]
 	if !ok || len(dss) == 0 {
 		return KindOfType(typ)

@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/collectd-anomaly/collectd-anomaly/detect"
+	"github.com/collectd-anomaly/collectd-anomaly/metric"
 )
 
 const typesSample = `# a piece of collectd's types.db
@@ -21,12 +21,12 @@ gauge                   value:GAUGE:U:U
 func TestTypesDB(t *testing.T) {
 	db, err := ReadTypesDB(strings.NewReader(typesSample), "types.db")
 	require.NoError(t, err)
-	assert.Equal(t, detect.Derive, db.Kind("cpu", ""))
-	assert.Equal(t, detect.Derive, db.Kind("if_octets", "tx"))
-	assert.Equal(t, detect.Gauge, db.Kind("load", "midterm"))
-	assert.Equal(t, detect.Gauge, db.Kind("gauge", "value"))
-	assert.Equal(t, detect.Counter, db.Kind("counter", "value"), "unknown to the file: by the name")
-	assert.Equal(t, detect.Gauge, TypesDB(nil).Kind("cpu", ""), "no database: by the name")
+	assert.Equal(t, metric.Derive, db.Kind("cpu", ""))
+	assert.Equal(t, metric.Derive, db.Kind("if_octets", "tx"))
+	assert.Equal(t, metric.Gauge, db.Kind("load", "midterm"))
+	assert.Equal(t, metric.Gauge, db.Kind("gauge", "value"))
+	assert.Equal(t, metric.Counter, db.Kind("counter", "value"), "unknown to the file: by the name")
+	assert.Equal(t, metric.Gauge, TypesDB(nil).Kind("cpu", ""), "no database: by the name")
 
 	for text, want := range map[string]string{
 		"cpu\n":                   "types.db:1: type \"cpu\" without data sources",
@@ -41,7 +41,7 @@ func TestTypesDB(t *testing.T) {
 	sys, err := LoadTypesDB("")
 	require.NoError(t, err)
 	if sys != nil { // Debian's collectd-core is installed by make deps
-		assert.Equal(t, detect.Derive, sys.Kind("if_octets", "rx"))
+		assert.Equal(t, metric.Derive, sys.Kind("if_octets", "rx"))
 	}
 }
 
@@ -52,10 +52,10 @@ func TestCSVTakesTypesFromTypesDB(t *testing.T) {
 	in := "time,identifier,value\n1767571200,h/cpu-0/cpu-user,100\n1767571210,h/cpu-0/cpu-user,150\n"
 	rec, err := ReadCSV(strings.NewReader(in), "cpu.csv", CSVOptions{Types: db})
 	require.NoError(t, err)
-	assert.Equal(t, detect.Derive, rec.Series[0].Kind)
+	assert.Equal(t, metric.Derive, rec.Series[0].Kind)
 	rec, err = ReadCSV(strings.NewReader(in), "cpu.csv", CSVOptions{})
 	require.NoError(t, err)
-	assert.Equal(t, detect.Gauge, rec.Series[0].Kind)
+	assert.Equal(t, metric.Gauge, rec.Series[0].Kind)
 }
 
 func TestCSVValuesInfiniteOutOfRangeAndFractionalTimes(t *testing.T) {
@@ -72,7 +72,7 @@ func TestCSVValuesInfiniteOutOfRangeAndFractionalTimes(t *testing.T) {
 	assert.EqualError(t, err, `x.csv:1: value "1e999" is out of the range of a float64 (about 1.8e308)`)
 
 	// A counter's NaN or Inf is no counter value: a gauge NaN, skipped.
-	assert.Equal(t, detect.Gauge, valueOf(detect.Counter, math.NaN()).Kind)
-	assert.Equal(t, detect.Gauge, valueOf(detect.Derive, math.Inf(1)).Kind)
-	assert.Equal(t, detect.Derive, valueOf(detect.Derive, 12).Kind)
+	assert.Equal(t, metric.Gauge, valueOf(metric.Counter, math.NaN()).Kind)
+	assert.Equal(t, metric.Gauge, valueOf(metric.Derive, math.Inf(1)).Kind)
+	assert.Equal(t, metric.Derive, valueOf(metric.Derive, 12).Kind)
 }

@@ -2,59 +2,9 @@ package detect
 
 import (
 	"math"
-	"time"
+
+	"github.com/collectd-anomaly/collectd-anomaly/metric"
 )
-
-// Kind is a collectd data source type.
-type Kind uint8
-
-// The data source types of collectd, in the order of its DS_TYPE_* constants.
-const (
-	Counter Kind = iota
-	Gauge
-	Derive
-	Absolute
-)
-
-func (k Kind) String() string {
-	switch k {
-	case Counter:
-		return "counter"
-	case Gauge:
-		return "gauge"
-	case Derive:
-		return "derive"
-	case Absolute:
-		return "absolute"
-	}
-	return "unknown"
-}
-
-// Value is one data source's value. Only the field of its Kind is meaningful;
-// a union would save bytes but make every caller unsafe.
-type Value struct {
-	Kind    Kind
-	Gauge   float64
-	Counter uint64 // COUNTER and ABSOLUTE
-	Derive  int64
-}
-
-// GaugeValue, CounterValue, DeriveValue and AbsoluteValue build a Value of their kind.
-func GaugeValue(v float64) Value   { return Value{Kind: Gauge, Gauge: v} }
-func CounterValue(v uint64) Value  { return Value{Kind: Counter, Counter: v} }
-func DeriveValue(v int64) Value    { return Value{Kind: Derive, Derive: v} }
-func AbsoluteValue(v uint64) Value { return Value{Kind: Absolute, Counter: v} }
-
-// ValueList is what collectd hands its write callbacks. The engine never keeps
-// a ValueList nor any of its strings past Observe: the plugin fills it from C
-// memory that collectd reuses.
-type ValueList struct {
-	Identifier
-	Time     time.Time
-	Interval time.Duration
-	Values   []Value
-	DSNames  []string // optional; needed only by rules that pick a data source by name
-}
 
 // increment turns a cumulative value into the increase since the previous
 // one; reset is true when the value fell and no wrap explains it.
@@ -68,9 +18,9 @@ type ValueList struct {
 // eighth of the 32-bit range (SNMP's Counter32) or of the 64-bit one, and the
 // increment across the wrap is under an eighth of that range. A DERIVE that
 // falls is taken as reset the same way.
-func increment(kind Kind, prev, cur Value) (inc float64, reset bool) {
+func increment(kind metric.Kind, prev, cur metric.Value) (inc float64, reset bool) {
 	switch kind {
-	case Counter:
+	case metric.Counter:
 		if cur.Counter >= prev.Counter {
 			return float64(cur.Counter - prev.Counter), false
 		}
@@ -84,7 +34,7 @@ func increment(kind Kind, prev, cur Value) (inc float64, reset bool) {
 			return float64(wrapped), false
 		}
 		return math.NaN(), true
-	case Derive:
+	case metric.Derive:
 		if cur.Derive >= prev.Derive {
 			return float64(cur.Derive - prev.Derive), false
 		}

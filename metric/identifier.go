@@ -1,4 +1,4 @@
-package detect
+package metric
 
 import (
 	"fmt"
@@ -39,9 +39,9 @@ func (id Identifier) Series() string {
 	return b.String()
 }
 
-// clone copies every field, so that an Identifier built on memory the caller
+// Clone copies every field, so that an Identifier built on memory the caller
 // reuses (the plugin's borrowed C strings) can be kept.
-func (id Identifier) clone() Identifier {
+func (id Identifier) Clone() Identifier {
 	return Identifier{
 		Host:           strings.Clone(id.Host),
 		Plugin:         strings.Clone(id.Plugin),
