@@ -15,13 +15,8 @@ const AlertMeasurement = "anomaly_alerts"
 // HealthState is the text of a health level (the exercise's words), written
 // as the field "state" beside the numeric "value" of a health series.
 func HealthState(level float64) (string, bool) {
-	switch level {
-	case 0:
-		return "ok", true
-	case 1:
-		return "warn", true
-	case 2:
-		return "error", true
+	if l := detect.Level(level); float64(l) == level && l >= detect.OK && l <= detect.Failure {
+		return detect.HealthWord(l), true
 	}
 	return "", false
 }
