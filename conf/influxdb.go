@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"time"
 
 	"collectd.org/config"
 
@@ -35,15 +34,9 @@ import (
 //	  WriteAlerts true             # alerts, as measurement anomaly_alerts
 //	</InfluxDB>
 type InfluxDB struct {
-	URL, Token, Org, Bucket string
-
-	BatchSize     int
-	FlushInterval time.Duration
-	BufferLimit   int
-	Timeout       time.Duration
-
-	CAFile             string
-	InsecureSkipVerify bool
+	// The writer's settings, as the block sets them (the plugin adds its
+	// logging).
+	influx.Config
 
 	// The streams: value lists of other plugins (raw), of plugin "anomaly"
 	// (derived series and, among them, health series), and alerts.
@@ -62,11 +55,13 @@ func parseInfluxDB(b config.Block, prev *InfluxDB) (*InfluxDB, error) {
 		return nil, fmt.Errorf("%s: takes no argument", where(b))
 	}
 	in := &InfluxDB{
-		BatchSize:     influx.DefaultBatchSize,
-		FlushInterval: influx.DefaultFlushInterval,
-		BufferLimit:   influx.DefaultBufferLimit,
-		Timeout:       influx.DefaultTimeout,
-		WriteValues:   true, WriteDerived: true, WriteHealth: true, WriteAlerts: true,
+		Config: influx.Config{
+			BatchSize:     influx.DefaultBatchSize,
+			FlushInterval: influx.DefaultFlushInterval,
+			BufferLimit:   influx.DefaultBufferLimit,
+			Timeout:       influx.DefaultTimeout,
+		},
+		WriteValues: true, WriteDerived: true, WriteHealth: true, WriteAlerts: true,
 	}
 	var bufferLimit, token, tokenFile *config.Block
 	for _, c := range b.Children {

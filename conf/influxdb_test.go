@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/collectd-anomaly/collectd-anomaly/conf"
+	"github.com/collectd-anomaly/collectd-anomaly/influx"
 )
 
 func influxBlock(children ...config.Block) config.Block {
@@ -32,8 +33,8 @@ func TestParseInfluxDBDefaults(t *testing.T) {
 	assert.Nil(t, parseOne(t).InfluxDB, "no block, no InfluxDB")
 	got := parseOne(t, minimalInflux()).InfluxDB
 	assert.Equal(t, &conf.InfluxDB{
-		URL: "http://127.0.0.1:8086", Bucket: "collectd",
-		BatchSize: 5000, FlushInterval: time.Second, BufferLimit: 100_000, Timeout: 10 * time.Second,
+		Config: influx.Config{URL: "http://127.0.0.1:8086", Bucket: "collectd",
+			BatchSize: 5000, FlushInterval: time.Second, BufferLimit: 100_000, Timeout: 10 * time.Second},
 		WriteValues: true, WriteDerived: true, WriteHealth: true, WriteAlerts: true,
 	}, got)
 }
@@ -62,11 +63,11 @@ func TestParseInfluxDB(t *testing.T) {
 		)),
 	)
 	require.NoError(t, err)
-	assert.Equal(t, &conf.InfluxDB{
+	assert.Equal(t, &conf.InfluxDB{Config: influx.Config{
 		URL: "https://influx.example.com:8086/", Token: "user:pass", Org: "my-org", Bucket: "collectd/autogen",
 		BatchSize: 100, FlushInterval: 500 * time.Millisecond, BufferLimit: 1000, Timeout: 3 * time.Second,
 		CAFile: ca, InsecureSkipVerify: true,
-	}, s.InfluxDB, "TimeScale does not touch InfluxDB's durations")
+	}}, s.InfluxDB, "TimeScale does not touch InfluxDB's durations")
 }
 
 func TestParseInfluxDBErrors(t *testing.T) {

@@ -47,13 +47,10 @@ func (p *anomalyPlugin) startInflux() error {
 	if c == nil {
 		return nil
 	}
-	w, err := influx.New(influx.Config{
-		URL: c.URL, Token: c.Token, Org: c.Org, Bucket: c.Bucket,
-		BatchSize: c.BatchSize, FlushInterval: c.FlushInterval, BufferLimit: c.BufferLimit, Timeout: c.Timeout,
-		CAFile: c.CAFile, InsecureSkipVerify: c.InsecureSkipVerify,
-		Errorf: func(format string, args ...any) { p.host.errorf("anomaly plugin: "+format, args...) },
-		Infof:  func(format string, args ...any) { p.host.infof("anomaly plugin: "+format, args...) },
-	})
+	cfg := c.Config
+	cfg.Errorf = func(format string, args ...any) { p.host.errorf("anomaly plugin: "+format, args...) }
+	cfg.Infof = func(format string, args ...any) { p.host.infof("anomaly plugin: "+format, args...) }
+	w, err := influx.New(cfg)
 	if err != nil {
 		return err
 	}
