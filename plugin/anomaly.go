@@ -20,13 +20,6 @@ import (
 	"github.com/collectd-anomaly/collectd-anomaly/simulate"
 )
 
-// alertQueue is how many notifications may wait for dispatch. Alerts are
-// changes of state, a handful an hour, and bursts are shaped into summaries
-// before the queue (burst.go); the bound only matters if collectd's
-// notification chain hangs, and then dropping (counted and logged) is better
-// than blocking the rules.
-const alertQueue = 4096
-
 type anomalyPlugin struct {
 	host daemon
 
@@ -39,9 +32,10 @@ type anomalyPlugin struct {
 	interval       time.Duration // of the read callback: engine ticks and simulated reads
 	engine         atomic.Pointer[detect.Engine]
 
-	alerts chan detect.Alert
-	values chan detect.DerivedValue
-	shaper *burstShaper
+	// outputs are where value lists and alerts go beside the engine
+	// (output.go), set by init; notes is the first of them.
+	outputs atomic.Pointer[[]output]
+	notes   *notifications
 	// Counted for the plugin's statistics (stats.go).
 	dropped              atomic.Uint64 // queued alerts and values dropped
 	notified, summarised atomic.Uint64 // notifications dispatched; alerts in summaries
@@ -49,14 +43,9 @@ type anomalyPlugin struct {
 	lastReport           counters // the read callback's, at its last run
 	beyondMaxSeries      bool     // series are being refused (stats.go)
 	droppedBefore        uint64   // value lists refused before the episode
-	stop                 chan struct{}
-	stopped              chan struct{}
-	stopMu               sync.Once
 
 	simMu sync.Mutex // collectd may run reads of one plugin concurrently
 	sim   *simulation
-
-	influx atomic.Pointer[influxSink] // set by init if an <InfluxDB> block asks (influx.go)
 
 	silences *silencer    // set by init if SilenceFile is (silence.go)
 	state    *stateKeeper // set by init if StateFile is (state.go)
@@ -125,14 +114,9 @@ func (p *anomalyPlugin) init() error {
 		return err
 	}
 	p.registered = true
-	if err := p.startInflux(); err != nil {
+	if err := p.startOutputs(); err != nil {
 		return err
 	}
-	p.shaper = newBurstShaper(p.settings.BurstLimit, p.settings.BurstWindow)
-	p.alerts = make(chan detect.Alert, alertQueue)
-	p.values = make(chan detect.DerivedValue, alertQueue)
-	p.stop, p.stopped = make(chan struct{}), make(chan struct{})
-	go p.notify(p.host.notifier())
 	if p.state != nil {
 		go p.state.run()
 	}
@@ -156,7 +140,9 @@ func (p *anomalyPlugin) describe() string {
 // write is the write callback: every value list collectd handles passes here.
 func (p *anomalyPlugin) write(vl *metric.ValueList) error {
 	p.engine.Load().Observe(vl)
-	p.influxWrite(vl)
+	for _, o := range p.loadOutputs() {
+		o.writeValues(vl)
+	}
 	return nil
 }
 
@@ -176,31 +162,26 @@ func (p *anomalyPlugin) Read(ctx context.Context) (err error) {
 }
 
 // Alert implements detect.Sink. The engine calls it with a group locked,
-// so it only shapes and queues: InfluxDB gets every alert, collectd's
-// notification chain the first of a burst and then summaries (burst.go).
+// so the outputs only queue: InfluxDB gets every alert, collectd's
+// notification chain the first of a burst and then summaries (burst.go),
+// and nothing a silence holds (silence.go).
 func (p *anomalyPlugin) Alert(a detect.Alert) {
-	silenced := p.silences != nil && p.silences.hold(&a, time.Now())
-	p.influxAlert(&a)
-	if silenced {
-		return
+	if p.silences != nil {
+		p.silences.hold(&a, time.Now()) // sets a.Silenced
 	}
-	if p.shaper != nil && !p.shaper.admit(&a, time.Now()) {
-		return
-	}
-	select {
-	case p.alerts <- a:
-	default:
-		p.dropped.Add(1)
+	for _, o := range p.loadOutputs() {
+		o.writeAlert(&a)
 	}
 }
 
-// Value implements detect.Sink for derived series, queued like alerts.
+// Value implements detect.Sink for derived series: they go back into
+// collectd from the notifications' goroutine, which has collectd's context.
 func (p *anomalyPlugin) Value(v detect.DerivedValue) {
-	select {
-	case p.values <- v:
-	default:
+	if p.notes == nil {
 		p.dropped.Add(1)
+		return
 	}
+	p.notes.queueValue(v)
 }
 
 // dispatchDerived sends a rule's derived value back into collectd, so every
@@ -222,75 +203,6 @@ func (p *anomalyPlugin) dispatchDerived(v *detect.DerivedValue) {
 	if err := p.host.dispatchGauge(g); err != nil {
 		p.host.errorf("anomaly plugin: dispatching %s: %v", v.Name, err)
 	}
-}
-
-// notify dispatches queued alerts as collectd notifications, and the
-// summaries of bursts once a second, until Shutdown.
-func (p *anomalyPlugin) notify(n cgo.Notifier) {
-	defer close(p.stopped)
-	summaries := time.NewTicker(time.Second)
-	defer summaries.Stop()
-	for {
-		select {
-		case a := <-p.alerts:
-			p.send(n, &a)
-		case v := <-p.values:
-			p.dispatchDerived(&v)
-		case now := <-summaries.C:
-			p.releaseSilenced(n, now)
-			p.sendSummaries(n, now)
-		case <-p.stop:
-			for {
-				select {
-				case a := <-p.alerts:
-					p.send(n, &a)
-				case v := <-p.values:
-					p.dispatchDerived(&v)
-				default:
-					p.sendSummaries(n, time.Now())
-					return
-				}
-			}
-		}
-	}
-}
-
-// releaseSilenced sends what silences that ended held back, through the
-// burst shaper like any alert: a silence over a fleet may release hundreds.
-func (p *anomalyPlugin) releaseSilenced(n cgo.Notifier, now time.Time) {
-	if p.silences == nil {
-		return
-	}
-	for _, a := range p.silences.check(now) {
-		if p.shaper.admit(&a, now) {
-			p.send(n, &a)
-		}
-	}
-}
-
-func (p *anomalyPlugin) sendSummaries(n cgo.Notifier, now time.Time) {
-	for _, b := range p.shaper.summaries(now) {
-		p.summarised.Add(uint64(b.count()))
-		p.deliver(n, b.notification(p.collectorHost()), b.alert.Rule+" (summary)")
-	}
-}
-
-func (p *anomalyPlugin) send(n cgo.Notifier, a *detect.Alert) {
-	p.deliver(n, p.notification(a), a.Subject())
-}
-
-func (p *anomalyPlugin) deliver(n cgo.Notifier, note *cgo.Notification, what string) {
-	defer func() {
-		// A panic here would end the goroutine, and with it collectd.
-		if r := recover(); r != nil {
-			p.host.errorf("anomaly plugin: dispatching notification for %s panicked: %v", what, r)
-		}
-	}()
-	if err := n.Notify(note); err != nil {
-		p.host.errorf("anomaly plugin: dispatching notification for %s: %v", what, err)
-		return
-	}
-	p.notified.Add(1)
 }
 
 // collectorHost is the host a notification of the plugin itself names.
@@ -355,10 +267,10 @@ func (p *anomalyPlugin) notification(a *detect.Alert) *cgo.Notification {
 	}
 }
 
-// Shutdown dispatches the notifications still queued.
+// Shutdown delivers what the outputs hold: the notifications still queued,
+// then what InfluxDB has not been sent.
 func (p *anomalyPlugin) Shutdown(context.Context) (err error) {
 	defer recoverTo(&err, "shutdown callback")
-	defer p.stopInflux() // after the queues are drained: flushes InfluxDB
 	// collectd has stopped its write threads: the value lists still in the
 	// write ring go through the engine before its alerts are drained.
 	p.host.stopWriter()
@@ -366,29 +278,12 @@ func (p *anomalyPlugin) Shutdown(context.Context) (err error) {
 		// Every value list has gone through the engine: its state is whole.
 		p.state.shutdown()
 	}
-	p.stopMu.Do(func() { close(p.stop) })
-	select {
-	case <-p.stopped:
-	case <-time.After(shutdownWait):
-		// The goroutine is stuck in a notification plugin: what it has not
-		// handed on is lost, and said so.
-		lost := len(p.alerts) + len(p.values)
-		if p.shaper != nil {
-			lost += p.shaper.pending()
-		}
-		p.host.errorf("anomaly plugin: %d notifications and derived values lost at shutdown: collectd's notification chain took none for %s", lost, shutdownWait)
-	}
-	if p.silences != nil {
-		if n := p.silences.waiting(); n > 0 {
-			p.host.infof("anomaly plugin: %d notifications held by silences not sent: collectd is stopping", n)
-		}
+	for _, o := range p.loadOutputs() {
+		o.close()
 	}
 	p.reportFinal()
 	return nil
 }
-
-// shutdownWait is how long Shutdown waits for queued notifications.
-const shutdownWait = 5 * time.Second
 
 // simulation is the simulator and where it stands.
 type simulation struct {

@@ -9,8 +9,8 @@ import (
 	"github.com/collectd-anomaly/collectd-anomaly/metric"
 )
 
-// influxSink writes to InfluxDB what an <InfluxDB> block asks for. The
-// streams:
+// influxSink is the output to InfluxDB: it writes what an <InfluxDB> block
+// asks for. The streams:
 //
 //   - raw: every value list collectd handles whose plugin is not "anomaly"
 //     (WriteValues);
@@ -41,18 +41,15 @@ const (
 	streamHealth
 )
 
-// startInflux starts the writer of an <InfluxDB> block, if there is one.
-func (p *anomalyPlugin) startInflux() error {
+// startInflux starts the writer of the <InfluxDB> block.
+func (p *anomalyPlugin) startInflux() (*influxSink, error) {
 	c := p.settings.InfluxDB
-	if c == nil {
-		return nil
-	}
 	cfg := c.Config
 	cfg.Errorf = func(format string, args ...any) { p.host.errorf("anomaly plugin: "+format, args...) }
 	cfg.Infof = func(format string, args ...any) { p.host.infof("anomaly plugin: "+format, args...) }
 	w, err := influx.New(cfg)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	s := &influxSink{w: w, outputs: map[string]stream{}, alerts: c.WriteAlerts, host: p.settings.Hostname}
 	s.streams[streamRaw], s.streams[streamDerived], s.streams[streamHealth] = c.WriteValues, c.WriteDerived, c.WriteHealth
@@ -67,9 +64,8 @@ func (p *anomalyPlugin) startInflux() error {
 	if s.host == "" {
 		s.host = p.host.hostname()
 	}
-	p.influx.Store(s)
 	p.host.infof("anomaly plugin: %s", s.describe(c.Bucket, c.Token != "", c.InsecureSkipVerify))
-	return nil
+	return s, nil
 }
 
 func (s *influxSink) describe(bucket string, token, insecure bool) string {
@@ -101,12 +97,8 @@ func (s *influxSink) describe(bucket string, token, insecure bool) string {
 		strings.Join(what, ", "), s.w.Where(), bucket, more, cfg.BatchSize, cfg.FlushInterval, cfg.BufferLimit)
 }
 
-// influxWrite is the write callback's part: classify, format, queue.
-func (p *anomalyPlugin) influxWrite(vl *metric.ValueList) {
-	s := p.influx.Load()
-	if s == nil {
-		return
-	}
+// writeValues implements output: classify, format, queue.
+func (s *influxSink) writeValues(vl *metric.ValueList) {
 	k := s.classify(vl)
 	if s.streams[k] {
 		s.w.WriteValueList(vl, k == streamHealth)
@@ -125,16 +117,13 @@ func (s *influxSink) classify(vl *metric.ValueList) stream {
 	return streamDerived
 }
 
-// influxAlert is the Alert sink's part.
-func (p *anomalyPlugin) influxAlert(a *detect.Alert) {
-	if s := p.influx.Load(); s != nil && s.alerts {
+// writeAlert implements output: every alert, silenced or not (field
+// silenced).
+func (s *influxSink) writeAlert(a *detect.Alert) {
+	if s.alerts {
 		s.w.WriteAlert(a, s.host)
 	}
 }
 
-// stopInflux flushes and stops the writer (collectd's shutdown).
-func (p *anomalyPlugin) stopInflux() {
-	if s := p.influx.Swap(nil); s != nil {
-		s.w.Close()
-	}
-}
+// close implements output: flushes and stops the writer.
+func (s *influxSink) close() { s.w.Close() }
