@@ -44,6 +44,10 @@ func (hb *healthBuilder) option(c config.Block, rd reader) (bool, error) {
 		hb.p.MinRequests, err = nonNegative(c)
 	case is(c, "Output"):
 		hb.p.Output, err = oneString(c)
+	case is(c, "LatencyUnit"):
+		if hb.p.LatencyUnit, err = oneString(c); err == nil && hb.p.LatencyUnit == "" {
+			err = optionError(c, "must not be empty")
+		}
 	default:
 		return false, nil
 	}

@@ -68,8 +68,9 @@ type DerivedValue struct {
 }
 
 // Sink receives what the engine produces. Implementations must be safe for
-// concurrent use and must not block: the engine calls them from collectd's
-// write threads with a group's lock held.
+// concurrent use and must not block: the engine calls them from Observe and
+// Tick (in the plugin: the write ring's goroutine and the read callback)
+// with a group's lock held.
 type Sink interface {
 	Alert(Alert)
 	Value(DerivedValue)

@@ -74,7 +74,8 @@ type Stats struct {
 }
 
 // Engine routes value lists to rules and keeps their state. It is safe for
-// concurrent use by collectd's write threads.
+// concurrent use: the plugin observes from the write ring's goroutine and
+// ticks from collectd's read callback, and any number may observe at once.
 type Engine struct {
 	rules     []Rule
 	sink      Sink

@@ -42,6 +42,9 @@ type HealthParams struct {
 	MinRequests float64
 	// Output is the type instance of the health series; empty is the rule's name.
 	Output string
+	// LatencyUnit names the latency's unit in messages and charts; empty
+	// is "ms" (collectd's and the exercise's).
+	LatencyUnit string
 }
 
 // DefaultHealthParams are the exercise's health function's: a 5-minute
@@ -51,7 +54,7 @@ type HealthParams struct {
 // normal share is under 1%), 100 requests for an error level.
 func DefaultHealthParams() HealthParams {
 	return HealthParams{Period: 5 * time.Minute, LatencyWarning: 300, LatencyFailure: 500,
-		ErrorWarning: 0.02, ErrorFailure: 0.05, MinRequests: 100}
+		ErrorWarning: 0.02, ErrorFailure: 0.05, MinRequests: 100, LatencyUnit: "ms"}
 }
 
 // The inputs of a HealthRule, in order.
@@ -80,6 +83,9 @@ func NewHealthRule(spec RuleSpec, latency, errors, requests []Selector, p Health
 	}
 	if p.Output == "" {
 		p.Output = spec.Name
+	}
+	if p.LatencyUnit == "" {
+		p.LatencyUnit = "ms"
 	}
 	return &HealthRule{RuleSpec: spec, HealthParams: p}, nil
 }
@@ -117,9 +123,9 @@ func (r *HealthRule) Message(a *Alert, v *Verdict) string {
 	if !math.IsNaN(v.Denominator) && v.Denominator >= r.MinRequests && v.Denominator > 0 {
 		errs = formatPercent(v.Numerator / v.Denominator)
 	}
-	return fmt.Sprintf("%s: %s of %s is %s: latency %s ms (warn %s, error %s), errors %s (warn %s, error %s) over %s ending %s",
+	return fmt.Sprintf("%s: %s of %s is %s: latency %s %s (warn %s, error %s), errors %s (warn %s, error %s) over %s ending %s",
 		a.Severity, a.Subject(), hostOrAll(a.Host), HealthWord(a.Severity),
-		formatNumber(v.Observed), formatNumber(r.LatencyWarning), formatNumber(r.LatencyFailure),
+		formatNumber(v.Observed), r.LatencyUnit, formatNumber(r.LatencyWarning), formatNumber(r.LatencyFailure),
 		errs, formatPercent(r.ErrorWarning), formatPercent(r.ErrorFailure), v.Window, v.ValueTime.UTC().Format("15:04:05"))
 }
 
@@ -186,7 +192,7 @@ func (s *healthState) memory(time.Duration) time.Duration { return s.acc.period 
 
 // ChartUnit implements Charted: the latency, as the messages say.
 func (r *HealthRule) ChartUnit() string {
-	return "mean latency per " + CompactDuration(r.Period) + " (ms)"
+	return "mean latency per " + CompactDuration(r.Period) + " (" + r.LatencyUnit + ")"
 }
 
 // ChartValues implements Charted: the latency, and the error share when

@@ -312,18 +312,18 @@ func (p *anomalyPlugin) simulate(ctx context.Context, now time.Time) error {
 	p.logIncidents(s, step)
 	for _, v := range s.sim.Step(step) {
 		var value api.Value = api.Gauge(v.Value)
-		if v.Type == "counter" {
+		if v.Counter() {
 			value = api.Counter(uint64(v.Value))
 		}
 		vl := &api.ValueList{
-			Identifier: api.Identifier{Host: cfg.Host, Plugin: "ecommerce", Type: v.Type, TypeInstance: v.TypeInstance},
+			Identifier: api.Identifier{Host: cfg.Host, Plugin: simulate.Plugin, Type: v.Type, TypeInstance: v.TypeInstance},
 			Time:       now,
 			Interval:   s.interval,
 			Values:     []api.Value{value},
 			DSNames:    []string{"value"},
 		}
 		if err := p.host.dispatch(ctx, vl); err != nil {
-			return fmt.Errorf("dispatching ecommerce/%s-%s: %w", v.Type, v.TypeInstance, err)
+			return fmt.Errorf("dispatching %s/%s-%s: %w", simulate.Plugin, v.Type, v.TypeInstance, err)
 		}
 	}
 	return nil

@@ -5,11 +5,11 @@
 package replay
 
 import (
+	"context"
 	"sync"
 	"time"
 
 	"github.com/collectd-anomaly/collectd-anomaly/detect"
-	"github.com/collectd-anomaly/collectd-anomaly/metric"
 	"github.com/collectd-anomaly/collectd-anomaly/simulate"
 )
 
@@ -61,21 +61,7 @@ type Simulation struct {
 // Run replays steps [from, to): each step's values as value lists stamped
 // with the step's time, then a Tick, as the plugin does every interval.
 func (s *Simulation) Run(from, to int64) {
-	vl := metric.ValueList{Values: make([]metric.Value, 1)}
-	vl.Host, vl.Plugin, vl.Interval = s.Host, "ecommerce", s.Interval
-	for step := from; step < to; step++ {
-		vl.Time = s.Time(step)
-		for _, v := range s.Simulator.Step(step) {
-			vl.Type, vl.TypeInstance = v.Type, v.TypeInstance
-			if v.Type == "counter" {
-				vl.Values[0] = metric.CounterValue(uint64(v.Value))
-			} else {
-				vl.Values[0] = metric.GaugeValue(v.Value)
-			}
-			s.Engine.Observe(&vl)
-		}
-		s.Engine.Tick(vl.Time)
-	}
+	_, _ = s.RunContext(context.Background(), from, to, RunOptions{}) // a background context is never done
 }
 
 // Time is when step is read.

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/collectd-anomaly/collectd-anomaly/metric"
+	"github.com/collectd-anomaly/collectd-anomaly/simulate"
 )
 
 // RunOptions tune Simulation.RunContext.
@@ -26,7 +27,7 @@ const checkEvery = 256
 // done. Everything up to that step has been observed and ticked.
 func (s *Simulation) RunContext(ctx context.Context, from, to int64, opt RunOptions) (int64, error) {
 	vl := metric.ValueList{Values: make([]metric.Value, 1)}
-	vl.Host, vl.Plugin, vl.Interval = s.Host, "ecommerce", s.Interval
+	vl.Host, vl.Plugin, vl.Interval = s.Host, simulate.Plugin, s.Interval
 	for step := from; step < to; step++ {
 		if (step-from)%checkEvery == 0 {
 			if err := ctx.Err(); err != nil {
@@ -40,11 +41,7 @@ func (s *Simulation) RunContext(ctx context.Context, from, to int64, opt RunOpti
 		if opt.Silent == nil || !opt.Silent(step) {
 			for _, v := range s.Simulator.Step(step) {
 				vl.Type, vl.TypeInstance = v.Type, v.TypeInstance
-				if v.Type == "counter" {
-					vl.Values[0] = metric.CounterValue(uint64(v.Value))
-				} else {
-					vl.Values[0] = metric.GaugeValue(v.Value)
-				}
+				vl.Values[0] = v.Metric()
 				if opt.Tracer != nil {
 					opt.Tracer.Observe(&vl)
 				}

@@ -8,9 +8,15 @@ import (
 	"time"
 
 	"gonum.org/v1/gonum/stat/distuv"
+
+	"github.com/collectd-anomaly/collectd-anomaly/metric"
 )
 
-// Value is one dispatched value: plugin "ecommerce", type Type ("gauge", or "counter"
+// Plugin is the collectd plugin name of every simulated value: the
+// e-commerce shop's series are ecommerce/<Type>-<TypeInstance>.
+const Plugin = "ecommerce"
+
+// Value is one dispatched value: plugin Plugin, type Type ("gauge", or "counter"
 // for counts in Counter mode), type instance TypeInstance, e.g. "page-response-200",
 // "payment-provider-a.fraud" or "new-sessions". Counts are whole numbers; latencies
 // are in milliseconds.
@@ -18,6 +24,19 @@ type Value struct {
 	Type         string
 	TypeInstance string
 	Value        float64
+}
+
+// Counter reports whether the value is a cumulative count (Counter mode)
+// rather than a gauge.
+func (v Value) Counter() bool { return v.Type == "counter" }
+
+// Metric is the value as collectd's data model has it: a COUNTER in
+// Counter mode, a GAUGE otherwise.
+func (v Value) Metric() metric.Value {
+	if v.Counter() {
+		return metric.CounterValue(uint64(v.Value))
+	}
+	return metric.GaugeValue(v.Value)
 }
 
 // Indices of the values in dispatch order. The payment values follow, four per
