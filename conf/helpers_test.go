@@ -7,28 +7,17 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/collectd-anomaly/collectd-anomaly/conf"
+	"github.com/collectd-anomaly/collectd-anomaly/conf/conftest"
 	"github.com/collectd-anomaly/collectd-anomaly/detect"
 )
 
-// opt is an option line: Key value...
-func opt(key string, values ...any) config.Block {
-	return config.Block{Key: key, Values: config.Values(values...)}
-}
-
-// named is a block with a name: <Key "name"> children </Key>.
-func named(key, name string, children ...config.Block) config.Block {
-	return config.Block{Key: key, Values: config.Values(name), Children: children}
-}
-
-// bare is a block without arguments: <Key> children </Key>.
-func bare(key string, children ...config.Block) config.Block {
-	return config.Block{Key: key, Children: children}
-}
-
-// pluginBlock is <Plugin anomaly> children </Plugin>.
-func pluginBlock(children ...config.Block) config.Block {
-	return named("Plugin", "anomaly", children...)
-}
+// The block builders, short for the many tables of tests.
+var (
+	opt         = conftest.Opt
+	named       = conftest.Named
+	bare        = conftest.Bare
+	pluginBlock = conftest.PluginBlock
+)
 
 // minimalRatio is a valid ratio rule plus extra options.
 func minimalRatio(name string, extra ...config.Block) config.Block {

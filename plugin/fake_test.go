@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/collectd-anomaly/collectd-anomaly/cgo"
+	"github.com/collectd-anomaly/collectd-anomaly/conf/conftest"
 	"github.com/collectd-anomaly/collectd-anomaly/metric"
 )
 
@@ -175,22 +176,12 @@ type failingNotifier struct{}
 func (failingNotifier) Notify(*cgo.Notification) error { return fmt.Errorf("chain is down") }
 
 // Configuration blocks, as collectd hands them over.
-
-func opt(key string, values ...any) config.Block {
-	return config.Block{Key: key, Values: config.Values(values...)}
-}
-
-func named(key, name string, children ...config.Block) config.Block {
-	return config.Block{Key: key, Values: config.Values(name), Children: children}
-}
-
-func bare(key string, children ...config.Block) config.Block {
-	return config.Block{Key: key, Children: children}
-}
-
-func pluginBlock(children ...config.Block) config.Block {
-	return named("Plugin", "anomaly", children...)
-}
+var (
+	opt         = conftest.Opt
+	named       = conftest.Named
+	bare        = conftest.Bare
+	pluginBlock = conftest.PluginBlock
+)
 
 const (
 	failedRE = `/^ecommerce\/gauge-(?P<group>page|asset)-response-(?:400|500)$/`
