@@ -66,58 +66,41 @@ import (
 //
 // # Defaults and their reasons
 //
-//   - Window 6 hours: payments are sparse. Provider a sees about 104 payments
-//     in 6 hours, b 78, d 52 and c 26. At 5% errors provider a has under one
-//     error an hour, and it takes 4 to 6 errors to be sure at 1e-6 whatever
-//     the window, so the delay is the time to collect them, not the window:
-//     simulated (200 incidents), the median delay for a is 5.5 h with a 3 h
-//     window, 5.7 h with 6 h, 6.8 h with 12 h. A window much shorter than the
-//     time to collect k* errors misses incidents (c at 5%, 3 h: 6 of 200 never
-//     found in a week); a longer one needs more errors and keeps an incident
-//     in memory longer (the window bounds the recovery too). 6 hours suits a and b; a provider
-//     with little traffic (c) is found sooner with 12 or 24 hours (median 22 h
-//     instead of 36 h), which a second rule for it can set.
-//   - ExpectedShare 0.001: the model's provider_error weight.
-//   - Probability 1e-6: with 4 providers judged every 10 s the rule runs
-//     240,000 tests a week; even highly correlated, a per-test tail of 1e-4
-//     would page someone now and then. At 1e-6 the critical count in 6 hours
-//     is 5 errors for provider a (n ~ 104: P(X >= 5) = 8.5e-8, P(X >= 4) =
-//     4.2e-6), 5 for b (n ~ 78), 4 for d (n ~ 52) and 4 for c (n ~ 26).
+//   - Window 6 hours: for sparse trials the delay is the time to collect the
+//     few errors a confident decision needs, not the window; a window much
+//     shorter than that misses incidents, a longer one needs more errors and
+//     keeps an incident in memory longer (the window bounds the recovery
+//     too). A source with little traffic is found sooner with a longer one.
+//   - ExpectedShare 0.001, Probability 1e-6: several groups judged every
+//     interval run hundreds of thousands of tests a week; even highly
+//     correlated, a per-test tail of 1e-4 would page someone now and then.
 //   - WarningProbability unset; MinErrors 3; RecoveryFactor 1000 (above).
+//
+// The rule pack's comments (collectd.conf.d/anomaly.conf) and the README
+// give the calibration for the e-commerce model: the critical counts per
+// provider, and the measured recall, delays and false alerts.
 //
 // # False alerts and detection delay (how to measure them)
 //
-// Let r be a provider's trials per hour, W the window, n = rW and k* the
+// Let r be a source's trials per hour, W the window, n = rW and k* the
 // critical count: the smallest k >= MinErrors with I_p0(k, n-k+1) < Probability.
 //
 // False-alert rate: under the normal model an alert starts when an error
 // enters a window that already holds k*-1 errors, so alerts per hour are about
-// r p0 P(X = k*-1 | n, p0), and 168 times that in 7 days: for provider a
-// 0.0173/h x 4.2e-6 ~ 7e-8 an hour, about 1e-5 a week (all four providers
-// about 5e-5 a week). To measure it, run 7 simulated days of the default
-// model through the engine (replay or simulate, without incidents) and count
-// the FAILURE notifications of this rule per provider; expect none (50
-// simulated weeks of the four providers gave none), so also report the
-// smallest p-value seen, which shows the margin.
+// r p0 P(X = k*-1 | n, p0). To measure it, run simulated weeks without
+// incidents through the engine (anomaly eval) and count the rule's FAILUREs;
+// when there are none, the smallest p-value seen shows the margin.
 //
-// Detection delay for an error share q (say 5%): from the start of the
-// incident errors arrive at r q per hour, and the window still holds the
-// normal trials of the time before, so after t hours (t <= W) it holds about
+// Detection delay for an error share q: from the start of the incident
+// errors arrive at r q per hour, and the window still holds the normal
+// trials of the time before, so after t hours (t <= W) it holds about
 // Poisson(r q t + r p0 (W - t)) errors; the alert fires once that reaches k*:
 //
 //	P(delay <= t) ~ P(Poisson(r q t + r p0 (W-t)) >= k*)
 //
 // plus the slot that closes the window and Hits-1 slots of lifecycle; past W
 // it is the first window of length W holding k* errors. The mean is about
-// k*/(r q) when that is below W. Simulated (400 incidents each, defaults): at
-// q = 5% the median (90th percentile) delay is 5.4 h (12.5 h) for provider a,
-// 6.7 h (16.8 h) for b, 10.3 h (28 h) for d, 35 h (97 h) for c; at 100
-// payments/s (the model's later revision) 5% is found within 4 to 11 slots
-// and even 0.2% (twice the normal share) within an hour. To measure it,
-// simulate the normal model with an incident that sets the provider's
-// ProviderError to 0.05 from a known time after the first Window (so the
-// window is full), take the first FAILURE of that provider's group minus the
-// incident start, and report median and 90th percentile over many seeds.
+// k*/(r q) when that is below W.
 type ErrorShareRule struct {
 	RuleSpec
 	ErrorShareParams
