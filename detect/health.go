@@ -96,6 +96,9 @@ func (r *HealthRule) Kind() string { return "health" }
 // OutputName implements Emitter.
 func (r *HealthRule) OutputName() string { return r.Output }
 
+// EmitsLevels implements LevelEmitter: the health series is the level.
+func (r *HealthRule) EmitsLevels() {}
+
 // NewState implements Rule.
 func (r *HealthRule) NewState(clock SlotClock) RuleState {
 	return &healthState{rule: r, acc: newPeriodAccumulator(clock, r.Period, 3)}

@@ -154,6 +154,13 @@ type Emitter interface {
 	OutputName() string
 }
 
+// LevelEmitter is an Emitter whose derived values are alert levels (0, 1,
+// 2) - a health series - which writers store with their health words.
+type LevelEmitter interface {
+	Emitter
+	EmitsLevels()
+}
+
 // IntervalChecker is a rule that can tell, for values at one interval (the
 // width of its slots), why it would never judge them, or judge another span
 // than it says: replay warns of it before it plays recorded data.

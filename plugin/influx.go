@@ -56,7 +56,7 @@ func (p *anomalyPlugin) startInflux() (*influxSink, error) {
 	for _, r := range p.settings.Rules {
 		if e, ok := r.(detect.Emitter); ok {
 			s.outputs[e.OutputName()] = streamDerived
-			if _, health := r.(*detect.HealthRule); health {
+			if _, levels := r.(detect.LevelEmitter); levels {
 				s.outputs[e.OutputName()] = streamHealth
 			}
 		}
