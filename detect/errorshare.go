@@ -201,7 +201,7 @@ type errorShareState struct {
 
 func (s *errorShareState) Evaluate(slot int64, current Level) Verdict {
 	v := undecided()
-	errs, trials, full := s.sums(slot)
+	errs, trials, full := s.sumsAt(slot)
 	if !full {
 		return v
 	}

@@ -105,7 +105,7 @@ type ratioState struct {
 
 func (s *ratioState) Evaluate(slot int64, current Level) Verdict {
 	v := undecided()
-	num, den, full := s.sums(slot)
+	num, den, full := s.sumsAt(slot)
 	if !full {
 		return v
 	}

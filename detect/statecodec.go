@@ -58,15 +58,21 @@ func (e *stateEncoder) summary(s *Summary) {
 	e.float(s.s2)
 }
 
-// window saves a moving window with its geometry, which loading checks.
+// ring saves a window's geometry and where it stands; loading checks the
+// geometry.
+func (e *stateEncoder) ring(g *ring) {
+	e.int(g.per)
+	e.int(int64(g.slots))
+	e.uint(uint64(g.n))
+	e.bool(g.started)
+	e.int(g.first)
+	e.int(g.newest)
+	e.int(int64(g.turned))
+}
+
+// window saves a moving window with its geometry.
 func (e *stateEncoder) window(w *MovingWindow) {
-	e.int(w.per)
-	e.int(int64(w.slots))
-	e.uint(uint64(len(w.buckets)))
-	e.bool(w.started)
-	e.int(w.first)
-	e.int(w.newest)
-	e.int(int64(w.turned))
+	e.ring(&w.ring)
 	e.summary(&w.total)
 	for i := range w.buckets {
 		e.summary(&w.buckets[i])
@@ -168,16 +174,24 @@ func (d *stateDecoder) summary(s *Summary) {
 	s.N, s.Sum, s.shift, s.s1, s.s2 = d.float(), d.float(), d.float(), d.float(), d.float()
 }
 
-// window restores into w, which must have the saved geometry: a window of
+// ring restores into g, which must have the saved geometry: a window of
 // another length (the rule's Window changed, or the interval) starts fresh.
-func (d *stateDecoder) window(w *MovingWindow) {
+func (d *stateDecoder) ring(g *ring) bool {
 	per, slots, n := d.int(), d.int(), d.uint()
-	if d.err == nil && (per != w.per || slots != int64(w.slots) || n != uint64(len(w.buckets))) {
-		d.fail("a window of %d slots in %d buckets, now %d in %d", slots, n, w.slots, len(w.buckets))
+	if d.err == nil && (per != g.per || slots != int64(g.slots) || n != uint64(g.n)) {
+		d.fail("a window of %d slots in %d buckets, now %d in %d", slots, n, g.slots, g.n)
+		return false
+	}
+	g.started = d.bool()
+	g.first, g.newest, g.turned = d.int(), d.int(), int(d.int())
+	return d.err == nil
+}
+
+// window restores into w (see ring).
+func (d *stateDecoder) window(w *MovingWindow) {
+	if !d.ring(&w.ring) {
 		return
 	}
-	w.started = d.bool()
-	w.first, w.newest, w.turned = d.int(), d.int(), int(d.int())
 	d.summary(&w.total)
 	for i := range w.buckets {
 		d.summary(&w.buckets[i])

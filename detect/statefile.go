@@ -15,10 +15,12 @@ import (
 // rules are not blind until their baselines refill, a FAILURE raised before
 // the restart is not sent again, and its OKAY comes when it ends.
 //
-// Layout, version 1 (integers are varints, see statecodec.go):
+// Layout, version 2 (integers are varints, see statecodec.go; version 1
+// kept ratio and error-share windows as two Summary rings, and is refused:
+// its rules start fresh once, after the upgrade):
 //
 //	"collectd-anomaly state\n"     magic
-//	uint   version                 1
+//	uint   version                 2
 //	int    saved at                Unix nanoseconds, the wall clock
 //	uint   rules, then per rule:   name, fingerprint, groups, then per group:
 //	                               host, label, group state (length-prefixed)
@@ -32,7 +34,7 @@ import (
 
 const (
 	stateMagic   = "collectd-anomaly state\n"
-	stateVersion = 1
+	stateVersion = 2
 	// The slot widths a restored group may have.
 	minRestoredStep, maxRestoredStep = 10 * time.Millisecond, 24 * time.Hour
 )

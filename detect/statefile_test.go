@@ -128,5 +128,5 @@ func TestBrokenStateFilesAreRefused(t *testing.T) {
 	enc.uint(0)
 	enc.b = appendChecksum(enc.b)
 	_, err := newEngine().RestoreState(enc.b, t0)
-	assert.EqualError(t, err, "version 99, this plugin reads version 1")
+	assert.EqualError(t, err, "version 99, this plugin reads version 2")
 }

@@ -13,6 +13,86 @@ import (
 // a host's state for the whole rule pack is tens of kilobytes, not a megabyte.
 const maxBuckets = 60
 
+// ring is the geometry every moving window shares: Len slots kept in
+// buckets of per slots each, a ring of n buckets allocated once, advanced as
+// time moves forward. What a bucket holds is the window's own.
+type ring struct {
+	n       int64 // buckets
+	per     int64 // slots per bucket
+	slots   int   // the window's length in slots
+	started bool
+	first   int64 // the first slot ever advanced to
+	newest  int64 // the newest slot
+	turned  int   // buckets recycled since the totals were last rebuilt
+}
+
+func newRing(slots int) ring {
+	slots = max(slots, 1)
+	per := (slots + maxBuckets - 1) / maxBuckets
+	return ring{n: int64((slots + per - 1) / per), per: int64(per), slots: slots}
+}
+
+func (g *ring) bucketOf(slot int64) int64 {
+	b := slot / g.per
+	if slot < 0 && slot%g.per != 0 {
+		b--
+	}
+	return b
+}
+
+func (g *ring) index(bucket int64) int { return int(((bucket % g.n) + g.n) % g.n) }
+
+// holds reports whether slot is still inside the window.
+func (g *ring) holds(slot int64) bool { return g.bucketOf(slot) > g.bucketOf(g.newest)-g.n }
+
+// take reports whether a value of slot enters the window (advanced to it
+// already): it has not left yet. A slot before the first one (a reordered
+// first value) starts the window there, so that its bucket is emptied of
+// the value when it leaves.
+func (g *ring) take(slot int64) bool {
+	if !g.holds(slot) {
+		return false
+	}
+	g.first = min(g.first, slot)
+	return true
+}
+
+// full reports whether the window has been advanced through as many slots
+// as it spans, so that a verdict on it is not one on a partial window.
+func (g *ring) full() bool { return g.started && g.newest-g.first+1 >= int64(g.slots) }
+
+// advance makes slot the newest and returns the buckets that enter the ring
+// (to-steps, to], which the window recycles in order. Slots not newer than
+// the newest change nothing: time only moves forward.
+func (g *ring) advance(slot int64) (to, steps int64) {
+	if !g.started {
+		g.started, g.first, g.newest = true, slot, slot
+		return 0, 0
+	}
+	if slot <= g.newest {
+		return 0, 0
+	}
+	from, to := g.bucketOf(g.newest), g.bucketOf(slot)
+	g.newest = slot
+	return to, min(to-from, g.n) // past a whole ring, everything has left already
+}
+
+// leaves reports whether the bucket that entering replaces held slots of the
+// window (not of the time before its first slot).
+func (g *ring) leaves(entering int64) bool { return entering-g.n >= g.bucketOf(g.first) }
+
+// rebuildDue counts a recycled bucket and reports whether the totals are to
+// be rebuilt: once a turn of the ring, or at once when a subtraction was not
+// exact.
+func (g *ring) rebuildDue(exact bool) bool {
+	g.turned++
+	if g.turned >= int(g.n) || !exact {
+		g.turned = 0
+		return true
+	}
+	return false
+}
+
 // MovingWindow keeps a Summary for the last Len slots (fixed-width time
 // buckets, normally one collectd interval each) and their total, updated in
 // O(1) as slots enter and leave. The buckets live in a ring allocated once.
@@ -23,23 +103,16 @@ const maxBuckets = 60
 // total (a hostile 1e308 among counts of hundreds), whose subtraction would
 // take the other values' digits with it.
 type MovingWindow struct {
+	ring
 	buckets []Summary
-	per     int64 // slots per bucket
-	slots   int   // the window's length in slots
-	started bool
-	first   int64 // the first slot ever advanced to
-	newest  int64 // the newest slot
 	total   Summary
-	turned  int // buckets recycled since the total was last rebuilt
 	expired func(slot int64, s *Summary)
 }
 
 // NewMovingWindow makes a window over n slots.
 func NewMovingWindow(n int) *MovingWindow {
-	n = max(n, 1)
-	per := (n + maxBuckets - 1) / maxBuckets
-	nb := (n + per - 1) / per
-	return &MovingWindow{buckets: make([]Summary, nb), per: int64(per), slots: n}
+	g := newRing(n)
+	return &MovingWindow{ring: g, buckets: make([]Summary, g.n)}
 }
 
 // SlotsPerBucket is how many slots each bucket passed to OnExpire holds.
@@ -53,39 +126,22 @@ func (w *MovingWindow) Len() int { return w.slots }
 // window that follows it in time.
 func (w *MovingWindow) OnExpire(f func(slot int64, s *Summary)) { w.expired = f }
 
-func (w *MovingWindow) bucketOf(slot int64) int64 {
-	b := slot / w.per
-	if slot < 0 && slot%w.per != 0 {
-		b--
-	}
-	return b
-}
-
 // Advance makes slot the newest one, expiring the buckets that fall out.
 // Slots not newer than the newest are ignored: time only moves forward.
 func (w *MovingWindow) Advance(slot int64) {
-	if !w.started {
-		w.started, w.first, w.newest = true, slot, slot
-		return
-	}
-	if slot <= w.newest {
-		return
-	}
-	from, to := w.bucketOf(w.newest), w.bucketOf(slot)
-	steps := min(to-from, int64(len(w.buckets))) // past a whole ring, everything has left already
+	to, steps := w.advance(slot)
 	for i := int64(1); i <= steps; i++ {
 		w.recycle(to - steps + i)
 	}
-	w.newest = slot
 }
 
 // recycle frees the ring position that bucket entering takes over from the
 // bucket a ring's length before it.
 func (w *MovingWindow) recycle(entering int64) {
-	leaving := entering - int64(len(w.buckets))
+	leaving := entering - w.n
 	s := &w.buckets[w.index(entering)]
 	exact := true
-	if leaving >= w.bucketOf(w.first) {
+	if w.leaves(entering) {
 		exact = !w.total.dominatedBy(s)
 		w.total.Remove(s)
 		if w.expired != nil {
@@ -93,34 +149,23 @@ func (w *MovingWindow) recycle(entering int64) {
 		}
 	}
 	*s = Summary{}
-	if w.turned++; w.turned >= len(w.buckets) || !exact {
+	if w.rebuildDue(exact) {
 		w.rebuild()
 	}
 }
 
 func (w *MovingWindow) rebuild() {
-	w.turned = 0
 	w.total = Summary{}
 	for i := range w.buckets {
 		w.total.Merge(&w.buckets[i])
 	}
 }
 
-func (w *MovingWindow) index(bucket int64) int {
-	n := int64(len(w.buckets))
-	return int(((bucket % n) + n) % n)
-}
-
-// holds reports whether slot is still inside the window.
-func (w *MovingWindow) holds(slot int64) bool {
-	return w.bucketOf(slot) > w.bucketOf(w.newest)-int64(len(w.buckets))
-}
-
 // Add puts x into slot, advancing the window if slot is newer than its newest.
 // It returns false, and does nothing, if slot has already left the window.
 func (w *MovingWindow) Add(slot int64, x float64) bool {
 	w.Advance(slot)
-	if !w.holds(slot) {
+	if !w.take(slot) {
 		return false
 	}
 	w.buckets[w.index(w.bucketOf(slot))].Add(x)
@@ -132,7 +177,7 @@ func (w *MovingWindow) Add(slot int64, x float64) bool {
 // with the slots that leave the window after them).
 func (w *MovingWindow) Merge(slot int64, s *Summary) bool {
 	w.Advance(slot)
-	if !w.holds(slot) {
+	if !w.take(slot) {
 		return false
 	}
 	w.buckets[w.index(w.bucketOf(slot))].Merge(s)
@@ -145,9 +190,7 @@ func (w *MovingWindow) Total() *Summary { return &w.total }
 
 // Full reports whether the window has been advanced through as many slots as
 // it spans, so that a verdict on it is not one on a partial window.
-func (w *MovingWindow) Full() bool {
-	return w.started && w.newest-w.first+1 >= int64(w.slots)
-}
+func (w *MovingWindow) Full() bool { return w.full() }
 
 // BucketRates summarises the complete buckets (one value in each of their
 // slots): how many, and the mean and the sample variance of their values per
@@ -176,44 +219,97 @@ func (w *MovingWindow) Newest() int64 { return w.newest }
 
 // sumPair is the memory of rules that divide one sum by another over the
 // same moving window (ratio, errorshare): input 0 is the part, any other
-// input the whole.
+// input the whole. It keeps only the two sums per bucket - 16 bytes where a
+// pair of Summary windows took 80 - and rebuilds its totals as
+// MovingWindow does.
 type sumPair struct {
-	part, whole *MovingWindow
+	ring
+	sums        []float64     // per bucket: part, whole
+	part, whole float64       // the window's totals
 	window      time.Duration // the span the window covers
 }
 
 func newSumPair(window time.Duration, clock SlotClock) sumPair {
-	n := slotsFor(window, clock.Step)
-	return sumPair{part: NewMovingWindow(n), whole: NewMovingWindow(n), window: time.Duration(n) * clock.Step}
+	g := newRing(slotsFor(window, clock.Step))
+	return sumPair{ring: g, sums: make([]float64, 2*g.n), window: time.Duration(g.slots) * clock.Step}
 }
 
 func (p *sumPair) Add(input int, slot int64, v float64) {
+	p.advanceTo(slot)
+	if !p.take(slot) {
+		return
+	}
+	i := 2 * p.index(p.bucketOf(slot))
 	if input == 0 {
-		p.part.Add(slot, v)
+		p.sums[i] += v
+		p.part += v
 	} else {
-		p.whole.Add(slot, v)
+		p.sums[i+1] += v
+		p.whole += v
 	}
 }
 
-func (p *sumPair) Span() int64 { return int64(p.whole.Len()) }
-
-// sums advances both windows to slot and returns their sums; full is false
-// while the window has not yet spanned its length.
-func (p *sumPair) sums(slot int64) (part, whole float64, full bool) {
-	p.part.Advance(slot)
-	p.whole.Advance(slot)
-	return p.part.Total().Sum, p.whole.Total().Sum, p.whole.Full()
+func (p *sumPair) advanceTo(slot int64) {
+	to, steps := p.advance(slot)
+	for k := int64(1); k <= steps; k++ {
+		p.recycle(to - steps + k)
+	}
 }
 
-// saveState and loadState keep both windows across a restart (persistent).
+// recycle frees a bucket's place, as MovingWindow.recycle does.
+func (p *sumPair) recycle(entering int64) {
+	i := 2 * p.index(entering)
+	exact := true
+	if p.leaves(entering) {
+		exact = !sumDominated(p.part, p.sums[i]) && !sumDominated(p.whole, p.sums[i+1])
+		p.part -= p.sums[i]
+		p.whole -= p.sums[i+1]
+	}
+	p.sums[i], p.sums[i+1] = 0, 0
+	if p.rebuildDue(exact) {
+		p.part, p.whole = 0, 0
+		for j := 0; j < len(p.sums); j += 2 {
+			p.part += p.sums[j]
+			p.whole += p.sums[j+1]
+		}
+	}
+}
+
+// sumDominated reports whether taking b out of total would lose the rest to
+// rounding (see Summary.dominatedBy): total is not finite, or b outweighs the
+// rest by 2^20.
+func sumDominated(total, b float64) bool {
+	const outweighs = 1 << 20
+	return math.IsInf(total, 0) || math.IsNaN(total) || math.Abs(b) > outweighs*max(math.Abs(total-b), 1)
+}
+
+func (p *sumPair) Span() int64 { return int64(p.slots) }
+
+// sums advances the window to slot and returns its sums; full is false
+// while the window has not yet spanned its length.
+func (p *sumPair) sumsAt(slot int64) (part, whole float64, full bool) {
+	p.advanceTo(slot)
+	return p.part, p.whole, p.full()
+}
+
+// saveState and loadState keep the window across a restart (persistent).
 func (p *sumPair) saveState(e *stateEncoder) {
-	e.window(p.part)
-	e.window(p.whole)
+	e.ring(&p.ring)
+	e.float(p.part)
+	e.float(p.whole)
+	for _, x := range p.sums {
+		e.float(x)
+	}
 }
 
 func (p *sumPair) loadState(d *stateDecoder) {
-	d.window(p.part)
-	d.window(p.whole)
+	if !d.ring(&p.ring) {
+		return
+	}
+	p.part, p.whole = d.float(), d.float()
+	for i := range p.sums {
+		p.sums[i] = d.float()
+	}
 }
 
 func (p *sumPair) memory(time.Duration) time.Duration { return p.window }

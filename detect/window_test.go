@@ -1,7 +1,9 @@
 package detect
 
 import (
+	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -89,4 +91,50 @@ func TestMovingWindowBucketsLongWindows(t *testing.T) {
 	w.Add(1002, 1) // slot 1002 opens bucket 167: bucket 107 (slots 642..647) leaves
 	assert.Equal(t, []int64{647}, leaving)
 	assert.True(t, w.Full())
+}
+
+// The sum pair's totals are the sums of its last Len slots, exactly enough
+// whatever enters: gaps, slots older than the window, and hostile values
+// (1e300 among counts) that would take the other sums' digits with them.
+func TestSumPairTotalsAreTheWindowsSums(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 0))
+	for _, slots := range []int{1, 7, 60, 360} {
+		p := newSumPair(time.Duration(slots)*10*time.Second, SlotClock{Step: 10 * time.Second})
+		type add struct {
+			slot  int64
+			input int
+			v     float64
+		}
+		var adds []add
+		slot := int64(0)
+		for range 5000 {
+			slot += int64(rng.IntN(3)) // some slots get several values, some none
+			if rng.IntN(50) == 0 {
+				slot += int64(rng.IntN(2 * slots)) // a gap
+			}
+			s := slot - int64(rng.IntN(3)) // now and then an older slot
+			v := float64(rng.IntN(100))
+			if rng.IntN(500) == 0 {
+				v = 1e300
+			}
+			in := rng.IntN(2)
+			p.Add(in, s, v)
+			adds = append(adds, add{s, in, v})
+			part, whole, _ := p.sumsAt(slot)
+			// What the window holds: the slots of the buckets not older
+			// than Len slots before the newest (whole buckets).
+			var wantPart, wantWhole float64
+			for _, a := range adds {
+				if p.holds(a.slot) && a.slot <= p.newest {
+					if a.input == 0 {
+						wantPart += a.v
+					} else {
+						wantWhole += a.v
+					}
+				}
+			}
+			require.InDelta(t, wantPart, part, 1e-6*max(1, wantPart), "slots %d", slots)
+			require.InDelta(t, wantWhole, whole, 1e-6*max(1, wantWhole), "slots %d", slots)
+		}
+	}
 }
