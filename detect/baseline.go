@@ -192,13 +192,15 @@ func (wb *windowAndBaseline) expire(slot int64, s *Summary) {
 	per := wb.win.SlotsPerBucket()
 	incident := wb.anyBad && wb.lastBad >= slot // a window holding slot was judged not OK
 	wb.refFed = false
-	if wb.season != nil && !wb.season.ready() && s.N > 0 {
-		// Until the profile is complete it learns from every slot: what
-		// the recent baseline alone takes for incidents in the warm-up is
-		// mostly the curve itself (the morning's rise).
+	keep := incident && wb.kept < wb.keepLimit
+	if wb.season != nil && s.N > 0 && (!keep || !wb.season.ready()) {
+		// The profile learns what the baseline takes in, so that an
+		// incident is not learnt as normal - but until it is complete from
+		// every slot: what the recent baseline alone takes for incidents
+		// in the warm-up is mostly the curve itself (the morning's rise).
 		wb.season.learn(wb.bucketMid(slot), s.Sum/s.N)
 	}
-	if incident && wb.kept < wb.keepLimit {
+	if keep {
 		wb.kept += int(per)
 		return
 	}
@@ -214,17 +216,13 @@ func (wb *windowAndBaseline) expire(slot int64, s *Summary) {
 	wb.refFed = true
 }
 
-// feedSeasonal feeds the baseline of a rule with a Season: the profile
-// learns from the bucket (once it is complete, only from what the baseline
-// takes in, so that an incident is not learnt as normal), and once it is ready the bucket enters the
-// baseline in the season's units - first into the handover window while
-// the raw baseline is still judged, then, once the handover is full, into
-// the baseline that replaced the raw one.
+// feedSeasonal feeds the baseline of a rule with a Season: once the
+// profile is ready the bucket enters the baseline in the season's units -
+// first into the handover window while the raw baseline is still judged,
+// then, once the handover is full, into the baseline that replaced the raw
+// one.
 func (wb *windowAndBaseline) feedSeasonal(slot int64, s *Summary) {
 	mid := wb.bucketMid(slot)
-	if s.N > 0 && wb.season.ready() { // learnt in expire before
-		wb.season.learn(mid, s.Sum/s.N)
-	}
 	if wb.seasonal {
 		d := wb.season.deseason(mid, *s)
 		wb.base.Merge(wb.fed, &d)

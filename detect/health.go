@@ -123,8 +123,8 @@ func (r *HealthRule) Message(a *Alert, v *Verdict) string {
 			a.Severity, a.Subject(), hostOrAll(a.Host), HealthWord(a.Severity), v.Window, v.ValueTime.UTC().Format("15:04:05"))
 	}
 	errs := "n/a"
-	if !math.IsNaN(v.Denominator) && v.Denominator >= r.MinRequests && v.Denominator > 0 {
-		errs = formatPercent(v.Numerator / v.Denominator)
+	if share := r.judgedShare(v); !math.IsNaN(share) {
+		errs = formatPercent(share)
 	}
 	return fmt.Sprintf("%s: %s of %s is %s: latency %s %s (warn %s, error %s), errors %s (warn %s, error %s) over %s ending %s",
 		a.Severity, a.Subject(), hostOrAll(a.Host), HealthWord(a.Severity),

@@ -154,7 +154,12 @@ func (p *seasonProfile) fold() {
 		return // a hostile value: keep what the bucket knew
 	}
 	p.values[i] = float32(next)
-	// Recounted, not updated: once a bucket's time, and no drift.
+	p.recount()
+}
+
+// recount counts the buckets seen and sums their values: recounted, not
+// updated, once a bucket's time, so that nothing drifts.
+func (p *seasonProfile) recount() {
 	p.seen, p.total = 0, 0
 	for _, v := range p.values {
 		if !math.IsNaN(float64(v)) {
@@ -164,13 +169,7 @@ func (p *seasonProfile) fold() {
 	}
 }
 
-func (p *seasonProfile) index(bucket int64) int {
-	i := bucket % int64(len(p.values))
-	if i < 0 {
-		i += int64(len(p.values))
-	}
-	return int(i)
-}
+func (p *seasonProfile) index(bucket int64) int { return int(floorMod(bucket, int64(len(p.values)))) }
 
 // ready reports whether every bucket has been seen, and (counts) the
 // season's mean is positive, so that the shape means something.
@@ -234,24 +233,9 @@ func (p *seasonProfile) loadState(d *stateDecoder) {
 	if !d.count(len(p.values), "a season of buckets") {
 		return
 	}
-	p.seen, p.total = 0, 0
 	for i := range p.values {
-		v := d.float()
-		p.values[i] = float32(v)
-		if !math.IsNaN(v) {
-			p.seen++
-			p.total += float64(p.values[i])
-		}
+		p.values[i] = float32(d.float())
 	}
+	p.recount()
 	p.started, p.bucket, p.sum, p.n = d.bool(), d.int(), d.float(), d.float()
 }
-
-func floorDiv(a, b int64) int64 {
-	q := a / b
-	if a%b != 0 && (a < 0) != (b < 0) {
-		q--
-	}
-	return q
-}
-
-func floorMod(a, b int64) int64 { return a - floorDiv(a, b)*b }

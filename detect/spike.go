@@ -374,18 +374,16 @@ func (r *SpikeRule) Message(a *Alert, v *Verdict) string {
 	default:
 		judged = fmt.Sprintf("p=%s >= %s", formatProbability(v.Probability), formatProbability(v.Threshold))
 	}
-	from := "the previous " + r.Baseline.String()
+	// A measurement's baseline is compared with, not expected, unless the
+	// profile made it an expectation.
+	from, against := "the previous "+r.Baseline.String(), "in"
 	if v.Reason == ReasonSeasonal {
-		from += " and " + seasonText(r.Season)
+		from, against = from+" and "+seasonText(r.Season), "expected from"
 	}
 	if r.Model == NormalModel {
-		against := "in " + from
-		if v.Reason == ReasonSeasonal {
-			against = "expected from " + from
-		}
 		return fmt.Sprintf("%s: %s of %s: mean %s over %s against %s %s (%s), %s",
 			a.Severity, a.Subject(), hostOrAll(a.Host), formatNumber(v.Observed), v.Window,
-			formatNumber(v.Baseline), against, deltaText(v.Observed-v.Baseline), judged)
+			formatNumber(v.Baseline), against+" "+from, deltaText(v.Observed-v.Baseline), judged)
 	}
 	return fmt.Sprintf("%s: %s of %s: %s in %s against %s expected from %s (%sx), %s",
 		a.Severity, a.Subject(), hostOrAll(a.Host), countText(v.Observed), v.Window,
@@ -433,7 +431,6 @@ type spikeTest struct {
 	p                  float64 // tail probability (two-sided for "both")
 	observed, baseline float64 // as in the verdict
 	rising             bool    // the side judged
-	seasonal           bool    // the baseline was seasonal
 }
 
 type spikeState struct {
@@ -480,7 +477,7 @@ func (s *spikeState) judge(win, base *Summary, current Level) Verdict {
 	v.Observed, v.Baseline = tst.observed, tst.baseline
 	v.Window = s.window
 	v.Probability = tst.p
-	if tst.seasonal {
+	if s.wb.seasonal {
 		v.Reason = ReasonSeasonal
 	}
 	return v
@@ -520,7 +517,7 @@ func (s *spikeState) poissonTest(win, base *Summary) (spikeTest, bool) {
 		lambda *= shape
 	}
 	k := max(win.Sum, 0)
-	t := spikeTest{observed: win.Sum, baseline: lambda, seasonal: s.wb.seasonal}
+	t := spikeTest{observed: win.Sum, baseline: lambda}
 	if !(lambda > 0) {
 		return t, false
 	}
@@ -554,8 +551,8 @@ func (s *spikeState) poissonTest(win, base *Summary) (spikeTest, bool) {
 
 func (s *spikeState) normalTest(win, base *Summary, current Level) (spikeTest, bool) {
 	r := &s.rule.SpikeParams
-	t := spikeTest{observed: win.Mean(), baseline: base.Mean(), seasonal: s.wb.seasonal}
-	if t.seasonal {
+	t := spikeTest{observed: win.Mean(), baseline: base.Mean()}
+	if s.wb.seasonal {
 		t.baseline += s.wb.windowShape() // the baseline is the level less the profile
 	}
 	sd := base.StdDev()

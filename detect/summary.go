@@ -61,15 +61,19 @@ func (s *Summary) combine(o *Summary, sign float64) {
 // reference, outweigh the rest by 2^20 (so the rest keeps fewer than 33 of
 // its 53 bits).
 func (s *Summary) dominatedBy(o *Summary) bool {
-	const outweighs = 1 << 20
 	if o.N == 0 {
 		return false
 	}
 	delta := o.shift - s.shift
 	o2 := o.s2 + 2*delta*o.s1 + o.N*delta*delta
-	rest, rest2 := math.Abs(s.Sum-o.Sum), math.Abs(s.s2-o2)
-	return math.IsInf(s.Sum, 0) || math.IsNaN(s.Sum) || math.IsInf(s.s2, 0) || math.IsNaN(s.s2) ||
-		math.Abs(o.Sum) > outweighs*max(rest, 1) || math.Abs(o2) > outweighs*max(rest2, 1)
+	return sumDominated(s.Sum, o.Sum) || sumDominated(s.s2, o2)
+}
+
+// sumDominated reports whether taking b out of total would lose the rest to
+// rounding: total is not finite, or b outweighs the rest by 2^20.
+func sumDominated(total, b float64) bool {
+	const outweighs = 1 << 20
+	return math.IsInf(total, 0) || math.IsNaN(total) || math.Abs(b) > outweighs*max(math.Abs(total-b), 1)
 }
 
 // Mean is the average, NaN when empty.

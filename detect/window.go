@@ -13,6 +13,18 @@ import (
 // a host's state for the whole rule pack is tens of kilobytes, not a megabyte.
 const maxBuckets = 60
 
+// floorDiv and floorMod divide rounding towards minus infinity: slots
+// and times before a clock's origin fall in the buckets below it.
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
+
+func floorMod(a, b int64) int64 { return a - floorDiv(a, b)*b }
+
 // ring is the geometry every moving window shares: Len slots kept in
 // buckets of per slots each, a ring of n buckets allocated once, advanced as
 // time moves forward. What a bucket holds is the window's own.
@@ -32,15 +44,9 @@ func newRing(slots int) ring {
 	return ring{n: int64((slots + per - 1) / per), per: int64(per), slots: slots}
 }
 
-func (g *ring) bucketOf(slot int64) int64 {
-	b := slot / g.per
-	if slot < 0 && slot%g.per != 0 {
-		b--
-	}
-	return b
-}
+func (g *ring) bucketOf(slot int64) int64 { return floorDiv(slot, g.per) }
 
-func (g *ring) index(bucket int64) int { return int(((bucket % g.n) + g.n) % g.n) }
+func (g *ring) index(bucket int64) int { return int(floorMod(bucket, g.n)) }
 
 // holds reports whether slot is still inside the window.
 func (g *ring) holds(slot int64) bool { return g.bucketOf(slot) > g.bucketOf(g.newest)-g.n }
@@ -275,17 +281,9 @@ func (p *sumPair) recycle(entering int64) {
 	}
 }
 
-// sumDominated reports whether taking b out of total would lose the rest to
-// rounding (see Summary.dominatedBy): total is not finite, or b outweighs the
-// rest by 2^20.
-func sumDominated(total, b float64) bool {
-	const outweighs = 1 << 20
-	return math.IsInf(total, 0) || math.IsNaN(total) || math.Abs(b) > outweighs*max(math.Abs(total-b), 1)
-}
-
 func (p *sumPair) Span() int64 { return int64(p.slots) }
 
-// sums advances the window to slot and returns its sums; full is false
+// sumsAt advances the window to slot and returns its sums; full is false
 // while the window has not yet spanned its length.
 func (p *sumPair) sumsAt(slot int64) (part, whole float64, full bool) {
 	p.advanceTo(slot)
