@@ -108,21 +108,21 @@ func NewAggregateRule(spec RuleSpec, series []Selector, r AggregateRule) (*Aggre
 	}
 	switch {
 	case r.Function < 0 || int(r.Function) >= len(aggregateNames):
-		return nil, fmt.Errorf("rule %q: unknown Function", spec.Name)
+		return nil, settingError(spec.Name, "", "unknown Function")
 	case r.Window <= 0:
-		return nil, fmt.Errorf("rule %q: Window must be positive", spec.Name)
+		return nil, settingError(spec.Name, "Window", "must be positive")
 	case !r.Thresholds.Any():
-		return nil, fmt.Errorf("rule %q: set at least one of WarningMin, WarningMax, FailureMin, FailureMax", spec.Name)
+		return nil, settingError(spec.Name, "", "set at least one of WarningMin, WarningMax, FailureMin, FailureMax")
 	case r.Function == AggregatePercentile && !(r.Percentile > 0 && r.Percentile < 100):
-		return nil, fmt.Errorf("rule %q: Function percentile needs Percentile between 0 and 100", spec.Name)
+		return nil, settingError(spec.Name, "Function", "percentile needs Percentile between 0 and 100")
 	case r.Function != AggregatePercentile && r.Percentile != 0:
-		return nil, fmt.Errorf("rule %q: Percentile is for Function percentile", spec.Name)
+		return nil, settingError(spec.Name, "Percentile", "is for Function percentile")
 	case r.Function == AggregatePredict && r.Horizon <= 0:
-		return nil, fmt.Errorf("rule %q: Function predict needs a positive Horizon", spec.Name)
+		return nil, settingError(spec.Name, "Function", "predict needs a positive Horizon")
 	case r.Function != AggregatePredict && r.Horizon != 0:
-		return nil, fmt.Errorf("rule %q: Horizon is for Function predict", spec.Name)
+		return nil, settingError(spec.Name, "Horizon", "is for Function predict")
 	case r.MinPoints < 0:
-		return nil, fmt.Errorf("rule %q: MinPoints must not be negative", spec.Name)
+		return nil, settingError(spec.Name, "MinPoints", "must not be negative")
 	}
 	if r.MinPoints == 0 {
 		r.MinPoints = r.Function.DefaultMinPoints()

@@ -193,19 +193,19 @@ func NewAnomalyRule(spec RuleSpec, series []Selector, p AnomalyParams) (*Anomaly
 	}
 	switch {
 	case !p.Direction.valid():
-		return nil, fmt.Errorf("rule %q: Direction must be up, down or both", spec.Name)
+		return nil, settingError(spec.Name, "Direction", "must be up, down or both")
 	case p.Memory < 2:
-		return nil, fmt.Errorf("rule %q: Memory must be at least 2", spec.Name)
+		return nil, settingError(spec.Name, "Memory", "must be at least 2")
 	case p.Season < 0 || p.Season > maxAnomalySeason:
-		return nil, fmt.Errorf("rule %q: Season must be between 0 and 1w", spec.Name)
+		return nil, settingError(spec.Name, "Season", "must be between 0 and 1w")
 	case p.WarmUp < 2:
-		return nil, fmt.Errorf("rule %q: WarmUp must be at least 2", spec.Name)
+		return nil, settingError(spec.Name, "WarmUp", "must be at least 2")
 	case p.NewNormalAfter < 1:
-		return nil, fmt.Errorf("rule %q: NewNormalAfter must be at least 1", spec.Name)
+		return nil, settingError(spec.Name, "NewNormalAfter", "must be at least 1")
 	case p.FlatAfter != 0 && p.FlatAfter < 2:
-		return nil, fmt.Errorf("rule %q: FlatAfter must be 0 (off) or at least 2", spec.Name)
+		return nil, settingError(spec.Name, "FlatAfter", "must be 0 (off) or at least 2")
 	case p.RecoverAfter < 1:
-		return nil, fmt.Errorf("rule %q: RecoverAfter must be at least 1", spec.Name)
+		return nil, settingError(spec.Name, "RecoverAfter", "must be at least 1")
 	}
 	return &AnomalyRule{RuleSpec: spec, AnomalyParams: p}, nil
 }

@@ -75,13 +75,13 @@ func NewCountRule(spec RuleSpec, series []Selector, p CountParams) (*CountRule, 
 		return nil, err
 	}
 	if p.Window <= 0 {
-		return nil, fmt.Errorf("rule %q: Window must be positive", spec.Name)
+		return nil, settingError(spec.Name, "Window", "must be positive")
 	}
 	if !p.Thresholds.Any() {
-		return nil, fmt.Errorf("rule %q: set at least one of WarningMin, WarningMax, FailureMin, FailureMax", spec.Name)
+		return nil, settingError(spec.Name, "", "set at least one of WarningMin, WarningMax, FailureMin, FailureMax")
 	}
 	if p.Thresholds.Hysteresis < 0 {
-		return nil, fmt.Errorf("rule %q: Hysteresis must not be negative", spec.Name)
+		return nil, settingError(spec.Name, "Hysteresis", "must not be negative")
 	}
 	return r, nil
 }

@@ -133,7 +133,7 @@ func NewEngine(rules []Rule, opt Options) (*Engine, error) {
 		// with its own.
 		if f, ok := r.(*FleetRule); ok {
 			if _, own := names[f.Rule]; own {
-				return nil, fmt.Errorf("rule %q counts the states of rule %q, which this configuration defines too: a fleet rule counts other daemons' rules (rename one of them)", f.Name, f.Rule)
+				return nil, &SettingError{Rule: f.Name, Setting: "Rule", Problem: fmt.Sprintf("%q names a rule this configuration defines too: a fleet rule counts other daemons' rules (rename one of them)", f.Rule)}
 			}
 		}
 	}

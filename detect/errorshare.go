@@ -139,11 +139,11 @@ func NewErrorShareRule(spec RuleSpec, errs, total []Selector, p ErrorShareParams
 	between := func(x float64) bool { return x > 0 && x < 1 } // false for NaN
 	switch {
 	case p.Window <= 0:
-		return nil, fmt.Errorf("rule %q: Window must be positive", spec.Name)
+		return nil, settingError(spec.Name, "Window", "must be positive")
 	case !between(p.ExpectedShare):
-		return nil, fmt.Errorf("rule %q: ExpectedShare must be between 0 and 1", spec.Name)
+		return nil, settingError(spec.Name, "ExpectedShare", "must be between 0 and 1")
 	case p.MinErrors < 0:
-		return nil, fmt.Errorf("rule %q: MinErrors must not be negative", spec.Name)
+		return nil, settingError(spec.Name, "MinErrors", "must not be negative")
 	}
 	if err := p.TailBounds.validate(spec.Name); err != nil {
 		return nil, err

@@ -79,17 +79,17 @@ func NewFleetRule(spec RuleSpec, rule string, f FleetRule) (*FleetRule, error) {
 	}
 	switch {
 	case rule == "":
-		return nil, fmt.Errorf("rule %q: Rule names no rule", spec.Name)
+		return nil, settingError(spec.Name, "Rule", "names no rule")
 	case rule == spec.Name:
-		return nil, fmt.Errorf("rule %q: Rule names the fleet rule itself", spec.Name)
+		return nil, settingError(spec.Name, "Rule", "names the fleet rule itself")
 	case f.WarningHosts < 0 || f.FailureHosts < 0 || f.MinHosts < 0:
-		return nil, fmt.Errorf("rule %q: WarningHosts, FailureHosts and MinHosts must not be negative", spec.Name)
+		return nil, settingError(spec.Name, "", "WarningHosts, FailureHosts and MinHosts must not be negative")
 	case !(f.WarningShare >= 0 && f.WarningShare <= 1 && f.FailureShare >= 0 && f.FailureShare <= 1):
-		return nil, fmt.Errorf("rule %q: WarningShare and FailureShare must be between 0 and 1", spec.Name)
+		return nil, settingError(spec.Name, "WarningShare", "and FailureShare must be between 0 and 1")
 	case f.WarningHosts == 0 && f.FailureHosts == 0 && f.WarningShare == 0 && f.FailureShare == 0:
-		return nil, fmt.Errorf("rule %q: set at least one of WarningHosts, FailureHosts, WarningShare, FailureShare", spec.Name)
+		return nil, settingError(spec.Name, "", "set at least one of WarningHosts, FailureHosts, WarningShare, FailureShare")
 	case f.Expire < 0:
-		return nil, fmt.Errorf("rule %q: Expire must not be negative", spec.Name)
+		return nil, settingError(spec.Name, "Expire", "must not be negative")
 	}
 	if f.MinSeverity == OK {
 		f.MinSeverity = Warning

@@ -229,7 +229,7 @@ func TestOwnStatesDoNotKeepASilentHostAlive(t *testing.T) {
 // rule's states with the edges'.
 func TestFleetRuleRefusesToCountALocalRule(t *testing.T) {
 	_, err := NewEngine([]Rule{failedShareRule(t), fleetRule(t, FleetRule{FailureHosts: 2})}, Options{})
-	assert.ErrorContains(t, err, `rule "fleet-failed" counts the states of rule "failed", which this configuration defines too`)
+	assert.ErrorContains(t, err, `rule "fleet-failed": Rule "failed" names a rule this configuration defines too`)
 }
 
 // BenchmarkFleetAggregator is the plugin's part of an aggregator's work,

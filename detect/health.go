@@ -71,14 +71,14 @@ func NewHealthRule(spec RuleSpec, latency, errors, requests []Selector, p Health
 		return nil, err
 	}
 	if p.Period <= 0 {
-		return nil, fmt.Errorf("rule %q: Period must be positive", spec.Name)
+		return nil, settingError(spec.Name, "Period", "must be positive")
 	}
 	for _, b := range []struct {
 		name       string
 		warn, fail float64
 	}{{"Latency", p.LatencyWarning, p.LatencyFailure}, {"Error", p.ErrorWarning, p.ErrorFailure}} {
 		if !(b.warn > 0) || !(b.fail > 0) || b.fail < b.warn {
-			return nil, fmt.Errorf("rule %q: %sWarning and %sFailure must be positive, the failure bound at least the warning bound", spec.Name, b.name, b.name)
+			return nil, settingError(spec.Name, "", "%sWarning and %sFailure must be positive, the failure bound at least the warning bound", b.name, b.name)
 		}
 	}
 	if p.Output == "" {

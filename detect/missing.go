@@ -76,7 +76,7 @@ func NewMissingRule(spec RuleSpec, series []Selector, timeout time.Duration) (*M
 		return nil, err
 	}
 	if timeout < 0 {
-		return nil, fmt.Errorf("rule %q: Timeout must not be negative", spec.Name)
+		return nil, settingError(spec.Name, "Timeout", "must not be negative")
 	}
 	return r, nil
 }

@@ -40,10 +40,10 @@ func NewPeriodRatioRule(spec RuleSpec, numerator, denominator []Selector, p Peri
 		return nil, err
 	}
 	if p.Period <= 0 {
-		return nil, fmt.Errorf("rule %q: Period must be positive", spec.Name)
+		return nil, settingError(spec.Name, "Period", "must be positive")
 	}
 	if p.Scale == 0 || math.IsNaN(p.Scale) || math.IsInf(p.Scale, 0) {
-		return nil, fmt.Errorf("rule %q: Scale must be a non-zero number", spec.Name)
+		return nil, settingError(spec.Name, "Scale", "must be a non-zero number")
 	}
 	if p.Output == "" {
 		p.Output = spec.Name

@@ -48,16 +48,16 @@ func NewRatioRule(spec RuleSpec, numerator, denominator []Selector, p RatioParam
 		return nil, err
 	}
 	if p.Window <= 0 {
-		return nil, fmt.Errorf("rule %q: Window must be positive", spec.Name)
+		return nil, settingError(spec.Name, "Window", "must be positive")
 	}
 	if !p.Thresholds.Any() {
-		return nil, fmt.Errorf("rule %q: set at least one of WarningMin, WarningMax, FailureMin, FailureMax", spec.Name)
+		return nil, settingError(spec.Name, "", "set at least one of WarningMin, WarningMax, FailureMin, FailureMax")
 	}
 	if math.IsNaN(p.MinDenominator) || p.MinDenominator < 0 {
-		return nil, fmt.Errorf("rule %q: MinDenominator must not be negative", spec.Name)
+		return nil, settingError(spec.Name, "MinDenominator", "must not be negative")
 	}
 	if math.IsNaN(p.MinNumerator) || p.MinNumerator < 0 {
-		return nil, fmt.Errorf("rule %q: MinNumerator must not be negative", spec.Name)
+		return nil, settingError(spec.Name, "MinNumerator", "must not be negative")
 	}
 	return r, nil
 }

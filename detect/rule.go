@@ -61,6 +61,29 @@ func (s *RuleSpec) Describe() string {
 	return strings.Join(parts, " / ")
 }
 
+// SettingError is an error about a rule's settings, found when the rule is
+// built: it names the rule and the setting at fault, so that a configuration
+// reader can point at the line that sets it.
+type SettingError struct {
+	Rule string
+	// Setting is the option as the documentation spells it ("Window"), or
+	// "" when the error is about several or about the rule as a whole.
+	Setting string
+	// Problem is what is wrong, the rest of the sentence after the setting.
+	Problem string
+}
+
+func (e *SettingError) Error() string {
+	if e.Setting == "" {
+		return fmt.Sprintf("rule %q: %s", e.Rule, e.Problem)
+	}
+	return fmt.Sprintf("rule %q: %s %s", e.Rule, e.Setting, e.Problem)
+}
+
+func settingError(rule, setting, format string, args ...any) error {
+	return &SettingError{Rule: rule, Setting: setting, Problem: fmt.Sprintf(format, args...)}
+}
+
 // Validate checks what every rule needs.
 func (s *RuleSpec) Validate() error {
 	if s.Name == "" {
@@ -68,11 +91,11 @@ func (s *RuleSpec) Validate() error {
 	}
 	for _, in := range s.Inputs {
 		if len(in.Selectors) == 0 {
-			return fmt.Errorf("rule %q: no series for %s", s.Name, in.Name)
+			return settingError(s.Name, "", "no series for %s", in.Name)
 		}
 	}
 	if s.Lifecycle.Hits < 0 || s.Lifecycle.MinDuration < 0 || s.Lifecycle.Repeat < 0 || s.Resolution < 0 {
-		return fmt.Errorf("rule %q: Hits, MinDuration, Repeat and Resolution must not be negative", s.Name)
+		return settingError(s.Name, "", "Hits, MinDuration, Repeat and Resolution must not be negative")
 	}
 	return nil
 }

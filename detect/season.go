@@ -111,9 +111,9 @@ func seasonProblems(season, step time.Duration) []string {
 func validateSeason(rule string, season, window, baseline time.Duration) error {
 	switch {
 	case season < 0 || season > maxSeason:
-		return fmt.Errorf("rule %q: Season must be between 0 and 1w", rule)
+		return settingError(rule, "Season", "must be between 0 and 1w")
 	case season > 0 && season < 2*(window+baseline):
-		return fmt.Errorf("rule %q: Season %s must be at least twice Window plus Baseline (%s)", rule, season, 2*(window+baseline))
+		return settingError(rule, "Season", "%s must be at least twice Window plus Baseline (%s)", season, 2*(window+baseline))
 	}
 	return nil
 }

@@ -282,21 +282,21 @@ func NewSpikeRule(spec RuleSpec, series []Selector, p SpikeParams) (*SpikeRule, 
 	}
 	switch {
 	case p.Window <= 0:
-		return nil, fmt.Errorf("rule %q: Window must be positive", spec.Name)
+		return nil, settingError(spec.Name, "Window", "must be positive")
 	case p.Baseline <= 0:
-		return nil, fmt.Errorf("rule %q: Baseline must be positive", spec.Name)
+		return nil, settingError(spec.Name, "Baseline", "must be positive")
 	case !p.Direction.valid():
-		return nil, fmt.Errorf("rule %q: Direction must be up, down or both", spec.Name)
+		return nil, settingError(spec.Name, "Direction", "must be up, down or both")
 	case p.Model != PoissonModel && p.Model != NormalModel:
-		return nil, fmt.Errorf("rule %q: Model must be poisson or normal", spec.Name)
+		return nil, settingError(spec.Name, "Model", "must be poisson or normal")
 	case math.IsNaN(p.MinFactor) || p.MinFactor < 1 || math.IsInf(p.MinFactor, 0):
-		return nil, fmt.Errorf("rule %q: MinFactor must be at least 1", spec.Name)
+		return nil, settingError(spec.Name, "MinFactor", "must be at least 1")
 	case math.IsNaN(p.MinExpected) || p.MinExpected < 0:
-		return nil, fmt.Errorf("rule %q: MinExpected must not be negative", spec.Name)
+		return nil, settingError(spec.Name, "MinExpected", "must not be negative")
 	case len(p.Reference) > 0 && p.Model != PoissonModel:
-		return nil, fmt.Errorf("rule %q: Reference needs Model poisson", spec.Name)
+		return nil, settingError(spec.Name, "Reference", "needs Model poisson")
 	case len(p.Reference) > 0 && p.Season > 0:
-		return nil, fmt.Errorf("rule %q: Season and Reference exclude each other (a Reference follows the curve already)", spec.Name)
+		return nil, settingError(spec.Name, "Season", "and Reference exclude each other (a Reference follows the curve already)")
 	}
 	if err := validateSeason(spec.Name, p.Season, p.Window, p.Baseline); err != nil {
 		return nil, err

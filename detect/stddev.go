@@ -140,19 +140,19 @@ func NewStdDevChangeRule(spec RuleSpec, series []Selector, p StdDevChangeParams)
 	}
 	switch {
 	case p.Window <= 0:
-		return nil, fmt.Errorf("rule %q: Window must be positive", spec.Name)
+		return nil, settingError(spec.Name, "Window", "must be positive")
 	case p.Baseline <= 0:
-		return nil, fmt.Errorf("rule %q: Baseline must be positive", spec.Name)
+		return nil, settingError(spec.Name, "Baseline", "must be positive")
 	case !(p.FailureFactor > 1) || math.IsInf(p.FailureFactor, 0):
-		return nil, fmt.Errorf("rule %q: FailureFactor must be more than 1", spec.Name)
+		return nil, settingError(spec.Name, "FailureFactor", "must be more than 1")
 	case p.warningSet() && !(p.WarningFactor > 1 && p.WarningFactor < p.FailureFactor):
-		return nil, fmt.Errorf("rule %q: WarningFactor must be between 1 and FailureFactor", spec.Name)
+		return nil, settingError(spec.Name, "WarningFactor", "must be between 1 and FailureFactor")
 	case !p.Direction.valid():
-		return nil, fmt.Errorf("rule %q: Direction must be up, down or both", spec.Name)
+		return nil, settingError(spec.Name, "Direction", "must be up, down or both")
 	case p.MinCount < 2:
-		return nil, fmt.Errorf("rule %q: MinCount must be at least 2", spec.Name)
+		return nil, settingError(spec.Name, "MinCount", "must be at least 2")
 	case !(p.Hysteresis >= 0) || p.Hysteresis >= lowest-1:
-		return nil, fmt.Errorf("rule %q: Hysteresis must be at least 0 and less than %s - 1", spec.Name, lowestName)
+		return nil, settingError(spec.Name, "Hysteresis", "must be at least 0 and less than %s - 1", lowestName)
 	}
 	if err := validateSeason(spec.Name, p.Season, p.Window, p.Baseline); err != nil {
 		return nil, err

@@ -1,7 +1,6 @@
 package detect
 
 import (
-	"fmt"
 	"math"
 	"strconv"
 )
@@ -40,11 +39,11 @@ func (b *TailBounds) validate(rule string) error {
 	between := func(x float64) bool { return x > 0 && x < 1 } // false for NaN
 	switch {
 	case !between(b.Probability):
-		return fmt.Errorf("rule %q: Probability must be between 0 and 1", rule)
+		return settingError(rule, "Probability", "must be between 0 and 1")
 	case b.warningSet() && (!between(b.WarningProbability) || b.WarningProbability <= b.Probability):
-		return fmt.Errorf("rule %q: WarningProbability must be between Probability and 1", rule)
+		return settingError(rule, "WarningProbability", "must be between Probability and 1")
 	case math.IsNaN(b.RecoveryFactor) || b.RecoveryFactor < 1:
-		return fmt.Errorf("rule %q: RecoveryFactor must be at least 1", rule)
+		return settingError(rule, "RecoveryFactor", "must be at least 1")
 	}
 	return nil
 }
