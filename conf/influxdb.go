@@ -63,18 +63,20 @@ func parseInfluxDB(b config.Block, prev *InfluxDB) (*InfluxDB, error) {
 		},
 		WriteValues: true, WriteDerived: true, WriteHealth: true, WriteAlerts: true,
 	}
-	var bufferLimit, token, tokenFile *config.Block
-	for _, c := range b.Children {
+	var bufferLimit, batchSize, token, tokenFile *config.Block
+	for i, c := range b.Children {
 		switch {
 		case is(c, "BufferLimit"):
 			bufferLimit = &c
+		case is(c, "BatchSize"):
+			batchSize = &c
 		case is(c, "Token"):
 			token = &c
 		case is(c, "TokenFile"):
 			tokenFile = &c
 		}
 		if err := in.option(c); err != nil {
-			return nil, fmt.Errorf("%s: %w", where(b), err)
+			return nil, inChild(b, i, err)
 		}
 	}
 	switch {
@@ -85,10 +87,11 @@ func parseInfluxDB(b config.Block, prev *InfluxDB) (*InfluxDB, error) {
 	case in.Bucket == "":
 		return nil, fmt.Errorf(`%s: missing Bucket: "database/retention-policy" (or just "database") for InfluxDB 1.8, the bucket for 2.x`, where(b))
 	case in.BufferLimit < in.BatchSize:
-		if bufferLimit == nil {
-			return nil, fmt.Errorf("%s: option BatchSize %d: the BufferLimit (default %d) must be at least BatchSize", where(b), in.BatchSize, in.BufferLimit)
+		if bufferLimit != nil {
+			return nil, inBlock(b, optionError(*bufferLimit, "must be at least BatchSize (%d)", in.BatchSize))
 		}
-		return nil, fmt.Errorf("%s: %w", where(b), optionError(*bufferLimit, "must be at least BatchSize (%d)", in.BatchSize))
+		// Only a written BatchSize can pass the default BufferLimit.
+		return nil, inBlock(b, optionError(*batchSize, "the BufferLimit (default %d) must be at least BatchSize", in.BufferLimit))
 	}
 	return in, nil
 }

@@ -95,22 +95,22 @@ func parseRule(b config.Block, newBuilder func() ruleBuilder, rd reader) (detect
 	}
 	spec := detect.RuleSpec{Name: name, Lifecycle: detect.Lifecycle{Hits: 1}}
 	rb := newBuilder()
-	for _, c := range b.Children {
+	for i, c := range b.Children {
 		handled, err := commonOption(&spec, c, rd)
 		if !handled && err == nil {
 			handled, err = rb.option(c, rd)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", where(b), err)
+			return nil, inChild(b, i, err)
 		}
 		if !handled {
-			return nil, fmt.Errorf("%s: unknown option %q", where(b), c.Key)
+			return nil, inChild(b, i, fmt.Errorf("unknown option %q", c.Key))
 		}
 	}
 	spec.Fingerprint = fingerprint(b, rd.timeScale)
 	r, err := rb.build(spec, rd)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", where(b), err)
+		return nil, inBlock(b, err)
 	}
 	return r, nil
 }

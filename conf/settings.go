@@ -78,29 +78,35 @@ func Parse(blocks ...config.Block) (*Settings, error) {
 		BurstLimit: DefaultBurstLimit, BurstWindow: DefaultBurstWindow, Statistics: true,
 		StateInterval: DefaultStateInterval, SeriesIdleTimeout: detect.DefaultIdleTimeout}
 	// TimeScale applies to every rule, wherever it stands: read it first.
-	for _, b := range blocks {
-		for _, c := range b.Children {
+	for p, b := range blocks {
+		for i, c := range b.Children {
 			if is(c, "TimeScale") {
 				f, err := oneNumber(c)
 				if err == nil && f <= 0 {
 					err = optionError(c, "must be more than zero")
 				}
 				if err != nil {
-					return nil, fmt.Errorf("<Plugin anomaly>: %w", err)
+					return nil, pluginChild(p, i, err)
 				}
 				s.TimeScale = f
 			}
 		}
 	}
 	names := map[string]bool{}
-	for _, b := range blocks {
-		for _, c := range b.Children {
+	for p, b := range blocks {
+		for i, c := range b.Children {
 			if err := s.option(c, names); err != nil {
-				return nil, fmt.Errorf("<Plugin anomaly>: %w", err)
+				return nil, pluginChild(p, i, err)
 			}
 		}
 	}
 	return s, nil
+}
+
+// pluginChild says that err is about child i of the p-th block given to
+// Parse.
+func pluginChild(p, i int, err error) error {
+	return &childError{index: p, err: &childError{block: "<Plugin anomaly>", index: i, err: err}}
 }
 
 func (s *Settings) option(c config.Block, names map[string]bool) error {

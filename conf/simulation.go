@@ -1,6 +1,7 @@
 package conf
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -27,13 +28,13 @@ func parseSimulation(b config.Block) (*Simulation, error) {
 		return nil, fmt.Errorf("%s: takes no argument", where(b))
 	}
 	sim := &Simulation{Config: simulate.Config{Params: simulate.DefaultParams(), Mode: simulate.Gauge}}
-	for _, c := range b.Children {
+	for i, c := range b.Children {
 		if err := sim.option(c); err != nil {
-			return nil, fmt.Errorf("%s: %w", where(b), err)
+			return nil, inChild(b, i, err)
 		}
 	}
 	if err := sim.Config.Validate(); err != nil {
-		return nil, fmt.Errorf("%s: %w", where(b), err)
+		return nil, inBlock(b, err)
 	}
 	return sim, nil
 }
@@ -120,15 +121,15 @@ func providerBlock(p *simulate.Params, b config.Block) error {
 		p.Providers = append(p.Providers, simulate.Provider{Name: name, UserError: d.UserError, ProviderError: d.ProviderError, Fraud: d.Fraud})
 	}
 	weighted := false
-	for _, c := range b.Children {
+	for i, c := range b.Children {
 		_, err := setParam(p, c, func(p *simulate.Params, key string, v float64) error { return p.SetProvider(name, key, v) })
 		if err != nil {
-			return fmt.Errorf("%s: %w", where(b), err)
+			return inChild(b, i, err)
 		}
 		weighted = weighted || is(c, "Weight")
 	}
 	if !known && !weighted {
-		return fmt.Errorf("%s: a provider that is not among the defaults needs a Weight", where(b))
+		return inBlock(b, errors.New("a provider that is not among the defaults needs a Weight"))
 	}
 	return nil
 }
@@ -141,37 +142,40 @@ func parseIncident(b config.Block) (simulate.Incident, error) {
 	inc := simulate.Incident{Name: name}
 	probe := simulate.DefaultParams()
 	fail := func(err error) (simulate.Incident, error) {
-		return simulate.Incident{}, fmt.Errorf("%s: %w", where(b), err)
+		return simulate.Incident{}, inBlock(b, err)
 	}
-	for _, c := range b.Children {
+	for i, c := range b.Children {
+		failChild := func(err error) (simulate.Incident, error) {
+			return simulate.Incident{}, inChild(b, i, err)
+		}
 		switch {
 		case is(c, "Start"):
 			if inc.Start, err = duration(c); err != nil {
-				return fail(err)
+				return failChild(err)
 			}
 		case is(c, "Duration"):
 			if inc.Duration, err = positiveDuration(c); err != nil {
-				return fail(err)
+				return failChild(err)
 			}
 		case is(c, "Provider"):
 			pname, err := blockName(c)
 			if err != nil {
-				return fail(err)
+				return failChild(err)
 			}
-			for _, pc := range c.Children {
+			for j, pc := range c.Children {
 				// Check the name and value now, against any provider, so
 				// the error names the option; Validate checks the rest.
 				probe.Providers = append(probe.Providers, simulate.Provider{Name: pname})
 				f, err := setParam(&probe, pc, func(p *simulate.Params, key string, v float64) error { return p.SetProvider(pname, key, v) })
 				if err != nil {
-					return fail(fmt.Errorf("%s: %w", where(c), err))
+					return failChild(inChild(c, j, err))
 				}
 				inc.Changes = append(inc.Changes, simulate.Change{Provider: pname, Param: pc.Key, Value: f})
 			}
 		default:
 			f, err := setParam(&probe, c, (*simulate.Params).Set)
 			if err != nil {
-				return fail(err)
+				return failChild(err)
 			}
 			inc.Changes = append(inc.Changes, simulate.Change{Param: c.Key, Value: f})
 		}
@@ -188,7 +192,7 @@ func profileBlock(p *simulate.Profile, b config.Block) error {
 	if len(b.Values) != 0 {
 		return fmt.Errorf("%s: takes no argument", where(b))
 	}
-	for _, c := range b.Children {
+	for i, c := range b.Children {
 		var err error
 		switch {
 		case is(c, "DailyAmplitude"):
@@ -206,14 +210,14 @@ func profileBlock(p *simulate.Profile, b config.Block) error {
 		case is(c, "Weekdays"):
 			err = weights(c, p.Weekdays[:], "7 numbers: the weights of Sunday to Saturday")
 		default:
-			return fmt.Errorf("%s: unknown option %q (options: DailyAmplitude, PeakHour, Hours, Weekdays, WanderStdDev, WanderTime, LatencyLoad)", where(b), c.Key)
+			return inChild(b, i, fmt.Errorf("unknown option %q (options: DailyAmplitude, PeakHour, Hours, Weekdays, WanderStdDev, WanderTime, LatencyLoad)", c.Key))
 		}
 		if err != nil {
-			return fmt.Errorf("%s: %w", where(b), err)
+			return inChild(b, i, err)
 		}
 	}
 	if err := p.Validate(); err != nil {
-		return fmt.Errorf("%s: %w", where(b), err)
+		return inBlock(b, err)
 	}
 	return nil
 }

@@ -34,15 +34,6 @@ func valuesText(values []config.Value) string {
 	return strings.Join(out, " ")
 }
 
-// optionError names the option and its values.
-func optionError(c config.Block, format string, args ...any) error {
-	name := c.Key
-	if len(c.Values) > 0 {
-		name += " " + valuesText(c.Values)
-	}
-	return fmt.Errorf("option %s: %s", name, fmt.Sprintf(format, args...))
-}
-
 func is(c config.Block, key string) bool { return strings.EqualFold(c.Key, key) }
 
 func noChildren(c config.Block) error {
