@@ -1,8 +1,6 @@
 package detect
 
 import (
-	"math"
-	"strconv"
 	"time"
 )
 
@@ -40,22 +38,6 @@ func (a *Alert) Subject() string {
 		return a.Rule
 	}
 	return a.Rule + "[" + a.Group + "]"
-}
-
-// formatNumber prints a number compactly for messages (up to 4 significant digits).
-func formatNumber(x float64) string {
-	if math.IsNaN(x) {
-		return "n/a"
-	}
-	return strconv.FormatFloat(x, 'g', 4, 64)
-}
-
-// formatPercent prints a share in percent.
-func formatPercent(x float64) string {
-	if math.IsNaN(x) {
-		return "n/a"
-	}
-	return strconv.FormatFloat(100*x, 'g', 3, 64) + "%"
 }
 
 // DerivedValue is a value computed by a rule (see Emitter), to be dispatched

@@ -101,7 +101,7 @@ func (r *HealthRule) EmitsLevels() {}
 
 // NewState implements Rule.
 func (r *HealthRule) NewState(clock SlotClock) RuleState {
-	return &healthState{rule: r, acc: newPeriodAccumulator(clock, r.Period, 3)}
+	return &healthState{rule: r, periodAccumulator: newPeriodAccumulator(clock, r.Period, 3)}
 }
 
 // HealthWord is the exercise's name for a level.
@@ -152,16 +152,14 @@ func (r *HealthRule) Level(latency, errorShare float64) Level {
 
 type healthState struct {
 	rule *HealthRule
-	acc  *periodAccumulator
+	// The accumulator adds the values (Add, Span) and keeps them across
+	// restarts (saveState, loadState, memory).
+	*periodAccumulator
 }
-
-func (s *healthState) Add(input int, slot int64, v float64) { s.acc.add(input, slot, v) }
-
-func (s *healthState) Span() int64 { return s.acc.span() }
 
 func (s *healthState) Evaluate(slot int64, current Level) Verdict {
 	v := undecided()
-	p, sums, ok := s.acc.finished(slot)
+	p, sums, ok := s.finished(slot)
 	if !ok {
 		return v
 	}
@@ -180,18 +178,12 @@ func (s *healthState) Evaluate(slot int64, current Level) Verdict {
 		v.Level = Failure
 	}
 	v.Value = float64(v.Level)
-	v.ValueTime, v.ValueInterval = s.acc.End(p), s.rule.Period
+	v.ValueTime, v.ValueInterval = s.End(p), s.rule.Period
 	v.Observed = latency
 	v.Numerator, v.Denominator = sums[healthErrors].Sum, sums[healthRequests].Sum
 	v.Window = s.rule.Period
 	return v
 }
-
-func (s *healthState) saveState(e *stateEncoder) { s.acc.save(e) }
-
-func (s *healthState) loadState(d *stateDecoder) { s.acc.load(d) }
-
-func (s *healthState) memory(time.Duration) time.Duration { return s.acc.period }
 
 // ChartUnit implements Charted: the latency, as the messages say.
 func (r *HealthRule) ChartUnit() string {

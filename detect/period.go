@@ -48,7 +48,7 @@ func (a *periodAccumulator) begin(slot int64) {
 }
 
 // add accounts for v in slot; values of a period already closed are dropped.
-func (a *periodAccumulator) add(input int, slot int64, v float64) {
+func (a *periodAccumulator) Add(input int, slot int64, v float64) {
 	if !a.started {
 		a.begin(slot)
 	}
@@ -92,11 +92,11 @@ func (a *periodAccumulator) finished(slot int64) (period int64, sums []Summary, 
 }
 
 // span is the number of slots of a period, which bounds catching up.
-func (a *periodAccumulator) span() int64 { return int64(slotsFor(a.period, a.clock.Step)) + 1 }
+func (a *periodAccumulator) Span() int64 { return int64(slotsFor(a.period, a.clock.Step)) + 1 }
 
 // save and load keep the period being summed, and one that ended but was
 // not reported yet, across a restart.
-func (a *periodAccumulator) save(e *stateEncoder) {
+func (a *periodAccumulator) saveState(e *stateEncoder) {
 	e.bool(a.started)
 	e.bool(a.partial)
 	e.int(a.current)
@@ -109,7 +109,7 @@ func (a *periodAccumulator) save(e *stateEncoder) {
 	}
 }
 
-func (a *periodAccumulator) load(d *stateDecoder) {
+func (a *periodAccumulator) loadState(d *stateDecoder) {
 	a.started, a.partial, a.current = d.bool(), d.bool(), d.int()
 	a.pending, a.pendingPeriod = d.bool(), d.int()
 	if d.count(len(a.sums), "inputs") {
@@ -119,3 +119,7 @@ func (a *periodAccumulator) load(d *stateDecoder) {
 		}
 	}
 }
+
+// memory is how long the accumulator needs no value to forget nothing: one
+// period.
+func (a *periodAccumulator) memory(time.Duration) time.Duration { return a.period }

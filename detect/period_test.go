@@ -74,11 +74,11 @@ func TestPeriodAccumulatorAcrossAGap(t *testing.T) {
 	clock := SlotClock{Origin: t0.Add(-5 * time.Second), Step: 10 * time.Second}
 	a := newPeriodAccumulator(clock, time.Minute, 1)
 	for s := int64(0); s < 3; s++ {
-		a.add(0, s, 1)
+		a.Add(0, s, 1)
 		_, _, ok := a.finished(s)
 		assert.False(t, ok)
 	}
-	a.add(0, 20, 5) // 200 s later: the minute of slots 0..5 closed unseen
+	a.Add(0, 20, 5) // 200 s later: the minute of slots 0..5 closed unseen
 	p, sums, ok := a.finished(20)
 	require.True(t, ok)
 	assert.Equal(t, t0.Add(time.Minute), a.End(p))

@@ -59,7 +59,7 @@ func (r *PeriodRatioRule) OutputName() string { return r.Output }
 
 // NewState implements Rule.
 func (r *PeriodRatioRule) NewState(clock SlotClock) RuleState {
-	return &periodRatioState{rule: r, acc: newPeriodAccumulator(clock, r.Period, 2)}
+	return &periodRatioState{rule: r, periodAccumulator: newPeriodAccumulator(clock, r.Period, 2)}
 }
 
 // Message implements Rule.
@@ -71,23 +71,21 @@ func (r *PeriodRatioRule) Message(a *Alert, v *Verdict) string {
 
 type periodRatioState struct {
 	rule *PeriodRatioRule
-	acc  *periodAccumulator
+	// The accumulator adds the values (Add, Span) and keeps them across
+	// restarts (saveState, loadState, memory).
+	*periodAccumulator
 }
-
-func (s *periodRatioState) Add(input int, slot int64, v float64) { s.acc.add(input, slot, v) }
-
-func (s *periodRatioState) Span() int64 { return s.acc.span() }
 
 func (s *periodRatioState) Evaluate(slot int64, current Level) Verdict {
 	v := undecided()
-	p, sums, ok := s.acc.finished(slot)
+	p, sums, ok := s.finished(slot)
 	if !ok || sums[1].Sum <= 0 {
 		return v
 	}
 	num, den := sums[0].Sum, sums[1].Sum
 	v.Emit = true
 	v.Value = s.rule.Scale * num / den
-	v.ValueTime = s.acc.End(p)
+	v.ValueTime = s.End(p)
 	v.ValueInterval = s.rule.Period
 	v.Observed, v.Numerator, v.Denominator = v.Value, num, den
 	v.Window = s.rule.Period
@@ -97,12 +95,6 @@ func (s *periodRatioState) Evaluate(slot int64, current Level) Verdict {
 	}
 	return v
 }
-
-func (s *periodRatioState) saveState(e *stateEncoder) { s.acc.save(e) }
-
-func (s *periodRatioState) loadState(d *stateDecoder) { s.acc.load(d) }
-
-func (s *periodRatioState) memory(time.Duration) time.Duration { return s.acc.period }
 
 // ChartUnit implements Charted.
 func (r *PeriodRatioRule) ChartUnit() string {

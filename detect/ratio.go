@@ -77,25 +77,10 @@ func (r *RatioRule) CheckInterval(step time.Duration) []string {
 
 // Message implements Rule.
 func (r *RatioRule) Message(a *Alert, v *Verdict) string {
-	var verb string
-	switch {
-	case a.Severity == OK:
-		verb = "is back within"
-	case v.Observed > v.Threshold:
-		verb = "is above"
-	default:
-		verb = "is below"
-	}
+	verb := side(a, v, "is back within", "is above", "is below")
 	return fmt.Sprintf("%s: %s of %s: %s (%s of %s) over %s %s the threshold %s",
 		a.Severity, a.Subject(), hostOrAll(a.Host), formatPercent(v.Observed),
 		formatNumber(v.Numerator), formatNumber(v.Denominator), v.Window, verb, formatPercent(v.Threshold))
-}
-
-func hostOrAll(host string) string {
-	if host == "" {
-		return "all hosts"
-	}
-	return host
 }
 
 type ratioState struct {

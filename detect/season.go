@@ -47,16 +47,6 @@ type seasonProfile struct {
 const ReasonSeasonal = "seasonal"
 
 // seasonText names a season for messages: "the daily profile".
-func seasonText(season time.Duration) string {
-	switch season {
-	case 24 * time.Hour:
-		return "the daily profile"
-	case 7 * 24 * time.Hour:
-		return "the weekly profile"
-	}
-	return "the profile of " + season.String()
-}
-
 // seasonMemory is the weight of one pass against the passes before: a
 // third (about three seasons of memory).
 const seasonMemory = 1.0 / 3

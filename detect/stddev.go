@@ -183,15 +183,7 @@ func (r *StdDevChangeRule) NewState(clock SlotClock) RuleState {
 // stddev 120 over 5m0s is 2.4x the 50 of the previous 1h0m0s, above the
 // factor 2x (F-test p=7.3e-17)".
 func (r *StdDevChangeRule) Message(a *Alert, v *Verdict) string {
-	var verb string
-	switch {
-	case a.Severity == OK:
-		verb = "back within"
-	case v.Observed > v.Threshold:
-		verb = "above"
-	default:
-		verb = "below"
-	}
+	verb := side(a, v, "back within", "above", "below")
 	of := "the previous " + r.Baseline.String()
 	if v.Reason == ReasonSeasonal {
 		of += " less " + seasonText(r.Season)

@@ -2,7 +2,6 @@ package detect
 
 import (
 	"math"
-	"strconv"
 )
 
 // TailBounds are the bounds of the rules that judge by a tail probability -
@@ -79,15 +78,4 @@ func (b *TailBounds) judge(p float64, current Level) (Level, float64) {
 		return OK, warn
 	}
 	return OK, fail
-}
-
-// formatProbability prints a tail probability with two digits.
-func formatProbability(p float64) string {
-	switch {
-	case math.IsNaN(p):
-		return "n/a"
-	case p == 0:
-		return "<1e-300"
-	}
-	return strconv.FormatFloat(p, 'g', 2, 64)
 }
