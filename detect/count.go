@@ -7,16 +7,8 @@ import (
 )
 
 // CountRule judges the number of events in a moving window - the sum of
-// every value of its Series (all hosts' or all providers' fraud outcomes,
-// say) over the last Window - against collectd's thresholds. It answers
-// payments task 2, "more than X fraud outcomes in any 1-hour window":
-//
-//	<Count "payment-fraud">
-//	  Series "/^ecommerce/gauge-payment-provider-[^.]+[.]fraud$/"
-//	  Window "1h"
-//	  FailureMax 10
-//	  Unit "fraud outcomes"
-//	</Count>
+// every value of its Series (all hosts' rejected logins, say) over the last
+// Window - against collectd's thresholds: "more than X in any hour".
 //
 // The comparison is collectd's (see Thresholds.Level): a count greater than
 // FailureMax (WarningMax) is a FAILURE (WARNING), so FailureMax X means "more
@@ -33,8 +25,8 @@ import (
 // MovingWindow, so every window of Window length ending at a slot border is
 // judged ("any 1-hour window", up to the slot width of one collectd interval).
 //
-// A slot without values counts as zero events: sources (like the original
-// e-commerce plugin) that skip zero counts would otherwise never let an alert
+// A slot without values counts as zero events: sources that skip zero
+// counts would otherwise never let an alert
 // recover. A source that has stopped therefore counts as "no events"; pair a
 // FailureMin count with a <Missing> rule to tell "no events" from "no data".
 //
@@ -42,7 +34,7 @@ import (
 // since the group's first value; a count over a partial window would be too
 // low and a FailureMin would fire on every start.
 //
-// Defaults (set by the configuration): Window 1 hour (the exercise's window);
+// Defaults (set by the configuration): Window 1 hour;
 // Unit "events". There is no default threshold: X is the user's.
 type CountRule struct {
 	RuleSpec

@@ -8,20 +8,15 @@ import (
 	"gonum.org/v1/gonum/mathext"
 )
 
-// ErrorShareRule raises an alert when a source returns errors more often than
-// its normal error share can explain: payments task 3, "a provider begins to
-// return regular provider_error". Errors and Total are summed per group over a
-// moving Window; grouping per provider comes from the selectors' capture group:
+// ErrorShareRule raises an alert when a source (a payment provider, an
+// upstream, a backend) returns errors more often than its normal error share
+// can explain. Errors and Total are summed per group over a moving Window;
+// the groups come from the selectors' capture group (see Selector).
 //
-//	<ErrorShare "payment-provider-errors">
-//	  Errors "/^ecommerce/gauge-payment-provider-(?P<group>[^.]+)[.]provider_error$/"
-//	  Total  "/^ecommerce/gauge-payment-provider-(?P<group>[^.]+)[.].*$/"
-//	</ErrorShare>
-//
-// Total must count every trial, the errors included (above, the Total pattern
-// also matches the provider_error series, which is right: an error is an
-// attempt too). Should a window hold more errors than trials anyway, the rule
-// takes the errors as the number of trials.
+// Total must count every trial, the errors included (a Total pattern that
+// also matches the errors' series is right: an error is an attempt too).
+// Should a window hold more errors than trials anyway, the rule takes the
+// errors as the number of trials.
 //
 // # Statistics
 //
@@ -40,10 +35,9 @@ import (
 // A tail below Probability is a FAILURE (below WarningProbability a WARNING):
 // k errors are too many to be bad luck. Counts are rounded to whole numbers.
 //
-// Why a binomial tail and not a threshold on the share: at the default rates
-// provider a sees about 17 payments an hour (0.012/s x 0.4) and 0.017 errors;
-// one error in an hour is a share of 6% and means nothing, while the same 6%
-// at 100 payments/s is a disaster. The tail weighs the share by the evidence:
+// Why a binomial tail and not a threshold on the share: of 17 trials an hour
+// at a normal share of 0.1%, one error is a share of 6% and means nothing,
+// while the same 6% of 100 trials a second is a disaster. The tail weighs the share by the evidence:
 // with few trials it takes several errors, with many trials a small rise of
 // the share is enough. MinErrors (default 3) is a floor for raising an alert
 // whatever the tail says, so that one or two errors (a customer retrying, a
@@ -58,7 +52,7 @@ import (
 // times RecoveryFactor (default 1000), capped at 0.5 (a tail of 0.5 means about
 // the expected number of errors): with the defaults FAILURE below 1e-6 and
 // recovery above 1e-3. Each error entering or leaving a window changes the tail
-// by a factor of about k / (n p0), 30 to 50 for provider a, so recovery takes
+// by a factor of about k / (n p0), 30 to 50 for a sparse source, so recovery takes
 // two or three errors fewer than the alert did, and trials entering and leaving
 // (n changes, k does not) cannot flap it; at high rates (normal approximation)
 // it is the share falling from about 4.8 to 3.1 standard errors above p0.
@@ -76,9 +70,9 @@ import (
 //     correlated, a per-test tail of 1e-4 would page someone now and then.
 //   - WarningProbability unset; MinErrors 3; RecoveryFactor 1000 (above).
 //
-// The rule pack's comments (collectd.conf.d/anomaly.conf) and the README
-// give the calibration for the e-commerce model: the critical counts per
-// provider, and the measured recall, delays and false alerts.
+// The rule pack's comments and the README give the calibration of its
+// rules: the critical counts per group, and the measured recall, delays and
+// false alerts.
 //
 // # False alerts and detection delay (how to measure them)
 //

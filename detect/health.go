@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// HealthRule is the exercise's health function (web task 6): one state of
+// HealthRule is a service's health function: one state of
 // "ok", "warn" or "error" from latency and error rate together, reported
 // every clock period (default 5 minutes) as a notification - OKAY, WARNING
 // or FAILURE, on every period, not only on change - and as a derived series

@@ -55,167 +55,50 @@ func (m SpikeModel) DefaultMinFactor() float64 {
 
 // SpikeRule raises an alert when the level of a series changes suddenly: the
 // values of a short recent Window are improbable given the Baseline window
-// right before it. It answers web task 3 (a traffic spike), payments task 4
-// (payments suddenly drop, down to zero when a checkout breaks) and the level
-// shift of the latency mean of web task 2:
+// right before it. The README's <Spike> section is the user's reference and
+// says what the defaults were chosen on; this is how the rule judges.
 //
-//	<Spike "web-traffic-spike">          # Poisson, up; Window 1m, Baseline 1h
-//	  Series "ecommerce/gauge-page-hits-total" "ecommerce/gauge-asset-hits-total"
-//	</Spike>
-//	<Spike "payment-drop">
-//	  Series "ecommerce/gauge-payment-provider-*"
-//	  Direction "down"
-//	  Window "30m"
-//	  Baseline "6h"
-//	</Spike>
-//	<Spike "web-latency-shift">
-//	  Series "ecommerce/gauge-page-latency-mean"
-//	  Model "normal"
-//	  Direction "both"
-//	  Window "5m"
-//	</Spike>
+// Slots. The values of the Series that fall in one slot (one interval) are
+// summed (Model poisson: counts add up) or averaged (Model normal: readings
+// of a measurement do not). Window holds its last W slots; each slot
+// leaving it feeds the Baseline of B slots behind it. A slot without data
+// is neither zero events nor a measurement (silence is <Missing>'s
+// business); a value later than its judged slot counts in the open one.
 //
-// # Slots, windows and baseline
+// Poisson. With S events in the baseline's N slots and k in the window's n,
+// lambda = S/N x n, and p = P(X >= k) for a rise (the regularised lower
+// incomplete gamma, accurate far below 1e-12 where gonum's Poisson.Survival
+// stops near 1e-16) or P(X <= k) for a drop, k rounded towards the event.
+// OverDispersion measures the extra variance alpha of the baseline's bucket
+// rates (Var = lambda + alpha lambda^2, less twice its standard error under
+// Poisson counts) and tests k/phi against lambda/phi, phi = 1 + alpha
+// lambda; with a Reference lambda follows the reference counts instead.
 //
-// Every value of the Series that falls in one slot (one collectd interval) is
-// summed (Model poisson: counts add up) or averaged (Model normal: readings of
-// a measurement do not): the slot's value x. Window holds the x of its last W slots; each
-// slot leaving it feeds the Baseline window of B slots behind it. Only slots
-// that received values count: a slot without data (a missed read) is neither
-// zero events nor a measurement, and silence is the <Missing> rule's business.
-// A value arriving after its slot was judged (more than a slot late) counts
-// in the slot still open.
+// Normal. t = (y - m) / (s sqrt(1/n + 1/N)) against Student's t with N-1
+// degrees of freedom. OverDispersion keeps the mean of t^2 over windows
+// judged OK (one per Window, clipped at 25, about 24 Baselines of memory)
+// and divides t by its square root once that mean, less its standard error,
+// exceeds 1: a wandering level makes windows differ by more than the slots'
+// spread says. Direction "both" doubles the smaller one-sided tail.
 //
-// # Statistics
+// Levels and guards. FAILURE when p < Probability, WARNING when p <
+// WarningProbability, and the change reaches MinFactor x expected (or
+// falls to expected / MinFactor). Poisson rises need MinExpected expected
+// events; a drop is judged only while a drop to zero would itself be
+// improbable, exp(-lambda) < the bound. No verdict until both windows are
+// full and at least half of each holds data (normal: 2 baseline slots and
+// some spread). A raised alert stays while p < its bound x RecoveryFactor
+// (capped at 0.5) and the change still reaches sqrt(MinFactor), so one slot
+// more or less cannot make it flap.
 //
-// Poisson model (counts). Let the baseline hold N slots with data summing to
-// S, and the window n slots with data summing to k (Observed). The expected
-// count is lambda = S/N x n (Baseline in the verdict); under a steady rate k is
-// Poisson(lambda), and the tail probability (p-value) is
+// The baseline during an incident. A slot that was part of any window judged
+// not OK is kept out of the baseline, which stays frozen meanwhile, so that
+// an incident does not become the normal it is compared with. After a
+// Baseline's worth of slots kept out, the change is the new normal: the
+// baseline is fed again and the alert recovers as the new level fills it.
 //
-//	up:   p = P(X >= k) = P(k, lambda)   (regularized lower incomplete gamma,
-//	                                     the CDF at lambda of Gamma(k, 1))
-//	down: p = P(X <= k) = Q(k+1, lambda) (distuv.Poisson.CDF)
-//
-// both from gonum and accurate in relative terms far below 1e-12 (gonum's
-// Poisson.Survival is 1 - CDF and stops near 1e-16, hence the Gamma CDF); to
-// 1e-15 up to 1e5 expected events, to about 1e-5 at 1e6 (gonum's asymptotic
-// series), which is plenty for a decision.
-// Counts are taken as whole numbers towards the event (k rounded up for a
-// rise, down for a drop). A Poisson tail weighs a change by the evidence: 0.12
-// payments per slot make a quiet minute meaningless but half an hour without
-// any payment (lambda = 21.6, P(0) = 4e-10) alarming, while at 1115 requests
-// per slot a rise of a few percent is already improbable.
-//
-// Normal model (measurements, "a level shift of the mean"). With the
-// baseline's mean m and sample stddev s over N slots, and the window's mean y
-// (Observed) over n slots,
-//
-//	t = (y - m) / (s sqrt(1/n + 1/N))
-//
-// follows Student's t with N-1 degrees of freedom when both windows come from
-// one normal distribution (the exact two-sample test with the baseline's
-// variance; with an hour's baseline it is the plain z-score (y - m)/(s/sqrt(n))
-// to a few percent). p = P(T >= t) for a rise, P(T <= t) for a drop,
-// from distuv.StudentsT.CDF on the side where it is accurate.
-//
-// Direction "both" takes the smaller of the two one-sided tails and doubles it
-// (the two-sided p-value), so Probability means the same false-alert chance per
-// window in every direction. The verdict carries p as Probability for
-// the message.
-//
-// One bound for both models: a window is a FAILURE when p < Probability (a
-// WARNING when p < WarningProbability, if set). There is no separate z-score
-// option: Probability 1e-6 is a one-sided z of 4.75, and a probability reads
-// the same for counts and measurements.
-//
-// # Guards
-//
-//   - MinFactor (default 1.5 for Poisson): a rise must also reach MinFactor x
-//     expected, a drop fall to expected / MinFactor. Real traffic is
-//     over-dispersed compared to Poisson (daily swings, bursts of bots): at
-//     6690 expected requests a minute, +6% is p < 1e-6 but nobody should be
-//     paged for it. With the normal model it defaults to 1 (off): the
-//     baseline stddev already measures the real dispersion; when set it
-//     compares the means and applies only to a positive baseline mean.
-//   - OverDispersion (default on, Poisson without a Reference): counts that
-//     vary more than a Poisson process are judged with the variance they
-//     show. The baseline's complete buckets (a minute each for an hour of
-//     10-second slots) give the extra variance alpha of a bucket's rate
-//     (Var = lambda + alpha lambda^2, less twice its standard error under
-//     Poisson counts, so that sampling noise is none), and the window is
-//     tested as a Poisson count of k/phi against lambda/phi, phi = 1 +
-//     alpha lambda (quasi-Poisson). On traffic whose load wanders by 25%
-//     every few minutes the traffic-spike rule raised 197 false alerts a
-//     week without it and 5.4 with it (anomaly eval), finding 88% of 3x
-//     spikes instead of 100%; on Poisson or slowly wandering traffic phi
-//     stays 1. With a Reference the load is in the expectation already.
-//     With the normal model the same option allows for a level that
-//     wanders (latency that follows a drifting load): the t statistic
-//     assumes independent slots, and a wander over hours moves a window's
-//     mean away from its baseline's by more than the slots' spread says.
-//     The rule measures by how much - the mean of t^2 over windows judged
-//     OK, one per Window, clipped at 25, over about 24 Baselines (a day for
-//     an hour), less its standard error under independent values -
-//     and divides t by its square root when that exceeds 1 (after 20 such
-//     windows; until then t as it is). On a shop whose latency
-//     follows a load wandering by 10% over 2 hours, web-latency-shift
-//     raised 17.5 false alerts a week without it (anomaly eval); on
-//     independent values the mean of t^2 is 1 and nothing changes.
-//   - MinExpected (default 5, Poisson rises): no verdict while lambda is below
-//     it; a handful of expected events says nothing about a rise.
-//   - A drop needs no such setting: it is judged only while a drop to zero
-//     would itself be improbable, P(0) = exp(-lambda) < Probability (or
-//     WarningProbability, if set; halved for "both"), i.e. lambda > 13.8 at
-//     the default. The payment drop therefore needs a long Window: 30 minutes
-//     of 0.12 payments per 10 s expect 21.6.
-//   - Data: no verdict until both windows are full (Window + Baseline after
-//     the first value), nor while fewer than half of the window's or the
-//     baseline's slots hold data (and, normal model, fewer than 2 of the
-//     baseline's). With the normal model a baseline without spread (a
-//     constant series) gives no verdict.
-//
-// # Recovery (hysteresis)
-//
-// A raised alert stays while p < its bound x RecoveryFactor (default 1000,
-// capped at 0.5) and the change still reaches sqrt(MinFactor): with the
-// defaults FAILURE below 1e-6, recovery above 1e-3 or below 1.22x. One slot
-// entering or leaving the window moves p by far less than a factor 1000 once
-// an incident shows clearly, so the level cannot flap slot by slot; for the
-// payment drop it fires at 3 payments or fewer in 30 minutes (expected 21.6)
-// and recovers at 9.
-//
-// # The baseline during an incident
-//
-// Slots leave the window into the baseline; those of an incident would make
-// the incident the norm: after a traffic spike the raised baseline would hide
-// the next one, and after a drop the lowered baseline would make normal traffic
-// look like a rise. So a slot that was part of any window judged not OK (by
-// the verdict or by the alert's current level) is kept out of the baseline,
-// which stays frozen - not emptied - meanwhile. This holds for the whole
-// window after the recovery too, since the incident's last slots are still in
-// it. An incident caught within Window of its start therefore never touches
-// the baseline, and the alert cannot fire again on the polluted baseline.
-//
-// A change that lasts longer than the Baseline itself is taken as the new
-// normal: after a Baseline's worth of slots has been kept out, the baseline is
-// fed again (incident slots included), and the alert recovers once the new
-// level fills enough of it: for a rise to twice the traffic, about 1.6 x
-// Baseline after the change began. Without that limit a lasting change (a successful campaign, a new
-// release's latency) would keep its alert on until collectd restarts.
-//
-// # Defaults and their reasons
-//
-//   - Window 1 minute: a spike is sudden; six 10-second slots still hold
-//     enough data to judge (and, Poisson, 6690 expected requests).
-//   - Baseline 1 hour: long enough for a precise rate, short enough to follow
-//     the daily curve (with MinFactor absorbing the drift within an hour).
-//   - Direction "up", Model "poisson": the exercise's traffic spike.
-//   - Probability 1e-6: judged every 10 s the rule runs 8640 (overlapping)
-//     tests a day per group, so on data that fits the model at most one false
-//     alert in about 100 days (fewer: overlapping windows are correlated).
-//   - WarningProbability unset; MinFactor 1.5 (Poisson) or 1 (normal);
-//     MinExpected 5; RecoveryFactor 1000 (as the error-share rule's).
+// Season (see seasonProfile) makes the baseline seasonal: the window is
+// expected to differ from the baseline as the learnt profile says.
 type SpikeRule struct {
 	RuleSpec
 	SpikeParams
@@ -619,8 +502,7 @@ func (c *zCalibration) judge(z float64, slot int64, current Level) float64 {
 	scale := 1.0
 	// Less the mean's standard error under independent values (t^2 has a
 	// variance of about 2), so that sampling noise rarely counts as wander
-	// (less twice it, web-latency-shift on a shop's day kept 0.39 false
-	// alerts a week instead of 0.18).
+	// (the README says what less twice it cost in false alerts).
 	if excess := c.meanSq - math.Sqrt(2/float64(c.n)); c.n >= zWarmSteps && excess > 1 {
 		scale = math.Sqrt(excess)
 	}
