@@ -134,13 +134,31 @@ func providerBlock(p *simulate.Params, b config.Block) error {
 	return nil
 }
 
+// changeOption reads an incident's change of a parameter (of provider, if
+// not ""), checked now so that the error names the option: first the name,
+// then the value.
+func changeOption(c config.Block, provider string) (simulate.Change, error) {
+	ch := simulate.Change{Provider: provider, Param: c.Key}
+	if err := ch.Check(); err != nil {
+		return ch, optionError(c, "%v", err)
+	}
+	f, err := oneNumber(c)
+	if err != nil {
+		return ch, err
+	}
+	ch.Value = f
+	if err := ch.Check(); err != nil {
+		return ch, optionError(c, "%v", err)
+	}
+	return ch, nil
+}
+
 func parseIncident(b config.Block) (simulate.Incident, error) {
 	name, err := blockName(b)
 	if err != nil {
 		return simulate.Incident{}, err
 	}
 	inc := simulate.Incident{Name: name}
-	probe := simulate.DefaultParams()
 	fail := func(err error) (simulate.Incident, error) {
 		return simulate.Incident{}, inBlock(b, err)
 	}
@@ -163,21 +181,18 @@ func parseIncident(b config.Block) (simulate.Incident, error) {
 				return failChild(err)
 			}
 			for j, pc := range c.Children {
-				// Check the name and value now, against any provider, so
-				// the error names the option; Validate checks the rest.
-				probe.Providers = append(probe.Providers, simulate.Provider{Name: pname})
-				f, err := setParam(&probe, pc, func(p *simulate.Params, key string, v float64) error { return p.SetProvider(pname, key, v) })
+				ch, err := changeOption(pc, pname)
 				if err != nil {
 					return failChild(inChild(c, j, err))
 				}
-				inc.Changes = append(inc.Changes, simulate.Change{Provider: pname, Param: pc.Key, Value: f})
+				inc.Changes = append(inc.Changes, ch)
 			}
 		default:
-			f, err := setParam(&probe, c, (*simulate.Params).Set)
+			ch, err := changeOption(c, "")
 			if err != nil {
 				return failChild(err)
 			}
-			inc.Changes = append(inc.Changes, simulate.Change{Param: c.Key, Value: f})
+			inc.Changes = append(inc.Changes, ch)
 		}
 	}
 	if inc.Duration == 0 {

@@ -31,6 +31,18 @@ type Change struct {
 	Value    float64
 }
 
+// Check reports whether the change names a parameter of the model (a
+// provider's, for a provider's change) and a value it may take; whether the
+// provider exists is checked with the model (Config.Validate).
+func (c Change) Check() error {
+	p := DefaultParams()
+	if c.Provider == "" {
+		return p.Set(c.Param, c.Value)
+	}
+	p.Providers = append(p.Providers, Provider{Name: c.Provider})
+	return p.SetProvider(c.Provider, c.Param, c.Value)
+}
+
 // Config is everything a Simulator needs besides the interval.
 type Config struct {
 	Params Params

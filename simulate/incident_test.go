@@ -202,3 +202,15 @@ func TestConfigValidate(t *testing.T) {
 		inc("second", h, h, Change{Param: "AssetError500", Value: 0.6}),
 	}}.Validate())
 }
+
+// A change is checked by its name and value, on any provider: the
+// configuration and the command line read incidents with it.
+func TestChangeCheck(t *testing.T) {
+	assert.NoError(t, Change{Param: "PageError500", Value: 0.03}.Check())
+	assert.NoError(t, Change{Param: "trafficmultiplier", Value: 3}.Check(), "names are case-insensitive")
+	assert.NoError(t, Change{Provider: "z", Param: "ProviderError", Value: 0.05}.Check(), "any provider")
+	assert.ErrorContains(t, Change{Param: "PageErrors", Value: 1}.Check(), "PageErrors")
+	assert.Error(t, Change{Param: "PageError500", Value: 2}.Check(), "a share above 1")
+	assert.Error(t, Change{Provider: "a", Param: "Fraud", Value: -1}.Check())
+	assert.Error(t, Change{Provider: "a", Param: "PageRate", Value: 1}.Check(), "not a provider's parameter")
+}

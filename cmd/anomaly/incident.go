@@ -32,7 +32,6 @@ type incidentSpec struct {
 // parseIncident reads "name=x,start=12h,duration=30m,PageError500=0.03".
 func parseIncident(s string) (incidentSpec, error) {
 	var in incidentSpec
-	probe := simulate.DefaultParams()
 	for _, part := range strings.Split(s, ",") {
 		part = strings.TrimSpace(part)
 		if part == "" {
@@ -64,13 +63,8 @@ func parseIncident(s string) (incidentSpec, error) {
 			c := simulate.Change{Param: key, Value: f}
 			if provider, param, ok := strings.Cut(key, "."); ok {
 				c = simulate.Change{Provider: provider, Param: param, Value: f}
-				// Check the parameter's name and value on any provider; the
-				// provider itself is checked with the model.
-				probe.Providers = append(probe.Providers, simulate.Provider{Name: provider})
-				err = probe.SetProvider(provider, param, f)
-			} else {
-				err = probe.Set(key, f)
 			}
+			err = c.Check()
 			in.changes = append(in.changes, c)
 		}
 		if err != nil {
