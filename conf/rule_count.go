@@ -10,7 +10,9 @@ import (
 
 // countBuilder reads <Count "name">: Series (repeatable), Window (default 1
 // hour), collectd's WarningMin/WarningMax/FailureMin/FailureMax/Hysteresis,
-// and Unit (the noun of messages, default "events").
+// Unit (the noun of messages, default "events"), and Season with
+// FailureFactor/WarningFactor and Probability for bounds relative to the
+// usual count.
 type countBuilder struct {
 	series []detect.Selector
 	p      detect.CountParams
@@ -32,6 +34,14 @@ func (cb *countBuilder) option(c config.Block, rd reader) (bool, error) {
 		err = selectors(c, &cb.series)
 	case is(c, "Window"):
 		cb.p.Window, err = rd.positiveDuration(c)
+	case is(c, "Season"):
+		cb.p.Season, err = rd.duration(c)
+	case is(c, "FailureFactor"):
+		cb.p.FailureFactor, err = factorAboveOneOption(c)
+	case is(c, "WarningFactor"):
+		cb.p.WarningFactor, err = factorAboveOneOption(c)
+	case is(c, "Probability"):
+		cb.p.Probability, err = probabilityOption(c)
 	case is(c, "Unit"):
 		if cb.p.Unit, err = oneString(c); err == nil && cb.p.Unit == "" {
 			err = optionError(c, "must not be empty")

@@ -85,3 +85,37 @@ func TestParseCountErrors(t *testing.T) {
 		{"unknown option", in(opt("Timeout", 5)), c + `unknown option "Timeout"`},
 	})
 }
+
+// A count relative to the usual for the time: Season with the factors,
+// durations scaled by TimeScale like every rule duration.
+func TestParseSeasonalCount(t *testing.T) {
+	s := parseOne(t, named("Count", "logins",
+		opt("Series", "auth/count-rejected"),
+		opt("Season", "1d"),
+		opt("FailureFactor", 3),
+		opt("WarningFactor", 2),
+		opt("FailureMax", 10),
+		opt("WarningMax", 5),
+		opt("Probability", 1e-5),
+	))
+	r := onlyCount(t, s.Rules)
+	assert.Equal(t, 24*time.Hour, r.Season)
+	assert.Equal(t, 3.0, r.FailureFactor)
+	assert.Equal(t, 2.0, r.WarningFactor)
+	assert.Equal(t, 1e-5, r.Probability)
+
+	plain := onlyCount(t, parseOne(t, named("Count", "c", opt("Series", "a/b"), opt("FailureMax", 1))).Rules)
+	assert.Equal(t, detect.DefaultCountParams().Probability, plain.Probability)
+	assert.Zero(t, plain.Season)
+
+	checkErrors(t, []errorCase{
+		{"factor not above 1", []config.Block{named("Count", "c", opt("Series", "a/b"), opt("Season", "1d"), opt("FailureMax", 5), opt("FailureFactor", 1))},
+			`<Plugin anomaly>: <Count "c">: option FailureFactor 1: must be more than 1`},
+		{"factor without a season", []config.Block{named("Count", "c", opt("Series", "a/b"), opt("FailureMax", 5), opt("FailureFactor", 3))},
+			`<Plugin anomaly>: <Count "c">: rule "c": FailureFactor and WarningFactor need a Season, the time the usual count is learnt over`},
+		{"factor without its floor", []config.Block{named("Count", "c", opt("Series", "a/b"), opt("Season", "1d"), opt("WarningMax", 5), opt("FailureFactor", 3))},
+			`<Plugin anomaly>: <Count "c">: rule "c": FailureFactor needs FailureMax, the fewest events that may raise a FAILURE (more than F times the usual and more than N)`},
+		{"probability", []config.Block{named("Count", "c", opt("Series", "a/b"), opt("FailureMax", 5), opt("Probability", 2))},
+			`<Plugin anomaly>: <Count "c">: option Probability 2: must be between 0 and 1`},
+	})
+}

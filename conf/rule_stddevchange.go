@@ -39,9 +39,9 @@ func (b *stdDevChangeBuilder) option(c config.Block, rd reader) (bool, error) {
 	var err error
 	switch {
 	case is(c, "FailureFactor"):
-		b.p.FailureFactor, err = stdDevFactorOption(c)
+		b.p.FailureFactor, err = factorAboveOneOption(c)
 	case is(c, "WarningFactor"):
-		b.p.WarningFactor, err = stdDevFactorOption(c)
+		b.p.WarningFactor, err = factorAboveOneOption(c)
 	case is(c, "MinCount"):
 		b.p.MinCount, err = oneInt(c, 2)
 	case is(c, "Hysteresis"):
@@ -58,13 +58,4 @@ func (b *stdDevChangeBuilder) build(spec detect.RuleSpec, rd reader) (detect.Rul
 	}
 	b.p.Window, b.p.Baseline, b.p.Direction, b.p.Season = b.window, b.baseline, b.direction, b.season
 	return detect.NewStdDevChangeRule(spec, b.series, b.p)
-}
-
-// stdDevFactorOption reads a factor above 1.
-func stdDevFactorOption(c config.Block) (float64, error) {
-	f, err := oneNumber(c)
-	if err == nil && f <= 1 {
-		err = optionError(c, "must be more than 1")
-	}
-	return f, err
 }

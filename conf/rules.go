@@ -262,6 +262,16 @@ func factorOption(c config.Block) (float64, error) {
 	return f, err
 }
 
+// factorAboveOneOption reads a factor that must exceed 1 (a bound relative
+// to something usual: StdDevChange's, Count's).
+func factorAboveOneOption(c config.Block) (float64, error) {
+	f, err := oneNumber(c)
+	if err == nil && f <= 1 {
+		err = optionError(c, "must be more than 1")
+	}
+	return f, err
+}
+
 // baselineOptions are the options of the rules that judge a recent window
 // against the baseline before it (<Spike>, <StdDevChange>): Series, Window,
 // Baseline and Direction. Zero durations take the rule's defaults, scaled.

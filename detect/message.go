@@ -44,7 +44,7 @@ func hostOrAll(host string) string {
 	return host
 }
 
-// seasonText names a seasonal profile in messages.
+// seasonText names a season for messages: "the daily profile".
 func seasonText(season time.Duration) string {
 	switch season {
 	case 24 * time.Hour:

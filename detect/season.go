@@ -46,7 +46,6 @@ type seasonProfile struct {
 // ReasonSeasonal marks a verdict judged against a seasonal baseline.
 const ReasonSeasonal = "seasonal"
 
-// seasonText names a season for messages: "the daily profile".
 // seasonMemory is the weight of one pass against the passes before: a
 // third (about three seasons of memory).
 const seasonMemory = 1.0 / 3
