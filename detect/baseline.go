@@ -82,6 +82,10 @@ type windowAndBaseline struct {
 	handover       *MovingWindow
 	seasonal       bool
 	origin, stepNs int64 // the slot clock, in Unix ns
+
+	// run, if the rule judges a count's drops, follows the slots since its
+	// last event (see zeroRun).
+	run *zeroRun
 }
 
 func newWindowAndBaseline(winSlots, baseSlots int) *windowAndBaseline {
@@ -126,6 +130,9 @@ func (wb *windowAndBaseline) withReference() {
 		if wb.refFed {
 			wb.refBase.Merge(wb.fed, s)
 		}
+		if wb.run != nil {
+			wb.run.leaveRef(s)
+		}
 	})
 }
 
@@ -157,6 +164,9 @@ func (wb *windowAndBaseline) add(slot int64, v float64) {
 }
 
 func (wb *windowAndBaseline) commit() {
+	if wb.run != nil && (wb.has || wb.refHas) {
+		wb.run.slot(wb.open, wb.has, wb.sum, wb.refSum)
+	}
 	if wb.has {
 		x := wb.sum
 		if wb.average {
@@ -193,6 +203,9 @@ func (wb *windowAndBaseline) expire(slot int64, s *Summary) {
 	incident := wb.anyBad && wb.lastBad >= slot // a window holding slot was judged not OK
 	wb.refFed = false
 	keep := incident && wb.kept < wb.keepLimit
+	if wb.run != nil {
+		wb.run.leave(slot, s, !keep)
+	}
 	if wb.season != nil && s.N > 0 && (!keep || !wb.season.ready()) {
 		// The profile learns what the baseline takes in, so that an
 		// incident is not learnt as normal - but until it is complete from

@@ -81,6 +81,15 @@ func (m SpikeModel) DefaultMinFactor() float64 {
 // exceeds 1: a wandering level makes windows differ by more than the slots'
 // spread says. Direction "both" doubles the smaller one-sided tail.
 //
+// A run without events. A Poisson rule that judges drops (without a
+// Season) also follows the slots since the count's last event (zeroRun):
+// once such a run is longer than the Window, it is judged as a whole, p =
+// exp(-lambda) of its expected count at the baseline's rate without the
+// run (per reference event, with a Reference). Where the Window expects
+// too few events for a drop to zero to be improbable - payments at night -
+// an hour or two without any still is. Its test only raises or holds what
+// it raised; the next event ends that alert when the window cannot judge.
+//
 // Levels and guards. FAILURE when p < Probability, WARNING when p <
 // WarningProbability, and the change reaches MinFactor x expected (or
 // falls to expected / MinFactor). Poisson rises need MinExpected expected
@@ -200,7 +209,7 @@ func (r *SpikeRule) NewState(clock SlotClock) RuleState {
 	if r.Model == NormalModel {
 		minBase = max(minBase, 2) // a stddev needs two values
 	}
-	st := &spikeState{rule: r, window: time.Duration(w) * clock.Step}
+	st := &spikeState{rule: r, window: time.Duration(w) * clock.Step, step: clock.Step}
 	wb := newWindowAndBaseline(w, b)
 	st.wb = wb
 	// Readings of a measurement in one slot (several series, or a value
@@ -220,6 +229,10 @@ func (r *SpikeRule) NewState(clock SlotClock) RuleState {
 	if r.Model == NormalModel && r.OverDispersion {
 		st.wander = newZCalibration(w, b)
 		bs.calibration = &st.wander
+	}
+	if r.Model == PoissonModel && r.Direction != DirectionUp && r.Season == 0 {
+		wb.run = newZeroRun()
+		bs.calibration = wb.run
 	}
 	return bs
 }
@@ -319,6 +332,7 @@ type spikeTest struct {
 type spikeState struct {
 	rule   *SpikeRule
 	window time.Duration
+	step   time.Duration
 	wb     *windowAndBaseline // the windows, for the baseline's dispersion
 	ref    *windowAndBaseline // with the reference's windows, if the rule has one
 	wander zCalibration       // normal model: how far apart windows and baselines wander
@@ -330,12 +344,24 @@ func (s *spikeState) judge(win, base *Summary, current Level) Verdict {
 	v := undecided()
 	var tst spikeTest
 	var ok bool
+	run := false
 	if s.rule.Model == NormalModel {
 		tst, ok = s.normalTest(win, base, current)
 	} else {
 		tst, ok = s.poissonTest(win, base)
+		// The run's test only raises, or holds what it raised: that a run
+		// is not improbable says nothing of the level.
+		if rt, rok := s.runTest(win, base); rok && (rt.p < s.rule.loosest() || s.wb.run.raised) && (!ok || rt.p < tst.p) {
+			tst, ok, run = rt, true, true
+		}
 	}
 	if !ok {
+		if z := s.wb.run; z != nil && z.raised && current != OK && win.Sum > 0 {
+			// Raised by a run without events, ended by one: with too few
+			// expected for the window to judge, that is all there is.
+			z.raised = false
+			v.Decided, v.Level, v.Observed, v.Window = true, OK, win.Sum, s.window
+		}
 		return v
 	}
 	r := &s.rule.SpikeParams
@@ -360,6 +386,14 @@ func (s *spikeState) judge(win, base *Summary, current Level) Verdict {
 	v.Observed, v.Baseline = tst.observed, tst.baseline
 	v.Window = s.window
 	v.Probability = tst.p
+	if z := s.wb.run; z != nil {
+		if run {
+			v.Window = z.duration(s.step)
+		}
+		if level != current {
+			z.raised = run && level != OK
+		}
+	}
 	if s.wb.seasonal {
 		v.Reason = ReasonSeasonal
 	}
@@ -430,6 +464,43 @@ func (s *spikeState) poissonTest(win, base *Summary) (spikeTest, bool) {
 		pDown = poissonAtMost(math.Floor(k)/phi, lq)
 	}
 	return t.pick(pUp, pDown, scale)
+}
+
+// runTest judges a run of slots without events that is longer than the
+// window (see zeroRun): P(0) = exp(-lambda) of the run's expected count, at
+// the rate of the baseline without the run (per reference event, with a
+// Reference).
+func (s *spikeState) runTest(win, base *Summary) (spikeTest, bool) {
+	z := s.wb.run
+	if z == nil || z.n <= win.N {
+		return spikeTest{}, false // the window's own test covers it
+	}
+	var lambda float64
+	if s.ref != nil {
+		den := s.ref.refBase.Total().Sum - z.baseRef
+		if !(den > 0) {
+			return spikeTest{}, false
+		}
+		lambda = base.Sum / den * max(z.ref, 0)
+	} else {
+		den := base.N - z.baseN
+		if !(den > 0) {
+			return spikeTest{}, false
+		}
+		lambda = base.Sum / den * z.n
+	}
+	if !(lambda > 0) {
+		return spikeTest{}, false
+	}
+	phi := 1.0
+	if s.rule.OverDispersion && s.ref == nil {
+		phi = min(1+s.wb.dispersion(1)*lambda, max(lambda, 1))
+	}
+	scale := 1.0
+	if s.rule.Direction == DirectionBoth {
+		scale = 2
+	}
+	return spikeTest{p: min(1, scale*math.Exp(-lambda/phi)), observed: 0, baseline: lambda}, true
 }
 
 func (s *spikeState) normalTest(win, base *Summary, current Level) (spikeTest, bool) {
