@@ -184,6 +184,7 @@ func (d *stateDecoder) ring(g *ring) bool {
 	}
 	g.started = d.bool()
 	g.first, g.newest, g.turned = d.int(), d.int(), int(d.int())
+	g.setNewest(g.newest)
 	return d.err == nil
 }
 

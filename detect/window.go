@@ -36,6 +36,12 @@ type ring struct {
 	first   int64 // the first slot ever advanced to
 	newest  int64 // the newest slot
 	turned  int   // buckets recycled since the totals were last rebuilt
+
+	// The newest slot's bucket and its index in the ring (see at): most
+	// buckets a window touches are the newest or just before it, whose
+	// index needs no division.
+	newestBucket int64
+	newestIndex  int64
 }
 
 func newRing(slots int) ring {
@@ -44,12 +50,35 @@ func newRing(slots int) ring {
 	return ring{n: int64((slots + per - 1) / per), per: int64(per), slots: slots}
 }
 
-func (g *ring) bucketOf(slot int64) int64 { return floorDiv(slot, g.per) }
+func (g *ring) bucketOf(slot int64) int64 {
+	if g.per == 1 {
+		return slot
+	}
+	return floorDiv(slot, g.per)
+}
 
-func (g *ring) index(bucket int64) int { return int(floorMod(bucket, g.n)) }
+// index is where bucket sits in the ring: counted back from the newest
+// bucket when it is within a ring of it, else by division.
+func (g *ring) index(bucket int64) int {
+	if d := g.newestBucket - bucket; g.started && d >= 0 && d < g.n {
+		i := g.newestIndex - d
+		if i < 0 {
+			i += g.n
+		}
+		return int(i)
+	}
+	return int(floorMod(bucket, g.n))
+}
+
+// setNewest makes slot the newest and places its bucket.
+func (g *ring) setNewest(slot int64) {
+	g.newest = slot
+	g.newestBucket = g.bucketOf(slot)
+	g.newestIndex = floorMod(g.newestBucket, g.n)
+}
 
 // holds reports whether slot is still inside the window.
-func (g *ring) holds(slot int64) bool { return g.bucketOf(slot) > g.bucketOf(g.newest)-g.n }
+func (g *ring) holds(slot int64) bool { return g.bucketOf(slot) > g.newestBucket-g.n }
 
 // take reports whether a value of slot enters the window (advanced to it
 // already): it has not left yet. A slot before the first one (a reordered
@@ -72,14 +101,23 @@ func (g *ring) full() bool { return g.started && g.newest-g.first+1 >= int64(g.s
 // the newest change nothing: time only moves forward.
 func (g *ring) advance(slot int64) (to, steps int64) {
 	if !g.started {
-		g.started, g.first, g.newest = true, slot, slot
+		g.started, g.first = true, slot
+		g.setNewest(slot)
 		return 0, 0
 	}
 	if slot <= g.newest {
 		return 0, 0
 	}
-	from, to := g.bucketOf(g.newest), g.bucketOf(slot)
+	from, to := g.newestBucket, g.bucketOf(slot)
 	g.newest = slot
+	if step := to - from; step < g.n {
+		g.newestBucket, g.newestIndex = to, g.newestIndex+step
+		if g.newestIndex >= g.n {
+			g.newestIndex -= g.n
+		}
+	} else {
+		g.setNewest(slot)
+	}
 	return to, min(to-from, g.n) // past a whole ring, everything has left already
 }
 
