@@ -19,7 +19,7 @@ CONF_DIR    ?= /etc/collectd/collectd.conf.d
 PREFIX      ?= /usr/local
 BIN_DIR     ?= $(PREFIX)/bin
 SHARE_DIR   ?= $(PREFIX)/share/collectd-anomaly
-GO_SOURCES  := $(shell find . -name '*.go' -not -path './build/*') $(wildcard cgo/*.c cgo/*.h) go.mod go.sum
+GO_SOURCES  := $(shell find . -name '*.go' -not -path './build/*') $(wildcard bridge/*.c bridge/*.h bridge/fake/*.c bridge/fake/*.h) go.mod go.sum
 
 .PHONY: help build anomaly deb test demo install deps unit e2e vet fmt-check bench clean influxd
 
@@ -81,7 +81,7 @@ e2e: build influxd ## end-to-end tests against a real collectd and a real Influx
 test: fmt-check vet unit e2e ## everything: gofmt, go vet, unit tests (race), end-to-end tests
 
 bench: deps ## benchmarks of the hot path (allocations and ns per value list)
-	$(GO) test -run '^$$' -bench . -benchmem ./detect/... ./cgo/... ./simulate/... ./influx/...
+	$(GO) test -run '^$$' -bench . -benchmem ./detect/... ./bridge/... ./simulate/... ./influx/...
 
 .PHONY: burst fuzz quality
 burst: build ## the alert-burst test with exec loaded, 10 rounds of 5,000 hosts going silent (minutes)

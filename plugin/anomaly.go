@@ -13,7 +13,7 @@ import (
 	"collectd.org/api"
 	"collectd.org/config"
 
-	"github.com/collectd-anomaly/collectd-anomaly/cgo"
+	"github.com/collectd-anomaly/collectd-anomaly/bridge"
 	"github.com/collectd-anomaly/collectd-anomaly/conf"
 	"github.com/collectd-anomaly/collectd-anomaly/detect"
 	"github.com/collectd-anomaly/collectd-anomaly/metric"
@@ -109,7 +109,7 @@ func (p *anomalyPlugin) init() error {
 		return err
 	}
 	// Everything the plugin hands collectd later comes from its own
-	// goroutines: they need the plugin's context (cgo.SaveContext).
+	// goroutines: they need the plugin's context (bridge.SaveContext).
 	if err := p.host.saveContext(p.interval); err != nil {
 		return err
 	}
@@ -198,7 +198,7 @@ func (p *anomalyPlugin) dispatchDerived(v *detect.DerivedValue) {
 	}
 	// A group of one series is named after it ("cpu-0/percent-user"); a
 	// slash would split the derived value's identifier in collectd.
-	g := &cgo.Gauge{Host: host, Plugin: "anomaly", PluginInstance: strings.ReplaceAll(v.Group, "/", "_"), Type: "gauge", TypeInstance: v.Name,
+	g := &bridge.Gauge{Host: host, Plugin: "anomaly", PluginInstance: strings.ReplaceAll(v.Group, "/", "_"), Type: "gauge", TypeInstance: v.Name,
 		Time: v.Time, Interval: v.Interval, Value: v.Value}
 	if err := p.host.dispatchGauge(g); err != nil {
 		p.host.errorf("anomaly plugin: dispatching %s: %v", v.Name, err)
@@ -213,18 +213,18 @@ func (p *anomalyPlugin) collectorHost() string {
 	return p.host.hostname()
 }
 
-var severities = map[detect.Level]cgo.Severity{detect.OK: cgo.Okay, detect.Warning: cgo.Warning, detect.Failure: cgo.Failure}
+var severities = map[detect.Level]bridge.Severity{detect.OK: bridge.Okay, detect.Warning: bridge.Warning, detect.Failure: bridge.Failure}
 
 // notification maps an alert onto collectd's notification fields:
 // plugin "anomaly", plugin instance the group (a provider, say), type the
 // rule's kind and type instance the rule's name; the facts again as meta data.
-func (p *anomalyPlugin) notification(a *detect.Alert) *cgo.Notification {
+func (p *anomalyPlugin) notification(a *detect.Alert) *bridge.Notification {
 	host := a.Host
 	if host == "" {
 		// collectd fills in an empty host of a value list, not of a notification.
 		host = p.collectorHost()
 	}
-	meta := []cgo.Meta{
+	meta := []bridge.Meta{
 		{Key: "rule", Value: a.Rule},
 		{Key: "kind", Value: a.Kind},
 		{Key: "series", Value: a.Series},
@@ -233,28 +233,28 @@ func (p *anomalyPlugin) notification(a *detect.Alert) *cgo.Notification {
 		{Key: "window_seconds", Value: a.Window.Seconds()},
 	}
 	if a.Group != "" {
-		meta = append(meta, cgo.Meta{Key: "group", Value: a.Group})
+		meta = append(meta, bridge.Meta{Key: "group", Value: a.Group})
 	}
 	if !math.IsNaN(a.Threshold) {
-		meta = append(meta, cgo.Meta{Key: "threshold", Value: a.Threshold})
+		meta = append(meta, bridge.Meta{Key: "threshold", Value: a.Threshold})
 	}
 	if !math.IsNaN(a.Baseline) {
-		meta = append(meta, cgo.Meta{Key: "baseline", Value: a.Baseline})
+		meta = append(meta, bridge.Meta{Key: "baseline", Value: a.Baseline})
 	}
 	if !math.IsNaN(a.Probability) {
-		meta = append(meta, cgo.Meta{Key: "probability", Value: a.Probability})
+		meta = append(meta, bridge.Meta{Key: "probability", Value: a.Probability})
 	}
 	if a.Repeat {
-		meta = append(meta, cgo.Meta{Key: "repeat", Value: "true"})
+		meta = append(meta, bridge.Meta{Key: "repeat", Value: "true"})
 	}
 	if a.Runbook != "" {
-		meta = append(meta, cgo.Meta{Key: "runbook", Value: a.Runbook})
+		meta = append(meta, bridge.Meta{Key: "runbook", Value: a.Runbook})
 	}
 	if a.Silenced != "" {
 		// Sent late, when the silence that held it ended.
-		meta = append(meta, cgo.Meta{Key: "silenced", Value: a.Silenced})
+		meta = append(meta, bridge.Meta{Key: "silenced", Value: a.Silenced})
 	}
-	return &cgo.Notification{
+	return &bridge.Notification{
 		Severity:       severities[a.Severity],
 		Time:           a.Time,
 		Host:           host,

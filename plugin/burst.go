@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/collectd-anomaly/collectd-anomaly/cgo"
+	"github.com/collectd-anomaly/collectd-anomaly/bridge"
 	"github.com/collectd-anomaly/collectd-anomaly/detect"
 )
 
@@ -138,7 +138,7 @@ func (b *burstSummary) count() int { return len(b.subjects) + b.more }
 // notification is the summary as a collectd notification from the
 // collector itself: its message names as many subjects as collectd's 255
 // bytes hold, and the meta data "subjects" names all of them.
-func (b *burstSummary) notification(host string) *cgo.Notification {
+func (b *burstSummary) notification(host string) *bridge.Notification {
 	a := &b.alert
 	all := strings.Join(b.subjects, " ")
 	if b.more > 0 {
@@ -150,7 +150,7 @@ func (b *burstSummary) notification(host string) *cgo.Notification {
 		cut := strings.LastIndexByte(msg[:maxMessage-len(" ...")], ' ')
 		msg = msg[:max(cut, len(head))] + " ..."
 	}
-	return &cgo.Notification{
+	return &bridge.Notification{
 		Severity:     severities[a.Severity],
 		Time:         b.latest,
 		Host:         host,
@@ -158,7 +158,7 @@ func (b *burstSummary) notification(host string) *cgo.Notification {
 		Type:         a.Kind,
 		TypeInstance: a.Rule,
 		Message:      msg,
-		Meta: []cgo.Meta{
+		Meta: []bridge.Meta{
 			{Key: "rule", Value: a.Rule},
 			{Key: "kind", Value: a.Kind},
 			{Key: "summary", Value: "true"},

@@ -10,7 +10,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/collectd-anomaly/collectd-anomaly/cgo"
+	"github.com/collectd-anomaly/collectd-anomaly/bridge"
+	"github.com/collectd-anomaly/collectd-anomaly/bridge/fake"
 	"github.com/collectd-anomaly/collectd-anomaly/detect"
 )
 
@@ -24,7 +25,7 @@ func silentHost(i int) detect.Alert {
 // rule that fires once meanwhile is not held back.
 func TestBurstIsSummarisedNotDropped(t *testing.T) {
 	d := newFakeDaemon()
-	rec := &cgo.Recorder{}
+	rec := &fake.Recorder{}
 	d.notifierFor = rec
 	p := configured(t, d)
 	for i := range 1000 {
@@ -33,7 +34,7 @@ func TestBurstIsSummarisedNotDropped(t *testing.T) {
 	p.Alert(numberedAlert(1))
 	notes := drain(t, p, rec)
 
-	var single, summaries []cgo.Notification
+	var single, summaries []bridge.Notification
 	for _, n := range notes {
 		if n.TypeInstance != "silent" {
 			continue
@@ -50,7 +51,7 @@ func TestBurstIsSummarisedNotDropped(t *testing.T) {
 	assert.LessOrEqual(t, len(s.Message), 255)
 	assert.True(t, strings.HasPrefix(s.Message, "FAILURE: silent: 980 more alerts beyond 20 in 10s: shop-0020 shop-0021 "), s.Message)
 	assert.Equal(t, "collectd-host", s.Host)
-	assert.Equal(t, cgo.Failure, s.Severity)
+	assert.Equal(t, bridge.Failure, s.Severity)
 	assert.Equal(t, t0.Add(999*time.Millisecond), s.Time, "the time of the newest alert in it")
 	meta := map[string]any{}
 	for _, m := range s.Meta {
@@ -66,8 +67,8 @@ func TestBurstIsSummarisedNotDropped(t *testing.T) {
 	assert.Zero(t, p.dropped.Load())
 }
 
-func filterRule(ns []cgo.Notification, rule string) []cgo.Notification {
-	var out []cgo.Notification
+func filterRule(ns []bridge.Notification, rule string) []bridge.Notification {
+	var out []bridge.Notification
 	for _, n := range ns {
 		if n.TypeInstance == rule {
 			out = append(out, n)

@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/collectd-anomaly/collectd-anomaly/cgo"
+	"github.com/collectd-anomaly/collectd-anomaly/bridge"
 )
 
 // The whole chain: the plugin's simulator dispatches traffic, collectd hands
@@ -69,8 +69,8 @@ func TestSimulatedIncidentRaisesOneFailureAndOneOkay(t *testing.T) {
 			require.Len(t, notes, 2, "%v", notes)
 			f, o := notes[0], notes[1]
 			t.Logf("FAILURE at %v: %s; OKAY at %v: %s", f.Time.Sub(base), f.Message, o.Time.Sub(base), o.Message)
-			assert.Equal(t, cgo.Failure, f.Severity)
-			assert.Equal(t, cgo.Okay, o.Severity)
+			assert.Equal(t, bridge.Failure, f.Severity)
+			assert.Equal(t, bridge.Okay, o.Severity)
 			for _, n := range notes {
 				assert.Equal(t, "shop-sim", n.Host)
 				assert.Equal(t, "anomaly", n.Plugin)

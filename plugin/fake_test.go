@@ -12,17 +12,18 @@ import (
 	"collectd.org/config"
 	"github.com/stretchr/testify/require"
 
-	"github.com/collectd-anomaly/collectd-anomaly/cgo"
+	"github.com/collectd-anomaly/collectd-anomaly/bridge"
+	"github.com/collectd-anomaly/collectd-anomaly/bridge/fake"
 	"github.com/collectd-anomaly/collectd-anomaly/conf/conftest"
 	"github.com/collectd-anomaly/collectd-anomaly/metric"
 )
 
 // fakeDaemon stands in for collectd: it records registrations, dispatched
-// value lists and log lines, and hands out a cgo.Recorder as notifier.
+// value lists and log lines, and hands out a fake.Recorder as notifier.
 type fakeDaemon struct {
 	interval    time.Duration // collectd's Interval
-	rec         *cgo.Recorder
-	notifierFor cgo.Notifier // replaces rec when set
+	rec         *fake.Recorder
+	notifierFor bridge.Notifier // replaces rec when set
 	registerErr error
 	dispatchErr error
 
@@ -36,7 +37,7 @@ type fakeDaemon struct {
 }
 
 func newFakeDaemon() *fakeDaemon {
-	return &fakeDaemon{interval: 10 * time.Second, rec: &cgo.Recorder{}}
+	return &fakeDaemon{interval: 10 * time.Second, rec: &fake.Recorder{}}
 }
 
 // registerInit keeps f; tests call the plugin's init themselves, as collectd
@@ -70,7 +71,7 @@ func (d *fakeDaemon) dispatch(_ context.Context, vl *api.ValueList) error {
 }
 
 // dispatchGauge records g as the value list collectd would receive.
-func (d *fakeDaemon) dispatchGauge(g *cgo.Gauge) error {
+func (d *fakeDaemon) dispatchGauge(g *bridge.Gauge) error {
 	return d.dispatch(context.Background(), &api.ValueList{
 		Identifier: api.Identifier{Host: g.Host, Plugin: g.Plugin, PluginInstance: g.PluginInstance, Type: g.Type, TypeInstance: g.TypeInstance},
 		Time:       g.Time,
@@ -90,7 +91,7 @@ func (d *fakeDaemon) stopWriter() {}
 
 func (d *fakeDaemon) ringStats() (uint64, int) { return 0, 0 }
 
-func (d *fakeDaemon) notifier() cgo.Notifier {
+func (d *fakeDaemon) notifier() bridge.Notifier {
 	if d.notifierFor != nil {
 		return d.notifierFor
 	}
@@ -156,7 +157,7 @@ func (d *fakeDaemon) infosContaining(s string) []string {
 // gate is a Notifier that blocks every call until it is opened, and says
 // when the first call has arrived; behind it a Recorder keeps what passes.
 type gate struct {
-	rec     cgo.Recorder
+	rec     fake.Recorder
 	entered chan struct{}
 	open    chan struct{}
 	once    sync.Once
@@ -164,7 +165,7 @@ type gate struct {
 
 func newGate() *gate { return &gate{entered: make(chan struct{}), open: make(chan struct{})} }
 
-func (g *gate) Notify(n *cgo.Notification) error {
+func (g *gate) Notify(n *bridge.Notification) error {
 	g.once.Do(func() { close(g.entered) })
 	<-g.open
 	return g.rec.Notify(n)
@@ -173,7 +174,7 @@ func (g *gate) Notify(n *cgo.Notification) error {
 // failingNotifier refuses every notification.
 type failingNotifier struct{}
 
-func (failingNotifier) Notify(*cgo.Notification) error { return fmt.Errorf("chain is down") }
+func (failingNotifier) Notify(*bridge.Notification) error { return fmt.Errorf("chain is down") }
 
 // Configuration blocks, as collectd hands them over.
 var (
@@ -218,7 +219,7 @@ func configured(t *testing.T, d *fakeDaemon, children ...config.Block) *anomalyP
 
 // drain shuts p down, which dispatches every queued notification, and
 // returns what reached the recorder.
-func drain(t *testing.T, p *anomalyPlugin, rec *cgo.Recorder) []cgo.Notification {
+func drain(t *testing.T, p *anomalyPlugin, rec *fake.Recorder) []bridge.Notification {
 	t.Helper()
 	require.NoError(t, p.Shutdown(context.Background()))
 	return rec.Notifications()
@@ -263,7 +264,7 @@ func toDetect(t *testing.T, vl *api.ValueList, at time.Time) *metric.ValueList {
 }
 
 // metaMap turns meta data into a map, failing on a repeated key.
-func metaMap(t *testing.T, meta []cgo.Meta) map[string]any {
+func metaMap(t *testing.T, meta []bridge.Meta) map[string]any {
 	t.Helper()
 	out := map[string]any{}
 	for _, m := range meta {

@@ -7,7 +7,7 @@ import (
 	"collectd.org/api"
 	"collectd.org/plugin"
 
-	"github.com/collectd-anomaly/collectd-anomaly/cgo"
+	"github.com/collectd-anomaly/collectd-anomaly/bridge"
 )
 
 // daemon is what the plugin needs of collectd. collectdHost is the real one;
@@ -20,11 +20,11 @@ type daemon interface {
 	// dispatch hands collectd a value list from a read callback (collectd's
 	// thread); dispatchGauge one from the plugin's own threads.
 	dispatch(ctx context.Context, vl *api.ValueList) error
-	dispatchGauge(g *cgo.Gauge) error
+	dispatchGauge(g *bridge.Gauge) error
 	saveContext(interval time.Duration) error
 	defaultInterval() time.Duration
 	hostname() string
-	notifier() cgo.Notifier
+	notifier() bridge.Notifier
 	errorf(format string, args ...any)
 	warningf(format string, args ...any)
 	infof(format string, args ...any)
@@ -33,11 +33,11 @@ type daemon interface {
 type collectdHost struct{}
 
 func (collectdHost) registerInit(f func() error) error {
-	return cgo.RegisterInit("anomaly", f)
+	return bridge.RegisterInit("anomaly", f)
 }
 
 func (collectdHost) registerCallbacks(p *anomalyPlugin) error {
-	if err := cgo.RegisterWrite("anomaly", p.write); err != nil {
+	if err := bridge.RegisterWrite("anomaly", p.write); err != nil {
 		return err
 	}
 	if err := plugin.RegisterRead("anomaly", p, plugin.WithInterval(p.interval)); err != nil {
@@ -46,29 +46,29 @@ func (collectdHost) registerCallbacks(p *anomalyPlugin) error {
 	return plugin.RegisterShutdown("anomaly", p)
 }
 
-func (collectdHost) stopWriter() { cgo.StopWriter() }
+func (collectdHost) stopWriter() { bridge.StopWriter() }
 
-func (collectdHost) ringStats() (uint64, int) { return cgo.RingStats() }
+func (collectdHost) ringStats() (uint64, int) { return bridge.RingStats() }
 
 func (collectdHost) dispatch(ctx context.Context, vl *api.ValueList) error {
 	return plugin.Write(ctx, vl)
 }
 
-func (collectdHost) dispatchGauge(g *cgo.Gauge) error { return cgo.DispatchGauge(g) }
+func (collectdHost) dispatchGauge(g *bridge.Gauge) error { return bridge.DispatchGauge(g) }
 
-func (collectdHost) saveContext(interval time.Duration) error { return cgo.SaveContext(interval) }
+func (collectdHost) saveContext(interval time.Duration) error { return bridge.SaveContext(interval) }
 
 func (collectdHost) defaultInterval() time.Duration {
-	if d := cgo.DefaultInterval(); d > 0 {
+	if d := bridge.DefaultInterval(); d > 0 {
 		return d
 	}
 	return 10 * time.Second
 }
 
-func (collectdHost) hostname() string { return cgo.Hostname() }
+func (collectdHost) hostname() string { return bridge.Hostname() }
 
-func (collectdHost) notifier() cgo.Notifier { return cgo.Collectd{} }
+func (collectdHost) notifier() bridge.Notifier { return bridge.Collectd{} }
 
-func (collectdHost) errorf(format string, args ...any)   { cgo.Errorf(format, args...) }
-func (collectdHost) warningf(format string, args ...any) { cgo.Warningf(format, args...) }
-func (collectdHost) infof(format string, args ...any)    { cgo.Infof(format, args...) }
+func (collectdHost) errorf(format string, args ...any)   { bridge.Errorf(format, args...) }
+func (collectdHost) warningf(format string, args ...any) { bridge.Warningf(format, args...) }
+func (collectdHost) infof(format string, args ...any)    { bridge.Infof(format, args...) }

@@ -4,7 +4,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/collectd-anomaly/collectd-anomaly/cgo"
+	"github.com/collectd-anomaly/collectd-anomaly/bridge"
 	"github.com/collectd-anomaly/collectd-anomaly/detect"
 	"github.com/collectd-anomaly/collectd-anomaly/metric"
 )
@@ -93,7 +93,7 @@ func (o *notifications) close() {
 // run dispatches queued alerts as collectd notifications, derived values
 // as collectd values, and the summaries of bursts once a second, until
 // close.
-func (o *notifications) run(n cgo.Notifier) {
+func (o *notifications) run(n bridge.Notifier) {
 	p := o.p
 	defer close(o.stopped)
 	summaries := time.NewTicker(time.Second)
@@ -125,7 +125,7 @@ func (o *notifications) run(n cgo.Notifier) {
 
 // releaseSilenced sends what silences that ended held back, through the
 // burst shaper like any alert: a silence over a fleet may release hundreds.
-func (o *notifications) releaseSilenced(n cgo.Notifier, now time.Time) {
+func (o *notifications) releaseSilenced(n bridge.Notifier, now time.Time) {
 	if o.p.silences == nil {
 		return
 	}
@@ -136,18 +136,18 @@ func (o *notifications) releaseSilenced(n cgo.Notifier, now time.Time) {
 	}
 }
 
-func (o *notifications) sendSummaries(n cgo.Notifier, now time.Time) {
+func (o *notifications) sendSummaries(n bridge.Notifier, now time.Time) {
 	for _, b := range o.shaper.summaries(now) {
 		o.p.summarised.Add(uint64(b.count()))
 		o.deliver(n, b.notification(o.p.collectorHost()), b.alert.Rule+" (summary)")
 	}
 }
 
-func (o *notifications) send(n cgo.Notifier, a *detect.Alert) {
+func (o *notifications) send(n bridge.Notifier, a *detect.Alert) {
 	o.deliver(n, o.p.notification(a), a.Subject())
 }
 
-func (o *notifications) deliver(n cgo.Notifier, note *cgo.Notification, what string) {
+func (o *notifications) deliver(n bridge.Notifier, note *bridge.Notification, what string) {
 	p := o.p
 	defer func() {
 		// A panic here would end the goroutine, and with it collectd.

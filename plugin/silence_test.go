@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/collectd-anomaly/collectd-anomaly/cgo"
+	"github.com/collectd-anomaly/collectd-anomaly/bridge"
 	"github.com/collectd-anomaly/collectd-anomaly/detect"
 	"github.com/collectd-anomaly/collectd-anomaly/silence"
 )
@@ -177,7 +177,7 @@ func TestPluginHoldsSilencedNotifications(t *testing.T) {
 	require.Eventually(t, func() bool { return len(d.rec.Notifications()) == 2 }, 3*time.Second, 10*time.Millisecond)
 	n := d.rec.Notifications()[1]
 	assert.Equal(t, "shop-1", n.Host)
-	assert.Equal(t, cgo.Failure, n.Severity)
+	assert.Equal(t, bridge.Failure, n.Severity)
 	assert.Equal(t, t0.Add(130*time.Second), n.Time)
 	assert.Equal(t, "s1", metaMap(t, n.Meta)["silenced"])
 	assert.Len(t, d.infosContaining("silence started: s1"), 1)

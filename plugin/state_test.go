@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/collectd-anomaly/collectd-anomaly/cgo"
+	"github.com/collectd-anomaly/collectd-anomaly/bridge"
 )
 
 // A restart during an incident, through the plugin: the state is written
@@ -30,7 +30,7 @@ func TestStateFileCarriesAnAlertAcrossARestart(t *testing.T) {
 	}
 	notes := drain(t, p, d.rec)
 	require.Len(t, notes, 1)
-	assert.Equal(t, cgo.Failure, notes[0].Severity)
+	assert.Equal(t, bridge.Failure, notes[0].Severity)
 	assert.Len(t, d.infosContaining("the state of 1 groups written to "+path), 1)
 	fi, err := os.Stat(path)
 	require.NoError(t, err)
@@ -48,7 +48,7 @@ func TestStateFileCarriesAnAlertAcrossARestart(t *testing.T) {
 	}
 	notes = drain(t, p2, d2.rec)
 	require.Len(t, notes, 1, "the FAILURE is not sent again")
-	assert.Equal(t, cgo.Okay, notes[0].Severity)
+	assert.Equal(t, bridge.Okay, notes[0].Severity)
 	assert.Empty(t, d2.errorLines())
 	assert.Empty(t, d2.warningLines())
 }

@@ -12,7 +12,7 @@ import (
 
 	"collectd.org/config"
 
-	"github.com/collectd-anomaly/collectd-anomaly/cgo"
+	"github.com/collectd-anomaly/collectd-anomaly/bridge"
 	"github.com/collectd-anomaly/collectd-anomaly/conf"
 	"github.com/collectd-anomaly/collectd-anomaly/metric"
 )
@@ -159,7 +159,7 @@ func FuzzPluginWrite(f *testing.F) {
 			t.Fatal(err)
 		}
 		for _, n := range d.rec.Notifications() {
-			if n.Severity != cgo.Failure && n.Severity != cgo.Warning && n.Severity != cgo.Okay {
+			if n.Severity != bridge.Failure && n.Severity != bridge.Warning && n.Severity != bridge.Okay {
 				t.Fatalf("severity %v: %+v", n.Severity, n)
 			}
 			if n.Plugin != "anomaly" || n.TypeInstance == "" || n.Type == "" || n.Message == "" || n.Time.IsZero() {

@@ -9,7 +9,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/collectd-anomaly/collectd-anomaly/cgo"
+	"github.com/collectd-anomaly/collectd-anomaly/bridge"
+	"github.com/collectd-anomaly/collectd-anomaly/bridge/fake"
 	"github.com/collectd-anomaly/collectd-anomaly/detect"
 )
 
@@ -48,7 +49,7 @@ func TestWriteSendsFailureThenOkay(t *testing.T) {
 	// 2x30 + 4x1 = 64 failed of 600 (10.7%), judged with the values of the
 	// second bad interval, which complete its slot.
 	f := notes[0]
-	assert.Equal(t, cgo.Failure, f.Severity)
+	assert.Equal(t, bridge.Failure, f.Severity)
 	assert.Equal(t, t0.Add(130*time.Second), f.Time)
 	assert.Equal(t, "shop-1", f.Host, "a per-host rule names the host, not Hostname")
 	assert.Equal(t, "anomaly", f.Plugin)
@@ -70,7 +71,7 @@ func TestWriteSendsFailureThenOkay(t *testing.T) {
 	// Back to 1%: with one bad interval left the share is 35 of 600 (5.8%),
 	// below the threshold less the hysteresis (8%).
 	o := notes[1]
-	assert.Equal(t, cgo.Okay, o.Severity)
+	assert.Equal(t, bridge.Okay, o.Severity)
 	assert.Equal(t, t0.Add(280*time.Second), o.Time)
 	assert.Equal(t, "shop-1", o.Host)
 	assert.Equal(t, "anomaly", o.Plugin)
@@ -110,7 +111,7 @@ func TestWriteAggregateRuleUsesHostname(t *testing.T) {
 	notes := drain(t, p, d.rec)
 	require.Len(t, notes, 1, "one alert for all hosts")
 	n := notes[0]
-	assert.Equal(t, cgo.Failure, n.Severity)
+	assert.Equal(t, bridge.Failure, n.Severity)
 	assert.Equal(t, "central", n.Host)
 	assert.Equal(t, "page", n.PluginInstance)
 	// Five bad intervals of six: 5x15 failed of 6x120 requests of both hosts.
@@ -154,7 +155,7 @@ func TestNotificationFields(t *testing.T) {
 		Observed: 120, Threshold: math.NaN(), Baseline: 50, Probability: math.NaN(), Window: 5 * time.Minute,
 		Message: "WARNING: latency",
 	})
-	assert.Equal(t, cgo.Warning, n.Severity)
+	assert.Equal(t, bridge.Warning, n.Severity)
 	assert.Equal(t, when, n.Time)
 	assert.Equal(t, "central", n.Host, "no host: the configured Hostname")
 	assert.Equal(t, "anomaly", n.Plugin)
@@ -162,7 +163,7 @@ func TestNotificationFields(t *testing.T) {
 	assert.Equal(t, "spread", n.Type)
 	assert.Equal(t, "latency", n.TypeInstance)
 	assert.Equal(t, "WARNING: latency", n.Message)
-	assert.Equal(t, []cgo.Meta{
+	assert.Equal(t, []bridge.Meta{
 		{Key: "rule", Value: "latency"},
 		{Key: "kind", Value: "spread"},
 		{Key: "series", Value: "ecommerce/gauge-page-latency-mean"},
@@ -173,7 +174,7 @@ func TestNotificationFields(t *testing.T) {
 		{Key: "repeat", Value: "true"},
 	}, n.Meta, "no group, no threshold")
 
-	for level, want := range map[detect.Level]cgo.Severity{detect.OK: cgo.Okay, detect.Warning: cgo.Warning, detect.Failure: cgo.Failure} {
+	for level, want := range map[detect.Level]bridge.Severity{detect.OK: bridge.Okay, detect.Warning: bridge.Warning, detect.Failure: bridge.Failure} {
 		assert.Equal(t, want, p.notification(&detect.Alert{Severity: level, Host: "h"}).Severity, level.String())
 	}
 	assert.Equal(t, "h", p.notification(&detect.Alert{Host: "h"}).Host)
@@ -184,10 +185,10 @@ func TestNotificationMetaTypesAreDispatchable(t *testing.T) {
 	d := newFakeDaemon()
 	p := configured(t, d)
 	n := p.notification(&detect.Alert{Rule: "r", Kind: "ratio", Group: "g", Observed: 1, Threshold: 2, Baseline: 3, Repeat: true, Window: time.Second})
-	fake := cgo.InstallFakeDaemon()
-	defer fake.Uninstall()
-	require.NoError(t, cgo.Collectd{}.Notify(n))
-	got := fake.Dispatched()
+	daemon := fake.Install()
+	defer daemon.Uninstall()
+	require.NoError(t, bridge.Collectd{}.Notify(n))
+	got := daemon.Dispatched()
 	require.Len(t, got, 1)
 	assert.Equal(t, n.Meta, got[0].Meta)
 }
@@ -212,7 +213,7 @@ func TestNotificationCarriesProbability(t *testing.T) {
 	p := configured(t, d)
 	n := p.notification(&detect.Alert{Rule: "drop", Kind: "spike", Severity: detect.Failure, Host: "h",
 		Observed: 2, Threshold: 1e-6, Baseline: 21.6, Probability: 2.7e-7, Window: 30 * time.Minute})
-	assert.Contains(t, n.Meta, cgo.Meta{Key: "probability", Value: 2.7e-7})
+	assert.Contains(t, n.Meta, bridge.Meta{Key: "probability", Value: 2.7e-7})
 	n = p.notification(&detect.Alert{Rule: "r", Kind: "ratio", Host: "h", Threshold: 0.1, Baseline: math.NaN(), Probability: math.NaN()})
 	for _, m := range n.Meta {
 		assert.NotEqual(t, "probability", m.Key, "none for rules without one")

@@ -1,4 +1,4 @@
-package cgo
+package bridge
 
 // #include "shim.h"
 // #include "ring.h"
@@ -251,3 +251,6 @@ func nanosToCdtime(ns uint64) C.cdtime_t {
 	sec, rem := ns/1_000_000_000, ns%1_000_000_000
 	return C.cdtime_t(sec<<30 | (rem<<30)/1_000_000_000)
 }
+
+// ringRefused is the ring's count of refused value lists (for the tests).
+func ringRefused() uint64 { return uint64(C.anomaly_ring_refused()) }

@@ -1,4 +1,4 @@
-/* The C half of package cgo: what collectd.org/plugin does not offer.
+/* The C half of package bridge: what collectd.org/plugin does not offer.
  *
  * Every daemon function is looked up with dlsym at run time, as collectd.org
  * does for its own calls, so that the package links (and its tests run)
@@ -40,12 +40,17 @@ double anomaly_config_value_number(const oconfig_item_t *ci, int i);
 int anomaly_config_value_boolean(const oconfig_item_t *ci, int i);
 const oconfig_item_t *anomaly_config_child(const oconfig_item_t *ci, int i);
 
-/* Fakes for tests: replace the daemon's functions with ones that record. */
-void anomaly_fake_install(void);
-void anomaly_fake_uninstall(void);
-int anomaly_fake_count(void);
-const notification_t *anomaly_fake_get(int i);
-void anomaly_fake_reset(void);
-int anomaly_fake_call_write(const data_set_t *ds, const value_list_t *vl);
+/* For tests (package bridge/fake, which is not linked into the plugin):
+ * the daemon's notification functions replaced by fns, or looked up in the
+ * daemon again with NULL; and the write callback collectd is given. */
+struct anomaly_notification_fns {
+  int (*dispatch)(const notification_t *);
+  int (*meta_add_string)(notification_t *, const char *, const char *);
+  int (*meta_add_double)(notification_t *, const char *, double);
+  int (*meta_add_signed_int)(notification_t *, const char *, int64_t);
+  int (*meta_free)(notification_meta_t *);
+};
+void anomaly_set_notification_fns(const struct anomaly_notification_fns *fns);
+int anomaly_write_callback(const data_set_t *ds, const value_list_t *vl);
 
 #endif

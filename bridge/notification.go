@@ -1,4 +1,4 @@
-package cgo
+package bridge
 
 // #include "shim.h"
 // #include <stdlib.h>

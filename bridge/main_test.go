@@ -1,4 +1,4 @@
-package cgo
+package bridge
 
 import (
 	"os"

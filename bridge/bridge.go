@@ -1,5 +1,6 @@
-// Package cgo holds the C shims that collectd.org/plugin lacks: a write
-// callback that reads collectd's value lists without copying or allocating,
+// Package bridge is the plugin's edge with collectd's C API: the C shims
+// that collectd.org/plugin lacks - a write callback that reads collectd's
+// value lists without copying or allocating,
 // a configuration callback whose error stops the plugin from loading, and
 // everything the plugin hands collectd from its own threads - notifications,
 // derived values, log lines - in the plugin's context (context.go). It
@@ -7,8 +8,9 @@
 // types.
 //
 // Daemon functions are resolved with dlsym at run time, so the package links
-// and its tests run without collectd; Fake replaces them with recorders.
-package cgo
+// and its tests run without collectd; package bridge/fake, linked into
+// tests only, replaces the notification functions with a recorder.
+package bridge
 
 // #cgo CPPFLAGS: -DHAVE_CONFIG_H -I/usr/include/collectd/core/daemon -I/usr/include/collectd/core -I/usr/include/collectd
 // #cgo LDFLAGS: -ldl

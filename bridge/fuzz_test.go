@@ -1,4 +1,4 @@
-package cgo
+package bridge_test
 
 import (
 	"math"
@@ -7,6 +7,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/collectd-anomaly/collectd-anomaly/bridge"
+	"github.com/collectd-anomaly/collectd-anomaly/bridge/fake"
 	"github.com/collectd-anomaly/collectd-anomaly/metric"
 )
 
@@ -35,15 +37,15 @@ func FuzzNotify(f *testing.F) {
 	f.Add(strings.Repeat("é", 100), "", "", "", "", strings.Repeat("日本", 60), "", "", math.NaN(), int64(math.MinInt64), int8(-1), int64(0))
 	f.Add("a\x00b", "\xff\xfe", "x", "y", "z", "m\x00", "k\x00k", "v\x00v", math.Inf(-1), int64(0), int8(4), int64(math.MaxInt64))
 	f.Fuzz(func(t *testing.T, host, plugin, pluginInstance, typ, typeInstance, message, key, str string, dbl float64, i64 int64, severity int8, ns int64) {
-		fake := InstallFakeDaemon()
-		defer fake.Uninstall()
-		n := &Notification{Severity: Severity(severity), Time: time.Unix(0, ns), Host: host, Plugin: plugin,
+		daemon := fake.Install()
+		defer daemon.Uninstall()
+		n := &bridge.Notification{Severity: bridge.Severity(severity), Time: time.Unix(0, ns), Host: host, Plugin: plugin,
 			PluginInstance: pluginInstance, Type: typ, TypeInstance: typeInstance, Message: message,
-			Meta: []Meta{{key, str}, {key + "f", dbl}, {key + "i", i64}}}
-		if err := (Collectd{}).Notify(n); err != nil {
+			Meta: []bridge.Meta{{key, str}, {key + "f", dbl}, {key + "i", i64}}}
+		if err := (bridge.Collectd{}).Notify(n); err != nil {
 			t.Fatal(err)
 		}
-		got := fake.Dispatched()
+		got := daemon.Dispatched()
 		if len(got) != 1 {
 			t.Fatalf("%d notifications", len(got))
 		}
@@ -93,7 +95,7 @@ func FuzzWrite(f *testing.F) {
 	f.Add("a\x00b", "", "", "", "", strings.Repeat("x", 70), uint64(math.Float64bits(math.NaN())), byte(0x55), byte(16), int64(math.MaxInt64), int64(1))
 	f.Fuzz(func(t *testing.T, host, plugin, pluginInstance, typ, typeInstance, ds string, raw uint64, kinds, n byte, ns, interval int64) {
 		var got *metric.ValueList
-		if err := SetWriteFunc(func(vl *metric.ValueList) error {
+		if err := bridge.SetWriteFunc(func(vl *metric.ValueList) error {
 			c := *vl
 			c.Identifier = metric.Identifier{Host: strings.Clone(vl.Host), Plugin: strings.Clone(vl.Plugin),
 				PluginInstance: strings.Clone(vl.PluginInstance), Type: strings.Clone(vl.Type), TypeInstance: strings.Clone(vl.TypeInstance)}
@@ -107,9 +109,9 @@ func FuzzWrite(f *testing.F) {
 		}); err != nil {
 			t.Fatal(err)
 		}
-		defer SetWriteFunc(nil)
+		defer bridge.SetWriteFunc(nil)
 		count := int(n % 20)
-		var values []FakeValue
+		var values []fake.Value
 		unknown := false
 		for i := range count {
 			k := metric.Kind((kinds >> (i % 4 * 2)) & 3)
@@ -126,11 +128,11 @@ func FuzzWrite(f *testing.F) {
 			default:
 				v.Counter = x
 			}
-			values = append(values, FakeValue{Name: ds, Value: v})
+			values = append(values, fake.Value{Name: ds, Value: v})
 		}
 		id := metric.Identifier{Host: host, Plugin: plugin, PluginInstance: pluginInstance, Type: typ, TypeInstance: typeInstance}
 		when := time.Unix(0, ns)
-		rc := FakeWrite(id, when, time.Duration(interval), values...)
+		rc := fake.Write(id, when, time.Duration(interval), values...)
 		if count > 16 {
 			if rc != -1 || got != nil {
 				t.Fatalf("%d values: status %d, written %v", count, rc, got != nil)
