@@ -2,7 +2,6 @@ package conf
 
 import (
 	"fmt"
-	"time"
 
 	"collectd.org/config"
 
@@ -28,7 +27,9 @@ type aggregateBuilder struct {
 }
 
 func newAggregateBuilder() ruleBuilder {
-	return &aggregateBuilder{r: detect.AggregateRule{Thresholds: detect.Unbounded()}}
+	r := detect.DefaultAggregateRule()
+	r.Window = 0 // the default is scaled by TimeScale in build
+	return &aggregateBuilder{r: r}
 }
 
 func (b *aggregateBuilder) option(c config.Block, rd reader) (bool, error) {
@@ -68,7 +69,7 @@ func (b *aggregateBuilder) build(spec detect.RuleSpec, rd reader) (detect.Rule, 
 		return nil, fmt.Errorf("an aggregate needs Series")
 	}
 	if b.r.Window == 0 {
-		b.r.Window = rd.scaled(5 * time.Minute)
+		b.r.Window = rd.scaled(detect.DefaultAggregateRule().Window)
 	}
 	return detect.NewAggregateRule(spec, b.series, b.r)
 }

@@ -54,6 +54,12 @@ type AggregateRule struct {
 	MinPoints  int
 }
 
+// DefaultAggregateRule is an aggregate's defaults: the mean over 5
+// minutes, no thresholds (the user's), MinPoints by the function.
+func DefaultAggregateRule() AggregateRule {
+	return AggregateRule{Function: AggregateMean, Window: 5 * time.Minute, Thresholds: Unbounded()}
+}
+
 // AggregateFunction is what an AggregateRule computes over its window.
 type AggregateFunction int8
 
