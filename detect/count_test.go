@@ -307,12 +307,7 @@ func TestSeasonalCountIsRelativeToTheHour(t *testing.T) {
 		level := OK
 		for slot := range int64(len(counts)) {
 			if slot == restartAt {
-				var e stateEncoder
-				st.(persistent).saveState(&e)
-				st = r.NewState(clock)
-				d := stateDecoder{b: e.b}
-				st.(persistent).loadState(&d)
-				require.NoError(t, d.err)
+				st = restarted(t, r, clock, st)
 			}
 			st.Add(0, slot, counts[slot])
 			v := st.Evaluate(slot, level)

@@ -221,6 +221,20 @@ func levelChanges(st RuleState, from, to int64, value func(int64) float64) []str
 	return changes
 }
 
+// restarted is st saved and loaded into a new state of r, as across a
+// restart of collectd; the whole record must be read.
+func restarted(t *testing.T, r Rule, clock SlotClock, st RuleState) RuleState {
+	t.Helper()
+	var e stateEncoder
+	st.(persistent).saveState(&e)
+	next := r.NewState(clock)
+	d := stateDecoder{b: e.b}
+	next.(persistent).loadState(&d)
+	require.NoError(t, d.err)
+	require.Empty(t, d.b, "all read")
+	return next
+}
+
 // A restart - before the profile is ready, during the handover, after it -
 // changes no verdict: the profile, the handover window and the seasonal
 // baseline are saved with the rest.
@@ -241,13 +255,7 @@ func TestSeasonalStateSurvivesARestart(t *testing.T) {
 		for slot := range int64(len(counts)) {
 			if len(restarts) > 0 && slot == restarts[0] {
 				restarts = restarts[1:]
-				var e stateEncoder
-				st.(persistent).saveState(&e)
-				st = r.NewState(clock)
-				d := stateDecoder{b: e.b}
-				st.(persistent).loadState(&d)
-				require.NoError(t, d.err)
-				require.Empty(t, d.b, "all read")
+				st = restarted(t, r, clock, st)
 			}
 			st.Add(0, slot, counts[slot])
 			out = append(out, st.Evaluate(slot, OK))

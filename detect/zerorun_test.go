@@ -42,13 +42,7 @@ func TestSpikeJudgesARunWithoutEventsLongerThanItsWindow(t *testing.T) {
 		var raised Verdict
 		for d.slot < dropAt+3*360 {
 			if d.slot == restartAt {
-				var e stateEncoder
-				d.st.(persistent).saveState(&e)
-				d.st = rule.NewState(SlotClock{Origin: t0, Step: 10 * time.Second})
-				dec := stateDecoder{b: e.b}
-				d.st.(persistent).loadState(&dec)
-				require.NoError(t, dec.err)
-				require.Empty(t, dec.b)
+				d.st = restarted(t, rule, SlotClock{Origin: t0, Step: 10 * time.Second}, d.st)
 			}
 			x := night[d.slot]
 			switch {
