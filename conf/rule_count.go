@@ -14,8 +14,9 @@ import (
 // FailureFactor/WarningFactor and Probability for bounds relative to the
 // usual count.
 type countBuilder struct {
-	series []detect.Selector
-	p      detect.CountParams
+	series      []detect.Selector
+	p           detect.CountParams
+	probability *config.Block // the Probability option, if written
 }
 
 func newCountBuilder() ruleBuilder {
@@ -42,6 +43,7 @@ func (cb *countBuilder) option(c config.Block, rd reader) (bool, error) {
 		cb.p.WarningFactor, err = factorAboveOneOption(c)
 	case is(c, "Probability"):
 		cb.p.Probability, err = probabilityOption(c)
+		cb.probability = &c
 	case is(c, "Unit"):
 		if cb.p.Unit, err = oneString(c); err == nil && cb.p.Unit == "" {
 			err = optionError(c, "must not be empty")
@@ -58,6 +60,10 @@ func (cb *countBuilder) build(spec detect.RuleSpec, rd reader) (detect.Rule, err
 	}
 	if cb.p.Window == 0 {
 		cb.p.Window = rd.scaled(detect.DefaultCountParams().Window)
+	}
+	if cb.probability != nil && cb.p.Season == 0 {
+		// Without a Season there is no usual to take a tail against.
+		return nil, optionError(*cb.probability, "is for a count relative to the usual: set Season and FailureFactor")
 	}
 	return detect.NewCountRule(spec, cb.series, cb.p)
 }

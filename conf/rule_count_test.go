@@ -117,5 +117,7 @@ func TestParseSeasonalCount(t *testing.T) {
 			`<Plugin anomaly>: <Count "c">: rule "c": FailureFactor needs FailureMax, the fewest events that may raise a FAILURE (more than F times the usual and more than N)`},
 		{"probability", []config.Block{named("Count", "c", opt("Series", "a/b"), opt("FailureMax", 5), opt("Probability", 2))},
 			`<Plugin anomaly>: <Count "c">: option Probability 2: must be between 0 and 1`},
+		{"probability without a season", []config.Block{named("Count", "c", opt("Series", "a/b"), opt("FailureMax", 5), opt("Probability", 0.01))},
+			`<Plugin anomaly>: <Count "c">: option Probability 0.01: is for a count relative to the usual: set Season and FailureFactor`},
 	})
 }
