@@ -184,6 +184,10 @@ func (d *stateDecoder) ring(g *ring) bool {
 	}
 	g.started = d.bool()
 	g.first, g.newest, g.turned = d.int(), d.int(), int(d.int())
+	if d.err == nil && g.started && g.first > g.newest {
+		d.fail("a window whose first slot %d is after its newest %d", g.first, g.newest)
+		return false
+	}
 	g.setNewest(g.newest)
 	return d.err == nil
 }

@@ -110,15 +110,18 @@ func (g *ring) advance(slot int64) (to, steps int64) {
 	}
 	from, to := g.newestBucket, g.bucketOf(slot)
 	g.newest = slot
-	if step := to - from; step < g.n {
+	// step is negative only when to-from overflowed (a jump across most of
+	// int64's range, as from a hostile time): that is past a whole ring too.
+	step := to - from
+	if step >= 0 && step < g.n {
 		g.newestBucket, g.newestIndex = to, g.newestIndex+step
 		if g.newestIndex >= g.n {
 			g.newestIndex -= g.n
 		}
-	} else {
-		g.setNewest(slot)
+		return to, step
 	}
-	return to, min(to-from, g.n) // past a whole ring, everything has left already
+	g.setNewest(slot)
+	return to, g.n // past a whole ring, everything has left already
 }
 
 // leaves reports whether the bucket that entering replaces held slots of the

@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -37,6 +38,19 @@ func TestMovingWindowGapEmptiesIt(t *testing.T) {
 	assert.Equal(t, 0.0, w.Total().Sum)
 	assert.Equal(t, 0.0, w.Total().N)
 	assert.True(t, w.Full())
+}
+
+// A jump across most of int64's range (a hostile or corrupt time: slots
+// come from value times) overflows the distance between buckets; it must
+// empty the window, not index the ring with a negative step.
+func TestMovingWindowSurvivesAJumpAcrossInt64(t *testing.T) {
+	for _, slots := range []int{4, 3 * maxBuckets} { // one slot a bucket, and several
+		w := NewMovingWindow(slots)
+		w.Add(math.MinInt64+1000, 1)
+		require.NotPanics(t, func() { w.Add(math.MaxInt64, 2) }, "%d slots", slots)
+		assert.Equal(t, 2.0, w.Total().Sum, "%d slots: only the new value is within", slots)
+		assert.True(t, w.Add(math.MaxInt64-1, 3), "%d slots: a slot just before the newest is inside", slots)
+	}
 }
 
 func TestMovingWindowFeedsItsBaseline(t *testing.T) {
