@@ -88,7 +88,8 @@ func (m SpikeModel) DefaultMinFactor() float64 {
 // run (per reference event, with a Reference). Where the Window expects
 // too few events for a drop to zero to be improbable - payments at night -
 // an hour or two without any still is. Its test only raises or holds what
-// it raised; the next event ends that alert when the window cannot judge.
+// it raised. When the window cannot judge, the next event ends that alert:
+// its verdicts are OK until the alert is (however many Hits it needs).
 //
 // Levels and guards. FAILURE when p < Probability, WARNING when p <
 // WarningProbability, and the change reaches MinFactor x expected (or
@@ -258,6 +259,8 @@ func (r *SpikeRule) CheckInterval(step time.Duration) []string {
 func (r *SpikeRule) Message(a *Alert, v *Verdict) string {
 	var judged string
 	switch {
+	case v.Reason == reasonRunEnded:
+		judged = "the first events after a run without any"
 	case a.Severity != OK:
 		judged = fmt.Sprintf("p=%s < %s", formatProbability(v.Probability), formatProbability(v.Threshold))
 	case v.Probability < v.Threshold:
@@ -345,22 +348,28 @@ func (s *spikeState) judge(win, base *Summary, current Level) Verdict {
 	var tst spikeTest
 	var ok bool
 	run := false
+	z := s.wb.run
+	if z != nil && current == OK {
+		z.raised = false // whatever the run raised has ended
+	}
 	if s.rule.Model == NormalModel {
 		tst, ok = s.normalTest(win, base, current)
 	} else {
 		tst, ok = s.poissonTest(win, base)
 		// The run's test only raises, or holds what it raised: that a run
 		// is not improbable says nothing of the level.
-		if rt, rok := s.runTest(win, base); rok && (rt.p < s.rule.loosest() || s.wb.run.raised) && (!ok || rt.p < tst.p) {
+		if rt, rok := s.runTest(win, base); rok && (rt.p < s.rule.loosest() || z.raised) && (!ok || rt.p < tst.p) {
 			tst, ok, run = rt, true, true
 		}
 	}
 	if !ok {
-		if z := s.wb.run; z != nil && z.raised && current != OK && win.Sum > 0 {
+		if z != nil && z.raised && z.n <= win.N {
 			// Raised by a run without events, ended by one: with too few
-			// expected for the window to judge, that is all there is.
-			z.raised = false
-			v.Decided, v.Level, v.Observed, v.Window = true, OK, win.Sum, s.window
+			// expected for the window to judge, that is all there is. OK
+			// until the alert has ended, however many verdicts its
+			// Lifecycle asks for.
+			v.Decided, v.Level, v.Reason = true, OK, reasonRunEnded
+			v.Observed, v.Baseline, v.Window = win.Sum, tst.baseline, s.window
 		}
 		return v
 	}
@@ -386,12 +395,12 @@ func (s *spikeState) judge(win, base *Summary, current Level) Verdict {
 	v.Observed, v.Baseline = tst.observed, tst.baseline
 	v.Window = s.window
 	v.Probability = tst.p
-	if z := s.wb.run; z != nil {
+	if z != nil {
 		if run {
 			v.Window = z.duration(s.step)
 		}
-		if level != current {
-			z.raised = run && level != OK
+		if level != OK {
+			z.raised = run // the newest alerting verdict says who holds the alert
 		}
 	}
 	if s.wb.seasonal {

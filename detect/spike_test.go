@@ -13,13 +13,16 @@ import (
 )
 
 // slotDriver drives a rule's state directly, slot by slot of 10 seconds, as
-// the engine does with Hits 1: the level follows every decided verdict.
+// the engine does with Hits 1: the level follows every decided verdict
+// (or, with a Lifecycle, as the engine's alert state moves with them).
 type slotDriver struct {
-	st      RuleState
-	slot    int64
-	level   Level
-	changes []string // "FAILURE@68": level changes and the slot they happened at
-	last    Verdict
+	st        RuleState
+	slot      int64
+	level     Level
+	changes   []string // "FAILURE@68": level changes and the slot they happened at
+	last      Verdict
+	lifecycle *Lifecycle
+	alert     alertState
 }
 
 func newSlotDriver(r Rule) *slotDriver {
@@ -32,9 +35,17 @@ func (d *slotDriver) step(xs ...float64) Verdict {
 		d.st.Add(0, d.slot, x)
 	}
 	v := d.st.Evaluate(d.slot, d.level)
-	if v.Decided && v.Level != d.level {
-		d.level = v.Level
-		d.changes = append(d.changes, fmt.Sprintf("%s@%d", v.Level, d.slot))
+	next := d.level
+	switch {
+	case d.lifecycle != nil && v.Decided:
+		d.alert.step(v.Level, t0.Add(time.Duration(d.slot)*10*time.Second), d.lifecycle)
+		next = d.alert.level
+	case v.Decided:
+		next = v.Level
+	}
+	if next != d.level {
+		d.level = next
+		d.changes = append(d.changes, fmt.Sprintf("%s@%d", next, d.slot))
 	}
 	d.slot++
 	d.last = v

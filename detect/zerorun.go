@@ -23,6 +23,10 @@ type zeroRun struct {
 	raised         bool    // the level was last raised by the run's test
 }
 
+// reasonRunEnded is the Reason of the OK verdict that ends an alert a run
+// raised, when the window cannot judge: the run's end is all there is.
+const reasonRunEnded = "run ended"
+
 func newZeroRun() *zeroRun { return &zeroRun{start: math.MinInt64} }
 
 // slot takes a closed slot: whether it received values, its count x, and

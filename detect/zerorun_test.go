@@ -90,3 +90,41 @@ func TestSpikeJudgesARunWithoutEventsLongerThanItsWindow(t *testing.T) {
 	restarted, _ := drive(dropAt + 300)
 	assert.Equal(t, d.changes, restarted.changes, "a restart in the run changes no verdict")
 }
+
+// With Hits 3 the alert a run raised needs three verdicts to end: the
+// first events after the run give OK verdicts until it has, not one that
+// the lifecycle would leave pending all night. Their message says what
+// ended it, with the window's expectation, not "n/a".
+func TestSpikeRunAlertEndsWithItsLifecycle(t *testing.T) {
+	rule := spikeRule10s(t, func(p *SpikeParams) {
+		p.Direction, p.Window, p.Baseline = DirectionDown, 30*time.Minute, 6*time.Hour
+	})
+	rng := rand.New(rand.NewPCG(5, 0))
+	d := newSlotDriver(rule)
+	d.lifecycle = &Lifecycle{Hits: 3}
+	const dropAt, resumeAt = 2160 + 180 + 100, 2160 + 180 + 100 + 900
+	var ended Verdict
+	for d.slot < resumeAt+2*360 {
+		x := distuv.Poisson{Lambda: 0.02, Src: rng}.Rand()
+		switch {
+		case d.slot == dropAt-1:
+			x = 1
+		case d.slot >= dropAt && d.slot < resumeAt:
+			x = 0
+		case d.slot == resumeAt:
+			x = 1
+		}
+		before := d.level
+		v := d.step(x)
+		if before != OK && d.level == OK {
+			ended = v
+		}
+	}
+	require.Len(t, d.changes, 2, "%v", d.changes)
+	assert.Regexp(t, `^FAILURE@`, d.changes[0])
+	assert.Equal(t, fmt.Sprintf("OKAY@%d", resumeAt+2), d.changes[1], "the third verdict after the payment")
+	msg := rule.Message(&Alert{Rule: "spike", Severity: OK}, &ended)
+	assert.Contains(t, msg, "the first events after a run without any")
+	assert.NotContains(t, msg, "n/a")
+	assert.InDelta(t, 180*0.02, ended.Baseline, 0.3*180*0.02, "the window's expected count: %s", msg)
+}
