@@ -47,11 +47,13 @@ import (
 // times it but happens (p = 5e-4); a raised alert recovers by the
 // thresholds (with Hysteresis). The profile learns from the slots that
 // leave the window unless a window holding them was judged not OK, so an
-// incident is not learnt as the usual. Warm-up: until every bucket of the
-// season has been seen, the usual is the mean count of what the profile
-// has seen so far (the message says "so far"), so that a first morning far
-// above the night before may alert; before the first bucket has left the
-// window, there is no verdict.
+// incident is not learnt as the usual. The tail gates only counts above
+// the usual: FailureMin and WarningMin stay exact. Warm-up: until every
+// bucket of the season has been seen, the usual is the mean count of what
+// the profile has seen so far (the message says "so far"), so that a first
+// morning far above the night before may alert; until the profile has
+// learnt its first bucket (half an hour of a day, an hour of a week) after
+// the window is full, there is no verdict.
 //
 // Defaults (set by the configuration): Window 1 hour;
 // Unit "events". There is no default threshold: X is the user's.
@@ -122,6 +124,8 @@ func (r *CountRule) validateSeason() error {
 		return settingError(r.Name, "FailureFactor", "must be more than 1")
 	case r.WarningFactor != 0 && !(r.WarningFactor > 1 && r.WarningFactor < math.Inf(1)):
 		return settingError(r.Name, "WarningFactor", "must be more than 1")
+	case r.FailureFactor != 0 && r.WarningFactor != 0 && !(r.WarningFactor < r.FailureFactor):
+		return settingError(r.Name, "WarningFactor", "must be less than FailureFactor (%s)", formatNumber(r.FailureFactor))
 	case r.FailureFactor != 0 && math.IsNaN(r.Thresholds.FailureMax):
 		return settingError(r.Name, "FailureFactor", "needs FailureMax, the fewest events that may raise a FAILURE (more than F times the usual and more than N)")
 	case r.WarningFactor != 0 && math.IsNaN(r.Thresholds.WarningMax):
@@ -255,7 +259,9 @@ func (s *countState) Evaluate(slot int64, current Level) Verdict {
 	v.Level, v.Threshold = t.Level(v.Observed, current)
 	if v.Reason != "" {
 		v.Probability = poissonAtLeast(math.Ceil(v.Observed), v.Baseline)
-		if v.Level > current && !(v.Probability < s.rule.Probability) {
+		// The tail gates counts above the usual only: FailureMin and
+		// WarningMin stay the user's exact bounds.
+		if v.Level > current && v.Observed > v.Threshold && !(v.Probability < s.rule.Probability) {
 			v.Level = current // above the factor, but the usual explains it
 		}
 	}

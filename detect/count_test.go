@@ -369,6 +369,9 @@ func TestSeasonalCountIsValidated(t *testing.T) {
 		{func(p *CountParams) { p.Season, p.WarningFactor, p.Thresholds.FailureMax = 24*time.Hour, 2, 5 }, `WarningFactor needs WarningMax`},
 		{func(p *CountParams) { p.Season, p.FailureFactor = 24*time.Hour, 3; p.Thresholds.WarningMax = 5 }, `FailureFactor needs FailureMax`},
 		{func(p *CountParams) { p.Season, p.FailureFactor, p.Thresholds.FailureMax = time.Hour, 3, 5 }, `Season 1h0m0s must be at least twice Window`},
+		{func(p *CountParams) {
+			p.Season, p.FailureFactor, p.WarningFactor, p.Thresholds.FailureMax, p.Thresholds.WarningMax = 24*time.Hour, 3, 3, 5, 5
+		}, `WarningFactor must be less than FailureFactor (3)`},
 	} {
 		p := DefaultCountParams()
 		tc.set(&p)
@@ -377,4 +380,42 @@ func TestSeasonalCountIsValidated(t *testing.T) {
 		require.ErrorAs(t, err, &se, tc.want)
 		assert.Contains(t, err.Error(), tc.want)
 	}
+}
+
+// A Season makes the maxima relative to the usual and gates them by its
+// tail; a FailureMin stays the user's exact bound: an hour with no login
+// at all is a FAILURE as without a Season, however probable it is at night.
+func TestSeasonalCountKeepsItsMinimumExact(t *testing.T) {
+	const perDay = 8640
+	clock := SlotClock{Origin: t0, Step: 10 * time.Second}
+	p := DefaultCountParams()
+	p.Season, p.FailureFactor = 24*time.Hour, 3
+	p.Thresholds.FailureMax, p.Thresholds.FailureMin = 10, 1
+	r, err := NewCountRule(RuleSpec{Name: "logins", Lifecycle: Lifecycle{Hits: 1}}, []Selector{MustSelector("auth/count-rejected")}, p)
+	require.NoError(t, err)
+	st := r.NewState(clock)
+	rng := rand.New(rand.NewPCG(12, 0))
+	stopAt := int64(2*perDay + 6*360) // 18:00 of day 3: logins stop
+	var changes []string
+	level, lastLogin := OK, int64(0)
+	for slot := range int64(3 * perDay) {
+		x := distuv.Poisson{Lambda: 0.05 * shopLoad(clock.Start(slot)), Src: rng}.Rand()
+		if slot >= stopAt {
+			x = 0
+		}
+		if x > 0 {
+			lastLogin = slot
+		}
+		st.Add(0, slot, x)
+		if v := st.Evaluate(slot, level); v.Decided && v.Level != level {
+			level = v.Level
+			changes = append(changes, fmt.Sprintf("%s@%d", level, slot))
+		}
+	}
+	// The nights' empty hours are FAILUREs as they would be without a
+	// Season (FailureMin is the user's); so is the hour after the last
+	// login, which the tail of the usual would have let pass as often.
+	require.NotEmpty(t, changes)
+	assert.Equal(t, fmt.Sprintf("FAILURE@%d", lastLogin+360), changes[len(changes)-1], "%v", changes)
+	assert.Greater(t, len(changes), 2, "the nights' empty hours: %v", changes)
 }
