@@ -9,6 +9,10 @@
 
 #include "plugin.h"
 
+/* Only the plugin itself calls these: none is exported from anomaly.so
+ * (module_register, collectd.org/plugin's, is). */
+#pragma GCC visibility push(hidden)
+
 /* Value lists with more data sources than this are refused (and counted). */
 #define ANOMALY_MAX_VALUES 16
 
@@ -53,5 +57,7 @@ int anomaly_ring_wait(long timeout_ms);
  * what says whether the consumer keeps up. */
 unsigned long long anomaly_ring_full_waits(void);
 size_t anomaly_ring_high_water(void);
+
+#pragma GCC visibility pop
 
 #endif

@@ -8,6 +8,10 @@
 
 #include "plugin.h"
 
+/* Only the plugin itself calls these: none is exported from anomaly.so
+ * (module_register, collectd.org/plugin's, is). */
+#pragma GCC visibility push(hidden)
+
 int anomaly_register_write(const char *name);
 int anomaly_register_complex_config(const char *name);
 int anomaly_register_init(const char *name);
@@ -52,5 +56,7 @@ struct anomaly_notification_fns {
 };
 void anomaly_set_notification_fns(const struct anomaly_notification_fns *fns);
 int anomaly_write_callback(const data_set_t *ds, const value_list_t *vl);
+
+#pragma GCC visibility pop
 
 #endif

@@ -67,7 +67,7 @@ func RegisterWrite(name string, f WriteFunc) error {
 }
 
 // SetWriteFunc makes f the receiver of the ring's value lists without
-// registering anything with collectd (tests drive it with FakeWrite and Flush).
+// registering anything with collectd (tests drive it with fake.Write and Flush).
 func SetWriteFunc(f WriteFunc) error {
 	writeMu.Lock()
 	defer writeMu.Unlock()

@@ -44,6 +44,8 @@ func TestCheckNamesFileAndLine(t *testing.T) {
 			[]string{`:5: <Plugin anomaly>: <StdDevChange "s">: rule "s": WarningFactor must be between 1 and FailureFactor`}},
 		{"an option named after the block is read", "<Plugin anomaly>\n  <InfluxDB>\n    URL \"http://127.0.0.1:8086\"\n    Bucket \"b\"\n    BufferLimit 10\n    BatchSize 20\n  </InfluxDB>\n</Plugin>\n",
 			[]string{`:5: <Plugin anomaly>: <InfluxDB>: option BufferLimit 10: must be at least BatchSize (20)`}},
+		{"an option that clashes with an earlier one: the later", "<Plugin anomaly>\n  <InfluxDB>\n    URL \"http://127.0.0.1:8086\"\n    Bucket \"b\"\n    Token \"t\"\n    TokenFile \"" + path + "\"\n  </InfluxDB>\n</Plugin>\n",
+			[]string{`:6: <Plugin anomaly>: <InfluxDB>: option TokenFile "` + path + `": give Token or TokenFile, not both`}},
 		{"second plugin block", "<Plugin anomaly>\n  MaxSeries 10\n</Plugin>\n<Plugin anomaly>\n  MaxSeries 10\n  MaxSeries 0\n</Plugin>\n",
 			[]string{`:6: <Plugin anomaly>: option MaxSeries 0: want a whole number from 1 to 2147483647`}},
 		{"an error of the engine: the rule's option by the rule's name", "<Plugin anomaly>\n" + ratio("r", "") + "  <Fleet \"f\">\n    FailureHosts 1\n    Rule \"r\"\n  </Fleet>\n</Plugin>\n",

@@ -81,7 +81,7 @@ func parseInfluxDB(b config.Block, prev *InfluxDB) (*InfluxDB, error) {
 	}
 	switch {
 	case token != nil && tokenFile != nil:
-		return nil, fmt.Errorf("%s: option TokenFile: give Token or TokenFile, not both", where(b))
+		return nil, inBlock(b, optionError(*tokenFile, "give Token or TokenFile, not both"))
 	case in.URL == "":
 		return nil, fmt.Errorf(`%s: missing URL, such as URL "http://127.0.0.1:8086"`, where(b))
 	case in.Bucket == "":

@@ -133,7 +133,7 @@ func TestParseInfluxDBTokenFile(t *testing.T) {
 		"missing":  {minimalInflux(opt("TokenFile", filepath.Join(dir, "none"))), in + `option TokenFile "` + dir + `/none": open ` + dir + `/none: no such file or directory`},
 		"empty":    {minimalInflux(opt("TokenFile", empty)), in + `option TokenFile "` + empty + `": the file's first line is empty: want the token there`},
 		"relative": {minimalInflux(opt("TokenFile", "token")), in + `option TokenFile "token": want an absolute path`},
-		"both":     {minimalInflux(opt("Token", "hunter2"), opt("TokenFile", file)), in + `option TokenFile: give Token or TokenFile, not both`},
+		"both":     {minimalInflux(opt("Token", "hunter2"), opt("TokenFile", file)), in + `option TokenFile "` + file + `": give Token or TokenFile, not both`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := conf.Parse(pluginBlock(tc.b))
