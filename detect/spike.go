@@ -397,7 +397,7 @@ func (s *spikeState) judge(win, base *Summary, current Level) Verdict {
 	v.Probability = tst.p
 	if z != nil {
 		if run {
-			v.Window = z.duration(s.step)
+			v.Window, v.Reason = z.duration(s.step), reasonRun
 		}
 		if level != OK {
 			z.raised = run // the newest alerting verdict says who holds the alert
@@ -613,8 +613,14 @@ func (r *SpikeRule) ChartUnit() string {
 	return "count per " + CompactDuration(r.Window)
 }
 
-// ChartValues implements Charted: the window and its expectation.
+// ChartValues implements Charted: the window and its expectation; a run
+// without events, judged over its own length, at the Window's rate, so
+// that the chart keeps one unit.
 func (r *SpikeRule) ChartValues(v *Verdict) (obs, base, aux float64) {
+	if v.Reason == reasonRun && v.Window > 0 {
+		k := float64(r.Window) / float64(v.Window)
+		return v.Observed * k, v.Baseline * k, math.NaN()
+	}
 	return v.Observed, v.Baseline, math.NaN()
 }
 

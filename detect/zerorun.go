@@ -23,6 +23,10 @@ type zeroRun struct {
 	raised         bool    // the level was last raised by the run's test
 }
 
+// reasonRun is the Reason of a verdict on a run without events, judged
+// over the run's length (its Window) rather than the rule's.
+const reasonRun = "run without events"
+
 // reasonRunEnded is the Reason of the OK verdict that ends an alert a run
 // raised, when the window cannot judge: the run's end is all there is.
 const reasonRunEnded = "run ended"

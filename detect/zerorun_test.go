@@ -85,6 +85,8 @@ func TestSpikeJudgesARunWithoutEventsLongerThanItsWindow(t *testing.T) {
 	sum++ // the last payment, at dropAt-1
 	assert.InDelta(t, sum/float64(dropAt-from), raised.Baseline/float64(run), 0.05*rate)
 	assert.Contains(t, rule.Message(&Alert{Rule: "spike", Severity: Failure}, &raised), "0 in "+raised.Window.String())
+	_, perWindow, _ := rule.ChartValues(&raised)
+	assert.InDelta(t, raised.Baseline/float64(run)*180, perWindow, 1e-9, "charted per Window, as every other verdict")
 	assert.Equal(t, fmt.Sprintf("OKAY@%d", dropAt+2*360+300), d.changes[1], "with the next payment")
 
 	restarted, _ := drive(dropAt + 300)
