@@ -372,6 +372,9 @@ func (e *Engine) addRoute(vl *metric.ValueList) *route {
 			}
 		}
 	}
+	// Exactly as many targets as the series has: append's doubling left a
+	// third of them empty, for every series the engine keeps.
+	r.targets = slices.Clone(r.targets)
 	e.routes[id] = r
 	return r
 }
