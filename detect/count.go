@@ -141,7 +141,7 @@ func (r *CountRule) Kind() string { return "count" }
 func (r *CountRule) NewState(clock SlotClock) RuleState {
 	n := slotsFor(r.Window, clock.Step)
 	s := &countState{rule: r, win: NewMovingWindow(n), window: time.Duration(n) * clock.Step,
-		origin: clock.Origin.UnixNano(), stepNs: int64(clock.Step), lastBad: math.MinInt64}
+		origin: clock.Origin.UnixNano(), stepNs: int64(clock.Step), lastBad: math.MinInt64, resumedAt: math.MinInt64}
 	if s.season = newSeasonProfile(r.Season, clock.Step, true); s.season != nil {
 		s.win.OnExpire(s.learn)
 	}
@@ -187,6 +187,9 @@ type countState struct {
 	season         *seasonProfile
 	origin, stepNs int64
 	lastBad        int64
+	// resumedAt is the first slot after a restart's downtime (see resume;
+	// not saved: a window spanning two restarts counts the first).
+	resumedAt int64
 }
 
 // learn takes a bucket leaving the window into the profile (in events per
@@ -247,7 +250,7 @@ func (s *countState) Span() int64 { return int64(s.win.Len()) }
 func (s *countState) Evaluate(slot int64, current Level) Verdict {
 	s.win.Advance(slot)
 	v := undecided()
-	if !s.win.Full() {
+	if !s.win.Full() || (s.resumedAt != math.MinInt64 && slot-s.resumedAt < int64(s.win.Len())-1) {
 		return v
 	}
 	t, ok := s.bounds(slot, &v)
@@ -271,6 +274,11 @@ func (s *countState) Evaluate(slot int64, current Level) Verdict {
 	v.Window = s.window
 	return v
 }
+
+// resume implements resumer: no verdict until the window has seen a whole
+// Window since slot, so that none counts the downtime as a time without
+// events. The season's profile is kept.
+func (s *countState) resume(slot int64) { s.resumedAt = slot }
 
 func (s *countState) saveState(e *stateEncoder) {
 	e.window(s.win)

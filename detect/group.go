@@ -61,6 +61,36 @@ type group struct {
 	stateName string
 	// forgotten: swept away (Engine.sweep), under the engine's lock.
 	forgotten bool
+	// resuming: restored from a state file and waiting for its first value,
+	// which tells where the downtime ended (see resume).
+	resuming bool
+}
+
+// resumer is a rule state that must know where a restored group's
+// downtime ended: time nobody observed, which it must not take for time
+// without events (Count's window would count it as none).
+type resumer interface {
+	resume(slot int64)
+}
+
+// resume takes a restored group to slot, that of its first value after the
+// restart. The slots it saved open are judged; the downtime between them
+// and slot is not: the collector did not listen then, so it is no evidence
+// of silence (a Health period without values, a Count window short of its
+// events). Windows that span it hold nothing there, as after a gap. A
+// first value within the saved slots' reach is an ordinary one.
+func (g *group) resume(sink Sink, slot int64) {
+	g.resuming = false
+	reach := g.lastSlot + int64(len(g.pending))
+	if slot < reach {
+		return
+	}
+	g.judgeUpTo(sink, reach, time.Time{})
+	if r, ok := g.state.(resumer); ok {
+		r.resume(slot)
+	}
+	// As after a start, the first slot waits for every series to be back.
+	g.lastSlot, g.judged = slot, false
 }
 
 // pendingSlot holds the values of one open slot until it is judged.
@@ -169,6 +199,9 @@ func (g *group) observe(e *Engine, tg *target, t time.Time, interval time.Durati
 	}
 	if g.ownClock {
 		g.clock.note(t, e)
+	}
+	if g.resuming {
+		g.resume(e.sink, g.slotOfNano(t.UnixNano()))
 	}
 	tn, wn := t.UnixNano(), g.clock.newestNano.Load()
 	s, closable := g.slotOfNano(tn), g.slotOfNano(wn-g.latenessNano)

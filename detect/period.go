@@ -91,6 +91,19 @@ func (a *periodAccumulator) finished(slot int64) (period int64, sums []Summary, 
 	return a.pendingPeriod, a.pendingSums, true
 }
 
+// resume implements resumer for the rules that embed the accumulator: a
+// period the downtime cut short is not reported, nor one it began in
+// (partial both, as the first period of a group is).
+func (a *periodAccumulator) resume(slot int64) {
+	if p := a.of(slot); a.started && p > a.current {
+		for i := range a.sums {
+			a.sums[i] = Summary{}
+		}
+		a.current = p
+		a.partial = a.clock.Start(slot).Sub(a.Start(p)) >= a.clock.Step
+	}
+}
+
 // span is the number of slots of a period, which bounds catching up.
 func (a *periodAccumulator) Span() int64 { return int64(slotsFor(a.period, a.clock.Step)) + 1 }
 

@@ -268,8 +268,9 @@ func (g *group) restore(e *Engine, blob []byte) bool {
 	g.epoch = g.clock.epoch.Load()
 	g.lastSlot, g.notified, g.alert, g.state = lastSlot, fromUnixNano(notified), a, state
 	// As after a start: the first slot waits for the lateness, so that every
-	// series of the group is back before it is judged.
-	g.judged = false
+	// series of the group is back before it is judged; the downtime is
+	// skipped with the first value (resume).
+	g.judged, g.resuming = false, true
 	return true
 }
 

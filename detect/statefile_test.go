@@ -130,3 +130,64 @@ func TestBrokenStateFilesAreRefused(t *testing.T) {
 	_, err := newEngine().RestoreState(enc.b, t0)
 	assert.EqualError(t, err, "version 99, this plugin reads version 2")
 }
+
+// A restart's downtime is time nobody observed, not time without values:
+// the host kept sending while collectd was down. Restored two hours later,
+// a Health rule must not report the periods it did not see as silent
+// ("no latency or request values") - one FAILURE per period per host - and
+// a Count of at least 100 an hour must not count the 50 minutes of
+// downtime as none.
+func TestRestoredGroupsDoNotJudgeTheDowntime(t *testing.T) {
+	cases := map[string]struct {
+		rule    func() Rule
+		series  []string
+		before  int
+		down    time.Duration
+		perStep float64
+	}{
+		"health": {func() Rule { return healthRule(t) }, []string{"web/gauge-latency", "web/gauge-requests", "web/gauge-errors"}, 180, 2 * time.Hour, 0},
+		"count": {func() Rule {
+			return countRule(t, time.Hour, func(th *Thresholds) { th.FailureMin = 100 })
+		}, []string{"ecommerce/gauge-payment-provider-a.fraud"}, 540, 50 * time.Minute, 1},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			send := func(e *Engine, ts time.Time) {
+				for _, s := range tc.series {
+					x := map[string]float64{"web/gauge-latency": 150, "web/gauge-requests": 100, "web/gauge-errors": 1}[s]
+					if tc.perStep > 0 {
+						x = tc.perStep
+					}
+					e.Observe(gaugeList("h", s, ts, x))
+				}
+			}
+			e, err := NewEngine([]Rule{tc.rule()}, Options{Sink: &recorder{}})
+			require.NoError(t, err)
+			for i := range tc.before {
+				ts := t0.Add(time.Duration(i) * 10 * time.Second)
+				send(e, ts)
+				e.Tick(ts)
+			}
+			saved := t0.Add(time.Duration(tc.before) * 10 * time.Second)
+			var buf bytes.Buffer
+			_, err = e.SaveState(&buf, saved)
+			require.NoError(t, err)
+
+			rec := &recorder{}
+			e2, err := NewEngine([]Rule{tc.rule()}, Options{Sink: rec})
+			require.NoError(t, err)
+			back := saved.Add(tc.down)
+			restored, err := e2.RestoreState(buf.Bytes(), back)
+			require.NoError(t, err)
+			require.Positive(t, restored.Groups)
+			for j := range 6 * 70 {
+				ts := back.Add(time.Duration(j) * 10 * time.Second)
+				send(e2, ts)
+				e2.Tick(ts)
+			}
+			for _, a := range rec.alerts {
+				assert.NotEqual(t, Failure, a.Severity, "%s", a.Message)
+			}
+		})
+	}
+}
