@@ -61,6 +61,12 @@ func (e *Engine) SaveState(w io.Writer, now time.Time) (int, error) {
 	for k, g := range e.groups {
 		byRule[k.rule] = append(byRule[k.rule], g)
 	}
+	unclaimed := make([][]groupKey, len(e.rules))
+	blobs := make(map[groupKey][]byte, len(e.saved))
+	for k, b := range e.saved {
+		unclaimed[k.rule] = append(unclaimed[k.rule], k)
+		blobs[k] = b
+	}
 	e.mu.RUnlock()
 	enc.uint(uint64(len(e.rules)))
 	total := 0
@@ -80,6 +86,16 @@ func (e *Engine) SaveState(w io.Writer, now time.Time) (int, error) {
 			}
 			groups.string(g.host)
 			groups.string(g.label)
+			groups.bytes(blob.b)
+			n++
+		}
+		for _, k := range unclaimed[ri] {
+			blob.b = blob.b[:0]
+			if !e.carried(k, blobs[k], &blob) {
+				continue
+			}
+			groups.string(k.host)
+			groups.string(k.label)
 			groups.bytes(blob.b)
 			n++
 		}
@@ -213,8 +229,14 @@ func (g *group) restoreWindows(d *stateDecoder, lastSlot int64, ps persistent) {
 		}
 		p := g.slotAt(slot)
 		p.latest = latest
+		inputs := uint64(len(g.rule.Spec().Inputs))
 		for range n {
-			p.values = append(p.values, pendingValue{input: int(d.uint()), v: d.float(), host: d.string()})
+			input := d.uint()
+			if d.err == nil && input >= inputs {
+				d.fail("a pending value of input %d, of %d", input, inputs)
+				return
+			}
+			p.values = append(p.values, pendingValue{input: int(input), v: d.float(), host: d.string()})
 		}
 	}
 	if d.bool() {
@@ -231,30 +253,15 @@ func (g *group) restoreWindows(d *stateDecoder, lastSlot int64, ps persistent) {
 // new, to start with its first value. e.mu is held.
 func (g *group) restore(e *Engine, blob []byte) bool {
 	d := &stateDecoder{b: blob}
-	origin, step, lateness := d.int(), d.int(), d.int()
-	lastSlot, notified := d.int(), d.int()
-	var a alertState
-	a.level = Level(d.uint())
-	a.streak = int(d.int())
-	a.rising = d.bool()
-	a.streakLevel = Level(d.uint())
-	a.streakStart, a.notifiedAt = fromUnixNano(d.int()), fromUnixNano(d.int())
-	// A slot clock no collectd interval gives is a file that was not written
-	// by SaveState: its windows could be made of billions of slots.
-	if d.err != nil || step < int64(minRestoredStep) || step > int64(maxRestoredStep) || lateness < 0 ||
-		lateness > int64(maxPendingSlots)*step || a.level > Failure || a.streakLevel > Failure {
+	state, lastSlot, notified, a, ok := g.restoreHead(d)
+	if !ok {
 		return false
 	}
-	clock := SlotClock{Origin: time.Unix(0, origin).UTC(), Step: time.Duration(step)}
-	state := g.rule.NewState(clock)
-	g.slots, g.lateness = clock, time.Duration(lateness)
-	g.originNano, g.stepNano, g.latenessNano = origin, step, lateness
-	g.pending = g.newRing(pendingSlotsFor(g.lateness, clock.Step))
 	// Saved longer ago than its windows span, the state says nothing of
 	// now: the group starts its windows afresh but keeps its alert, so that
 	// a FAILURE raised before still gets its OKAY.
 	ps, keeps := state.(persistent)
-	if keeps && e.restoreNow.Sub(e.savedAt) <= ps.memory(clock.Step) {
+	if keeps && e.restoreNow.Sub(e.savedAt) <= ps.memory(g.slots.Step) {
 		g.restoreWindows(d, lastSlot, ps)
 	}
 	if d.err != nil {
@@ -266,12 +273,51 @@ func (g *group) restore(e *Engine, blob []byte) bool {
 	g.started = true
 	g.gen++
 	g.epoch = g.clock.epoch.Load()
-	g.lastSlot, g.notified, g.alert, g.state = lastSlot, fromUnixNano(notified), a, state
+	g.lastSlot, g.notified, g.alert, g.state = lastSlot, notified, a, state
 	// As after a start: the first slot waits for the lateness, so that every
 	// series of the group is back before it is judged; the downtime is
 	// skipped with the first value (resume).
 	g.judged, g.resuming = false, true
 	return true
+}
+
+// restoreHead reads a group's slot clock and alert, and sets up g's clock
+// and a fresh state for them; false for a head SaveState did not write.
+func (g *group) restoreHead(d *stateDecoder) (state RuleState, lastSlot int64, notified time.Time, a alertState, ok bool) {
+	origin, step, lateness := d.int(), d.int(), d.int()
+	lastSlot, notifiedNano := d.int(), d.int()
+	level := d.uint()
+	a.streak = int(d.int())
+	a.rising = d.bool()
+	streakLevel := d.uint()
+	a.streakStart, a.notifiedAt = fromUnixNano(d.int()), fromUnixNano(d.int())
+	// A slot clock no collectd interval gives is a file that was not written
+	// by SaveState: its windows could be made of billions of slots.
+	if d.err != nil || step < int64(minRestoredStep) || step > int64(maxRestoredStep) || lateness < 0 ||
+		lateness > int64(maxPendingSlots)*step || level > uint64(Failure) || streakLevel > uint64(Failure) {
+		return nil, 0, time.Time{}, a, false
+	}
+	a.level, a.streakLevel = Level(level), Level(streakLevel)
+	clock := SlotClock{Origin: time.Unix(0, origin).UTC(), Step: time.Duration(step)}
+	g.slots, g.lateness = clock, time.Duration(lateness)
+	g.originNano, g.stepNano, g.latenessNano = origin, step, lateness
+	g.pending = g.newRing(pendingSlotsFor(g.lateness, clock.Step))
+	return g.rule.NewState(clock), lastSlot, fromUnixNano(notifiedNano), a, true
+}
+
+// carried is the blob of a group restored from the file but not claimed
+// since (its host has not come back), to be saved again if its alert is
+// raised: reduced to its slot clock and alert, with fresh windows - what it
+// saved of them grows older with every save - so that the FAILURE raised
+// before the restart still gets its OKAY however long the host is away.
+func (e *Engine) carried(k groupKey, blob []byte, enc *stateEncoder) bool {
+	g := &group{rule: e.rules[k.rule], host: k.host, label: k.label, clock: &eventClock{}}
+	state, lastSlot, notified, a, ok := g.restoreHead(&stateDecoder{b: blob})
+	if !ok || a.level == OK {
+		return false
+	}
+	g.started, g.state, g.lastSlot, g.notified, g.alert = true, state, lastSlot, notified, a
+	return g.save(enc)
 }
 
 func unixNano(t time.Time) int64 {

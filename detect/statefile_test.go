@@ -191,3 +191,64 @@ func TestRestoredGroupsDoNotJudgeTheDowntime(t *testing.T) {
 		})
 	}
 }
+
+// A host away across a restart, and still away at the next save: the
+// FAILURE it had raised is saved again (its alert, not its aged windows),
+// so that its OKAY comes when the host is back and well, however many
+// saves and restarts later. A group that was OK is not carried.
+func TestAnAlertOfAHostAwayOutlivesTheNextSave(t *testing.T) {
+	state, step := savedDuringAFailure(t, failedShareRule(t))
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * 10 * time.Second) }
+	buf := state
+	for restart := range 3 { // h1 stays away through three restarts and saves
+		e, err := NewEngine([]Rule{failedShareRule(t)}, Options{Sink: &recorder{}})
+		require.NoError(t, err)
+		_, err = e.RestoreState(buf, at(step+30*restart))
+		require.NoError(t, err)
+		feed(e, "h2", step+30*restart, 100, 1) // another host is there
+		var out bytes.Buffer
+		n, err := e.SaveState(&out, at(step+30*restart+29))
+		require.NoError(t, err)
+		assert.Equal(t, 2, n, "h1's FAILURE carried, h2's new group saved")
+		buf = out.Bytes()
+	}
+	rec := &recorder{}
+	e, err := NewEngine([]Rule{failedShareRule(t)}, Options{Sink: rec})
+	require.NoError(t, err)
+	_, err = e.RestoreState(buf, at(step+91))
+	require.NoError(t, err)
+	for s := step + 91; s < step+120; s++ {
+		feed(e, "h1", s, 100, 1)
+	}
+	assert.Equal(t, []string{"OKAY"}, rec.severities(), "the FAILURE raised before the restarts ends")
+}
+
+// A state file is checksummed, but a CRC is no signature: one whose open
+// slot holds a value of an input the rule does not have (7 of Health's 3)
+// is refused for that group, which starts fresh, instead of panicking the
+// engine when the slot is judged.
+func TestAStateOfAnInputTheRuleLacksIsRefused(t *testing.T) {
+	e, err := NewEngine([]Rule{healthRule(t)}, Options{})
+	require.NoError(t, err)
+	e.Observe(gaugeList("h", "web/gauge-latency", t0, 150))
+	g := e.all[0]
+	g.mu.Lock()
+	for i := range g.pending {
+		if g.pending[i].used {
+			g.pending[i].values[0].input = 7 // what a crafted file says
+		}
+	}
+	g.mu.Unlock()
+	var buf bytes.Buffer
+	_, err = e.SaveState(&buf, t0)
+	require.NoError(t, err)
+	e2, err := NewEngine([]Rule{healthRule(t)}, Options{})
+	require.NoError(t, err)
+	_, err = e2.RestoreState(buf.Bytes(), t0)
+	require.NoError(t, err)
+	require.NotPanics(t, func() {
+		for i := 1; i < 100; i++ {
+			e2.Observe(gaugeList("h", "web/gauge-latency", t0.Add(time.Duration(i)*10*time.Second), 150))
+		}
+	})
+}
