@@ -158,8 +158,8 @@ func (s *fleetState) Span() int64 { return s.expire + 1 }
 
 func (s *fleetState) Evaluate(slot int64, current Level) Verdict {
 	v := undecided()
-	if len(s.hosts) == 0 {
-		return v
+	if len(s.hosts) == 0 && current == OK {
+		return v // nothing heard: nothing to say (a raised alert is ended below)
 	}
 	s.raised = s.raised[:0]
 	reporting := 0

@@ -264,3 +264,32 @@ func BenchmarkFleetAggregator(b *testing.B) {
 		}
 	}
 }
+
+// A fleet alert with Hits 3 whose every host has stopped reporting: the
+// verdicts go on (0 raised of 0) until the alert has ended, instead of
+// one OK that leaves the lifecycle's streak at 1 for good.
+func TestFleetAlertEndsWhenEveryHostExpiresWithHits(t *testing.T) {
+	r := fleetRule(t, FleetRule{FailureHosts: 1})
+	s := r.NewState(SlotClock{Origin: t0, Step: 10 * time.Second})
+	lc := &Lifecycle{Hits: 3}
+	var a alertState
+	raisedAt, endedAt := int64(-1), int64(-1)
+	for slot := int64(0); slot < 60; slot++ {
+		if slot < 10 {
+			s.(HostState).AddFrom("a", 0, slot, float64(Failure))
+		}
+		before := a.level
+		if v := s.Evaluate(slot, a.level); v.Decided {
+			a.step(v.Level, t0.Add(time.Duration(slot)*10*time.Second), lc)
+		}
+		switch {
+		case before == OK && a.level == Failure:
+			raisedAt = slot
+		case before == Failure && a.level == OK:
+			endedAt = slot
+		}
+	}
+	assert.Equal(t, int64(2), raisedAt, "the third verdict")
+	assert.Greater(t, endedAt, int64(10), "ended once host a expired")
+	assert.Equal(t, OK, a.level)
+}
