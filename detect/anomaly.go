@@ -157,6 +157,10 @@ const (
 	anomalyMaxRun        = 12                 // values a run combines at most
 	anomalyFastFactor    = 5                  // the fast level learns this much faster
 	anomalyFastMargin    = 0.85               // the fast level predicts once its error is this much smaller
+	// anomalyMaxMagnitude bounds the values judged: beyond it no metric
+	// measures anything (bytes ever sent are below 1e20), and the seasonal
+	// offsets, kept in float32 (up to 3.4e38), would overflow.
+	anomalyMaxMagnitude = 1e30
 )
 
 // The reasons of an anomaly verdict other than a value's deviation.
@@ -367,7 +371,8 @@ type anomalyState struct {
 	prev, repeats              float64
 	flatRun                    int64
 	shiftN, shiftCount         int64
-	shiftSum, shiftSq          float64
+	shiftFlat                  bool    // the shift is of a flat line (not saved: one shift may mix after a restart)
+	shiftMean, shiftAbs        float64 // the shift's mean deviation, and its mean absolute deviation from that
 	runX                       float64 // -2 ln p summed over the run of unusual values
 	runK                       int32   // values in the run
 	runSide                    int8
@@ -377,6 +382,9 @@ type anomalyState struct {
 
 // Add implements RuleState: the values of a slot are averaged.
 func (s *anomalyState) Add(_ int, _ int64, v float64) {
+	if !(math.Abs(v) <= anomalyMaxMagnitude) {
+		return // no measurement: a broken sensor's 1e200, as a gap
+	}
 	s.sum += v
 	s.count++
 }
@@ -465,6 +473,11 @@ func (s *anomalyState) Evaluate(slot int64, current Level) Verdict {
 	warming := s.n <= int64(r.WarmUp)
 	anomalous := !warming && p < r.loosest()
 	if anomalous {
+		// A flat line and a deviation are two changes, not one: a new
+		// normal from both would sit between them.
+		if flat := reason == ReasonFlat; flat != s.shiftFlat {
+			s.shiftN, s.shiftFlat = 0, flat
+		}
 		s.shiftTowards(e)
 	} else {
 		s.learn(x, e, z, seasonal, gap, bucket, frac, s.flatRun > 0)
@@ -646,32 +659,40 @@ func logChiSquareSurvival(x float64, k int) float64 {
 // shiftTowards counts an anomalous deviation towards a new normal.
 func (s *anomalyState) shiftTowards(e float64) {
 	if s.shiftN == 0 {
-		s.shiftCount, s.shiftSum, s.shiftSq = 0, 0, 0
+		s.shiftCount, s.shiftMean, s.shiftAbs = 0, 0, 0
 	}
 	s.shiftN++
 	s.shiftCount++
-	s.shiftSum += e
-	s.shiftSq += e * e
+	// A running mean, and the mean absolute deviation from it: squares of
+	// values far from the level (a broken sensor's 1e200) overflow.
+	n := float64(s.shiftCount)
+	s.shiftMean += (e - s.shiftMean) / n
+	s.shiftAbs += (math.Abs(e-s.shiftMean) - s.shiftAbs) / n
 }
 
 // renormalise takes the anomalous values since the change as the new normal:
 // the level moves by their mean deviation, the spread widens to theirs.
 func (s *anomalyState) renormalise(flat bool) {
-	n := float64(s.shiftCount)
-	mean := s.shiftSum / n
-	sd := math.Sqrt(max(s.shiftSq/n-mean*mean, 0))
+	mean := s.shiftMean
 	s.level += mean
 	s.fast += mean
 	s.mean += mean
-	// A mean absolute deviation is about 0.8 standard deviations.
-	s.scale = max(s.scale, 0.8*sd)
-	s.shiftN, s.shiftCount, s.shiftSum, s.shiftSq = 0, 0, 0, 0
+	s.scale = max(s.scale, s.shiftAbs)
+	s.shiftN, s.shiftCount, s.shiftMean, s.shiftAbs = 0, 0, 0, 0
+	if !finite(s.level) || !finite(s.fast) || !finite(s.mean) || !finite(s.scale) {
+		// Beyond float64: the model starts again with the next value.
+		fresh := s.rule.NewState(SlotClock{Origin: time.Unix(0, s.originNano), Step: time.Duration(s.stepNano)})
+		*s = *fresh.(*anomalyState)
+		return
+	}
 	if flat {
 		// A flat line that lasted is the new normal too: repeats are what
 		// the series does now, until it varies again.
 		s.repeats = 1
 	}
 }
+
+func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
 
 // memory: the level forgets in about Memory values, the profile in a
 // season; a restart shorter than either keeps what they learnt.
@@ -687,7 +708,7 @@ func (s *anomalyState) saveState(e *stateEncoder) {
 	e.int(s.lastSlot)
 	for _, f := range []float64{s.level, s.scale, s.quantum, s.fast, s.errSlow, s.errFast, s.positive,
 		s.up.u, s.up.m1, s.up.m2, s.up.seen, s.down.u, s.down.m1, s.down.m2, s.down.seen,
-		s.mean, s.prev, s.repeats, s.shiftSum, s.shiftSq, s.runX, s.prevZ, s.lagProduct, s.zSquare} {
+		s.mean, s.prev, s.repeats, s.shiftMean, s.shiftAbs, s.runX, s.prevZ, s.lagProduct, s.zSquare} {
 		e.float(f)
 	}
 	e.bool(s.useFast)
@@ -706,7 +727,7 @@ func (s *anomalyState) loadState(d *stateDecoder) {
 	s.sum, s.count, s.n, s.lastSlot = d.float(), int32(d.int()), d.int(), d.int()
 	for _, f := range []*float64{&s.level, &s.scale, &s.quantum, &s.fast, &s.errSlow, &s.errFast, &s.positive,
 		&s.up.u, &s.up.m1, &s.up.m2, &s.up.seen, &s.down.u, &s.down.m1, &s.down.m2, &s.down.seen,
-		&s.mean, &s.prev, &s.repeats, &s.shiftSum, &s.shiftSq, &s.runX, &s.prevZ, &s.lagProduct, &s.zSquare} {
+		&s.mean, &s.prev, &s.repeats, &s.shiftMean, &s.shiftAbs, &s.runX, &s.prevZ, &s.lagProduct, &s.zSquare} {
 		*f = d.float()
 	}
 	s.useFast, s.seasonSeen = d.bool(), d.bool()

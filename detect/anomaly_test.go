@@ -368,3 +368,34 @@ func TestAnomalyRunOfUnusualValuesIsJudgedTogether(t *testing.T) {
 	ws := noise(13, 3000, func(g *rand.Rand, _ int) float64 { walk += g.NormFloat64(); return 50 + walk })
 	assert.LessOrEqual(t, len(raises(judgeAll(r, time.Minute, ws))), 1)
 }
+
+// A broken sensor that reports 1e25 for 30 values becomes the new normal
+// (it lasted), and the series coming back to 100 another; 1e90 and 1e200
+// are no measurement and are taken as gaps. None may leave the model
+// beyond float64 or its float32 profile (the squares of 1e200 overflowed,
+// a profile offset of 1e90 too, and the spread became NaN: every later
+// value was judged p = 1). A later 10000 against the usual
+// 100 is an anomaly again.
+func TestAnomalyOutlivesABrokenSensorsHugeValues(t *testing.T) {
+	for _, huge := range []float64{1e25, 1e90, 1e200} {
+		r := anomalyRule(t)
+		g := rand.New(rand.NewPCG(1, 2))
+		var xs []float64
+		for range 300 {
+			xs = append(xs, 100+g.NormFloat64()*5)
+		}
+		for range 30 {
+			xs = append(xs, huge)
+		}
+		for range 300 {
+			xs = append(xs, 100+g.NormFloat64()*5)
+		}
+		xs = append(xs, 10000)
+		js := judgeAll(r, 10*time.Second, xs)
+		last := js[len(js)-1]
+		require.True(t, last.v.Decided, "%g", huge)
+		assert.False(t, math.IsNaN(last.v.Denominator), "%g: the spread", huge)
+		assert.InDelta(t, 100, last.v.Baseline, 10, "%g", huge)
+		assert.Equal(t, Failure, last.level, "%g: p=%g", huge, last.v.Probability)
+	}
+}
