@@ -223,6 +223,11 @@ func (g *group) save(enc *stateEncoder) bool {
 func (g *group) restoreWindows(d *stateDecoder, lastSlot int64, ps persistent) {
 	for range d.length(3) {
 		slot, latest, n := d.int(), d.int(), d.length(10)
+		if d.err == nil && slot >= lastSlot+int64(len(g.pending)) {
+			// Saved while the ring had grown (a bulk load with one series
+			// of the group silent): it grows again.
+			g.grow(slot - lastSlot + 1)
+		}
 		if d.err != nil || slot < lastSlot || slot >= lastSlot+int64(len(g.pending)) {
 			d.fail("a pending slot out of reach")
 			return

@@ -252,3 +252,46 @@ func TestAStateOfAnInputTheRuleLacksIsRefused(t *testing.T) {
 		}
 	})
 }
+
+// Saved during a bulk load (values faster than their clock settles) with
+// one series of the group silent, the group's open slots had grown past
+// the ring a restore makes for its lateness: the restore grows it again,
+// instead of refusing the group and forgetting its FAILURE.
+func TestAStateSavedWithAGrownPendingRingRestores(t *testing.T) {
+	wall := t0.Add(time.Hour)
+	rec := &recorder{}
+	e, err := NewEngine([]Rule{failedShareRule(t)}, Options{Sink: rec, Now: func() time.Time { return wall }})
+	require.NoError(t, err)
+	step := 0
+	for ; step < 40; step++ {
+		failed := 1.0
+		if step >= 30 {
+			failed = 30
+		}
+		feed(e, "h1", step, 100, failed)
+		wall = wall.Add(10 * time.Second)
+		e.Tick(wall)
+	}
+	require.Equal(t, []string{"FAILURE"}, rec.severities())
+	for ; step < 90; step++ { // 50 intervals within 50 ms, the errors silent
+		e.Observe(gaugeList("h1", "web/gauge-requests", t0.Add(time.Duration(step)*10*time.Second), 100))
+		wall = wall.Add(time.Millisecond)
+	}
+	var buf bytes.Buffer
+	_, err = e.SaveState(&buf, wall)
+	require.NoError(t, err)
+	rec2 := &recorder{}
+	e2, err := NewEngine([]Rule{failedShareRule(t)}, Options{Sink: rec2})
+	require.NoError(t, err)
+	_, err = e2.RestoreState(buf.Bytes(), wall)
+	require.NoError(t, err)
+	e2.Observe(gaugeList("h1", "web/gauge-requests", t0.Add(time.Duration(step)*10*time.Second), 100))
+	require.Len(t, e2.all, 1)
+	g := e2.all[0]
+	g.mu.Lock()
+	assert.Greater(t, len(g.pending), 8, "the ring grew back")
+	g.mu.Unlock()
+	// The open slots' requests without errors end the FAILURE raised
+	// before the restart: its OKAY (a fresh group would send none).
+	assert.Equal(t, []string{"OKAY"}, rec2.severities())
+}
