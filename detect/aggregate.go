@@ -119,6 +119,8 @@ func NewAggregateRule(spec RuleSpec, series []Selector, r AggregateRule) (*Aggre
 		return nil, settingError(spec.Name, "Window", "must be positive")
 	case !r.Thresholds.Any():
 		return nil, settingError(spec.Name, "", "set at least one of WarningMin, WarningMax, FailureMin, FailureMax")
+	case r.Thresholds.validate(spec.Name, false) != nil:
+		return nil, r.Thresholds.validate(spec.Name, false)
 	case r.Function == AggregatePercentile && !(r.Percentile > 0 && r.Percentile < 100):
 		return nil, settingError(spec.Name, "Function", "percentile needs Percentile between 0 and 100")
 	case r.Function != AggregatePercentile && r.Percentile != 0:

@@ -101,8 +101,8 @@ func NewCountRule(spec RuleSpec, series []Selector, p CountParams) (*CountRule, 
 	if !p.Thresholds.Any() {
 		return nil, settingError(spec.Name, "", "set at least one of WarningMin, WarningMax, FailureMin, FailureMax")
 	}
-	if p.Thresholds.Hysteresis < 0 {
-		return nil, settingError(spec.Name, "Hysteresis", "must not be negative")
+	if err := p.Thresholds.validate(spec.Name, true); err != nil {
+		return nil, err
 	}
 	return r, r.validateSeason()
 }

@@ -1,6 +1,8 @@
 package detect
 
-import "math"
+import (
+	"math"
+)
 
 // Level is the state of an alert, ordered by severity.
 type Level int8
@@ -77,4 +79,30 @@ func (t Thresholds) Level(x float64, current Level) (Level, float64) {
 		}
 	}
 	return OK, math.NaN()
+}
+
+// validate checks that a raised alert can end: Hysteresis must not be
+// negative, at most half the band between a level's minimum and maximum
+// (else a raised WARNING stays for every value), and, for quantities that
+// are never negative (shares, counts), not more than a maximum (else the
+// value would have to fall below zero).
+func (t Thresholds) validate(rule string, nonNegative bool) error {
+	h := t.Hysteresis
+	if !(h >= 0) {
+		return settingError(rule, "Hysteresis", "must not be negative")
+	}
+	for _, b := range [...]struct {
+		level    string
+		min, max float64
+	}{{"Warning", t.WarningMin, t.WarningMax}, {"Failure", t.FailureMin, t.FailureMax}} {
+		if span := b.max - b.min; 2*h > span {
+			return settingError(rule, "Hysteresis", "%s must be at most half of %sMax - %sMin (%s): a raised alert could not end",
+				formatNumber(h), b.level, b.level, formatNumber(span))
+		}
+		if nonNegative && h > b.max {
+			return settingError(rule, "Hysteresis", "%s must not exceed %sMax (%s): the value would have to fall below 0 to end an alert",
+				formatNumber(h), b.level, formatNumber(b.max))
+		}
+	}
+	return nil
 }

@@ -3,8 +3,10 @@ package detect
 import (
 	"math"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestThresholdsLevels(t *testing.T) {
@@ -60,4 +62,42 @@ func TestThresholdsNameTheConfiguredBound(t *testing.T) {
 	l, b = th.Level(0.02, Warning)
 	assert.Equal(t, OK, l)
 	assert.InDelta(t, 0.03, b, 1e-12, "recovery is judged against the relaxed bound")
+}
+
+// A Hysteresis that would keep a raised alert for every value is refused,
+// naming it: wider than half the band between a level's minimum and
+// maximum (a WARNING between 10 and 20 held by 6 is one at every x), or,
+// for a share or a count, than a maximum (recovery below 0). The
+// reviewer's cases and their neighbours that are fine.
+func TestHysteresisMustLetAnAlertEnd(t *testing.T) {
+	th := func(set func(*Thresholds)) Thresholds {
+		x := Unbounded()
+		set(&x)
+		return x
+	}
+	for _, tc := range []struct {
+		th          Thresholds
+		nonNegative bool
+		want        string // "" for none
+	}{
+		{th(func(x *Thresholds) { x.WarningMin, x.WarningMax, x.Hysteresis = 10, 20, 6 }), false, "Hysteresis 6 must be at most half of WarningMax - WarningMin (10)"},
+		{th(func(x *Thresholds) { x.WarningMin, x.WarningMax, x.Hysteresis = 10, 20, 5 }), false, ""},
+		{th(func(x *Thresholds) { x.FailureMax, x.Hysteresis = 0.05, 0.1 }), true, "Hysteresis 0.1 must not exceed FailureMax (0.05)"},
+		{th(func(x *Thresholds) { x.FailureMax, x.Hysteresis = 0.05, 0.1 }), false, ""},
+		{th(func(x *Thresholds) { x.FailureMax, x.Hysteresis = 0.05, 0.05 }), true, ""},
+		{th(func(x *Thresholds) { x.FailureMax, x.Hysteresis = 1, math.NaN() }), false, "Hysteresis must not be negative"},
+	} {
+		err := tc.th.validate("r", tc.nonNegative)
+		if tc.want == "" {
+			assert.NoError(t, err, "%+v", tc.th)
+			continue
+		}
+		var se *SettingError
+		require.ErrorAs(t, err, &se, "%+v", tc.th)
+		assert.Equal(t, "Hysteresis", se.Setting)
+		assert.Contains(t, err.Error(), tc.want)
+	}
+	_, err := NewRatioRule(RuleSpec{Name: "failed", Lifecycle: Lifecycle{Hits: 1}}, []Selector{MustSelector("a/b")}, []Selector{MustSelector("a/c")},
+		RatioParams{Window: time.Minute, Thresholds: th(func(x *Thresholds) { x.FailureMax, x.Hysteresis = 0.05, 0.1 })})
+	assert.ErrorContains(t, err, "must not exceed FailureMax", "a ratio's share is never negative")
 }

@@ -53,6 +53,9 @@ func NewRatioRule(spec RuleSpec, numerator, denominator []Selector, p RatioParam
 	if !p.Thresholds.Any() {
 		return nil, settingError(spec.Name, "", "set at least one of WarningMin, WarningMax, FailureMin, FailureMax")
 	}
+	if err := p.Thresholds.validate(spec.Name, true); err != nil {
+		return nil, err
+	}
 	if math.IsNaN(p.MinDenominator) || p.MinDenominator < 0 {
 		return nil, settingError(spec.Name, "MinDenominator", "must not be negative")
 	}
