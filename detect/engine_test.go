@@ -290,6 +290,7 @@ func TestIncrement(t *testing.T) {
 		{"64-bit fall in the middle", metric.Counter, metric.CounterValue(1 << 40), metric.CounterValue(1 << 39), math.NaN(), true},
 		{"derive counts up from negative", metric.Derive, metric.DeriveValue(-5), metric.DeriveValue(-2), 3, false},
 		{"derive falls: reset", metric.Derive, metric.DeriveValue(100), metric.DeriveValue(4), math.NaN(), true},
+		{"derive across int64's range", metric.Derive, metric.DeriveValue(math.MinInt64 + 1), metric.DeriveValue(math.MaxInt64), float64(uint64(math.MaxUint64) - 1), false},
 	} {
 		got, reset := increment(tc.kind, tc.prev, tc.cur)
 		if math.IsNaN(tc.want) {

@@ -71,6 +71,15 @@ func TestErrorShareTailIsAccurate(t *testing.T) {
 	assert.Equal(t, 0.0, errorShareTail(11, 10, 0.001), "more errors than trials")
 	assert.InEpsilon(t, 0.125, errorShareTail(3.0000001, 2.9999999, 0.5), 1e-12, "counts are rounded: 3 of 3")
 	assert.InEpsilon(t, 1e-9, errorShareTail(3, 3, 0.001), 1e-9)
+	// Past the incomplete beta's reach (it gave 0.46 at 1e8 trials, -0.49
+	// at 1e11), a tail at the mean is a half, and 5 sd above it 2.9e-7.
+	for _, n := range []float64{1e8, 1e9, 1e11, 1e15} {
+		for _, p := range []float64{0.001, 0.05} {
+			sd := math.Sqrt(n * p * (1 - p))
+			assert.InDelta(t, 0.5, errorShareTail(math.Round(n*p), n, p), 0.01, "n=%g p=%g at the mean", n, p)
+			assert.InEpsilon(t, 2.87e-7, errorShareTail(math.Round(n*p+5*sd), n, p), 0.05, "n=%g p=%g 5 sd above", n, p)
+		}
+	}
 }
 
 // Provider a at the defaults: about 104 payments in 6 hours. 4 errors are

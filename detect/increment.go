@@ -36,7 +36,8 @@ func increment(kind metric.Kind, prev, cur metric.Value) (inc float64, reset boo
 		return math.NaN(), true
 	case metric.Derive:
 		if cur.Derive >= prev.Derive {
-			return float64(cur.Derive - prev.Derive), false
+			// In uint64: from -9e18 to 9e18 the int64 difference overflows.
+			return float64(uint64(cur.Derive) - uint64(prev.Derive)), false
 		}
 		return math.NaN(), true
 	}
