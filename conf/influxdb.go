@@ -200,7 +200,10 @@ func tokenFromFile(c config.Block) (string, error) {
 
 // caFile must hold at least one PEM certificate.
 func caFile(c config.Block) (string, error) {
-	s, err := oneString(c)
+	// Absolute, as every path option: collectd reads its configuration from
+	// where it was started and runs in BaseDir, so a relative CAFile was
+	// found at configuration and missing at init.
+	s, err := absolutePath(c)
 	if err != nil {
 		return "", err
 	}

@@ -1,13 +1,6 @@
 package conf_test
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"os"
 	"path/filepath"
 	"testing"
@@ -18,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/collectd-anomaly/collectd-anomaly/conf"
+	"github.com/collectd-anomaly/collectd-anomaly/conf/conftest"
 	"github.com/collectd-anomaly/collectd-anomaly/influx"
 )
 
@@ -40,7 +34,7 @@ func TestParseInfluxDBDefaults(t *testing.T) {
 }
 
 func TestParseInfluxDB(t *testing.T) {
-	ca := writeCA(t)
+	ca := conftest.WriteCA(t)
 	s, err := conf.Parse(
 		pluginBlock(minimalRatio("r"), opt("TimeScale", 60)),
 		// In a block of its own, as a site configuration beside the rule
@@ -103,6 +97,7 @@ func TestParseInfluxDBErrors(t *testing.T) {
 		{"FlushInterval zero", with(opt("FlushInterval", 0)), in + `option FlushInterval 0: must be more than zero`},
 		{"FlushInterval bad", with(opt("FlushInterval", "soon")), in + `option FlushInterval "soon": ` + wantDuration},
 		{"Timeout negative", with(opt("Timeout", -1)), in + `option Timeout -1: must not be negative`},
+		{"CAFile relative", with(opt("CAFile", "ca.pem")), in + `option CAFile "ca.pem": want an absolute path`},
 		{"CAFile missing", with(opt("CAFile", "/nonexistent/ca.pem")), in + `option CAFile "/nonexistent/ca.pem": open /nonexistent/ca.pem: no such file or directory`},
 		{"CAFile not PEM", with(opt("CAFile", notPEM)), in + `option CAFile "` + notPEM + `": no PEM certificate in it`},
 		{"CAFile number", with(opt("CAFile", 1)), in + `option CAFile 1: want one string in quotes`},
@@ -162,15 +157,3 @@ func TestParseInfluxDBErrorsHideTheToken(t *testing.T) {
 }
 
 // writeCA writes a self-signed CA certificate in PEM.
-func writeCA(t *testing.T) string {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	require.NoError(t, err)
-	p := filepath.Join(t.TempDir(), "ca.pem")
-	require.NoError(t, os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644))
-	return p
-}

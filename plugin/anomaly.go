@@ -105,20 +105,27 @@ func (p *anomalyPlugin) init() error {
 		p.state = newStateKeeper(p)
 		p.state.restore(time.Now())
 	}
-	if err := p.host.registerCallbacks(p); err != nil {
-		return err
-	}
 	// Everything the plugin hands collectd later comes from its own
 	// goroutines: they need the plugin's context (bridge.SaveContext).
 	if err := p.host.saveContext(p.interval); err != nil {
 		return err
 	}
-	p.registered = true
+	// What can fail comes before the callbacks: collectd unloads a plugin
+	// whose init fails, but only its read callback - a write callback
+	// registered before would judge every value and send nothing, and a
+	// shutdown callback wait for a state keeper that never ran.
 	if err := p.startOutputs(); err != nil {
 		return err
 	}
+	if err := p.host.registerCallbacks(p); err != nil {
+		for _, o := range p.loadOutputs() {
+			o.close()
+		}
+		return err
+	}
+	p.registered = true
 	if p.state != nil {
-		go p.state.run()
+		p.state.start()
 	}
 	p.host.infof("anomaly plugin: %s", p.describe())
 	return nil

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -11,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/collectd-anomaly/collectd-anomaly/conf/conftest"
 	"github.com/collectd-anomaly/collectd-anomaly/detect"
 )
 
@@ -138,4 +141,31 @@ func dispatchedStat(t *testing.T, d *fakeDaemon, name string) int64 {
 	}
 	require.NotEqual(t, int64(-1), v, "statistic %s dispatched", name)
 	return v
+}
+
+// An init that fails (here: the CAFile was removed after collectd read the
+// configuration) registers nothing: collectd unloads only the read
+// callback of a plugin whose init failed, so a write callback left behind
+// would judge every value and send nothing. A Shutdown called anyway
+// returns at once, instead of waiting for a state keeper that never ran.
+func TestFailedInitRegistersNothingAndShutsDown(t *testing.T) {
+	dir := t.TempDir()
+	ca := conftest.WriteCA(t)
+	d := newFakeDaemon()
+	p := newPlugin(d)
+	require.NoError(t, p.configure(pluginBlock(simpleRatio("r"), opt("StateFile", filepath.Join(dir, "state")),
+		bare("InfluxDB", opt("URL", "https://127.0.0.1:1"), opt("Bucket", "b"), opt("CAFile", ca)))))
+	require.NoError(t, os.Remove(ca))
+	require.ErrorContains(t, p.init(), "CAFile")
+	assert.Zero(t, d.registrations(), "no callback of a plugin whose init failed")
+	done := make(chan error, 1)
+	go func() { done <- p.Shutdown(context.Background()) }()
+	select {
+	case err := <-done:
+		assert.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("Shutdown waits for a state keeper that never started")
+	}
+	_, err := os.Stat(filepath.Join(dir, "state"))
+	assert.True(t, os.IsNotExist(err), "nothing saved by a plugin that never ran")
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/collectd-anomaly/collectd-anomaly/atomicfile"
@@ -29,6 +30,7 @@ type stateKeeper struct {
 	stop    chan struct{}
 	done    chan struct{}
 	once    sync.Once // shutdown, which collectd may call twice
+	started atomic.Bool
 }
 
 func newStateKeeper(p *anomalyPlugin) *stateKeeper {
@@ -102,9 +104,19 @@ func (k *stateKeeper) save(final bool) {
 	}
 }
 
-// shutdown stops the ticker and writes the state a last time.
+// start begins the periodic saves.
+func (k *stateKeeper) start() {
+	k.started.Store(true)
+	go k.run()
+}
+
+// shutdown stops the ticker and writes the state a last time; a keeper
+// that never started (init failed after it was made) writes nothing.
 func (k *stateKeeper) shutdown() {
 	k.once.Do(func() {
+		if !k.started.Load() {
+			return
+		}
 		close(k.stop)
 		<-k.done
 		k.save(true)
