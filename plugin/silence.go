@@ -66,7 +66,15 @@ func (s *silencer) hold(a *detect.Alert, now time.Time) bool {
 		s.held[k] = *a
 		return true
 	}
-	delete(s.held, k)
+	if h, ok := s.held[k]; ok {
+		// The silence has ended, and check has not released what it held
+		// yet: a has the last word, as check would have given it.
+		delete(s.held, k)
+		if a.Severity == detect.OK && !s.raised[k] {
+			a.Silenced = h.Silenced // raised and resolved within the silence
+			return true
+		}
+	}
 	s.sent(k, a.Severity)
 	return false
 }

@@ -184,3 +184,26 @@ func TestPluginHoldsSilencedNotifications(t *testing.T) {
 	assert.Len(t, d.infosContaining("silence ended: s1"), 1)
 	assert.Empty(t, d.errorLines())
 }
+
+// A FAILURE held by a silence, whose OKAY comes after the silence has
+// ended but before the once-a-second check released the FAILURE: the
+// OKAY ends an alert nobody was told of, and is held back too (InfluxDB
+// still gets it, marked with the silence). A FAILURE that comes then is
+// sent: it has the last word.
+func TestTheOkayOfAHeldFailureRightAfterTheSilenceIsHeld(t *testing.T) {
+	d := newFakeDaemon()
+	path := filepath.Join(t.TempDir(), "silences")
+	writeSilences(t, path, silence.Silence{ID: "s1", Host: "shop-1", Starts: t0, Ends: t0.Add(time.Hour), Reason: "deploy"})
+	s := newSilencer(path, d)
+	s.check(t0)
+	f := alertOf("shop-1", detect.Failure, t0.Add(time.Minute))
+	require.True(t, s.hold(&f, t0.Add(time.Minute)))
+	end := t0.Add(time.Hour + 300*time.Millisecond) // after the end, before the next check
+	ok := alertOf("shop-1", detect.OK, end)
+	assert.True(t, s.hold(&ok, end), "the OKAY of a FAILURE never sent")
+	assert.Equal(t, "s1", ok.Silenced)
+	assert.Empty(t, s.check(end.Add(time.Second)), "nothing left to release")
+
+	f2 := alertOf("shop-1", detect.Failure, end.Add(time.Minute))
+	assert.False(t, s.hold(&f2, end.Add(time.Minute)), "a new FAILURE after the silence is sent")
+}
