@@ -74,6 +74,9 @@ type Scenario struct {
 	// simulated time (default 2026-01-05, a Monday, 00:00 UTC).
 	Host  string
 	Start time.Time
+	// Lateness and IdleTimeout are the engine's, as the configuration's
+	// AllowedLateness and SeriesIdleTimeout set them (zero: the defaults).
+	Lateness, IdleTimeout time.Duration
 }
 
 // DefaultStart is when simulated runs begin.
@@ -227,7 +230,7 @@ func (sc *Scenario) Run(ctx context.Context, rules []detect.Rule, seed uint64) (
 		return nil, err
 	}
 	sink := &onsetSink{start: sc.Start}
-	e, err := detect.NewEngine(rules, detect.Options{Sink: sink})
+	e, err := detect.NewEngine(rules, detect.Options{Sink: sink, Lateness: sc.Lateness, IdleTimeout: sc.IdleTimeout})
 	if err != nil {
 		return nil, err
 	}

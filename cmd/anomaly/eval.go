@@ -169,6 +169,7 @@ func scenarioOf(settings *conf.Settings, incidents []string, fallback replay.Sce
 		sc.Config = simulate.Config{Params: sim.Config.Params, Mode: sim.Config.Mode, Profile: sim.Config.Profile}
 		sc.Interval = sim.Interval
 	}
+	sc.Lateness, sc.IdleTimeout = settings.AllowedLateness, settings.SeriesIdleTimeout
 	return sc, nil
 }
 

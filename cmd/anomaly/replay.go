@@ -223,7 +223,9 @@ func (r *replayRun) build(from, to time.Time) error {
 		sink = r.tracer
 	}
 	var err error
-	r.engine, err = detect.NewEngine(rules, detect.Options{Sink: sink, MaxSeries: r.settings.MaxSeries})
+	// As the plugin builds it (configure), but on the values' clock alone.
+	r.engine, err = detect.NewEngine(rules, detect.Options{Sink: sink, MaxSeries: r.settings.MaxSeries,
+		Lateness: r.settings.AllowedLateness, IdleTimeout: r.settings.SeriesIdleTimeout, States: r.settings.StateSeries})
 	return err
 }
 

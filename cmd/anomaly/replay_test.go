@@ -291,3 +291,37 @@ func TestReplayWarnsOfRulesThatNeverJudge(t *testing.T) {
 	require.Equal(t, exitOK, code, stderr)
 	assert.Contains(t, stderr, `anomaly replay: warning: rule "latency-shift": Series "app/gauge-latency" matches no series of the data`)
 }
+
+// replay judges as the plugin does, with the configuration's engine
+// options: an AllowedLateness of 10 minutes holds the dead man's switch of
+// a shop that went silent until its slots are closed, 10 minutes later
+// than with the default (45 s after the last value).
+func TestReplayTakesTheEngineOptionsOfTheConfiguration(t *testing.T) {
+	pack, err := filepath.Abs("../../collectd.conf.d/anomaly.conf")
+	require.NoError(t, err)
+	silentAt := func(extra string) time.Time {
+		path := filepath.Join(t.TempDir(), "r.conf")
+		require.NoError(t, os.WriteFile(path, []byte("Include \""+pack+"\"\n<Plugin anomaly>\n"+extra+"</Plugin>\n"), 0o644))
+		code, stdout, stderr := runCmd(t, "replay", path, "--days", "0.1", "--seed", "1",
+			"--incident", "name=down,start=1h,duration=20m,silence", "--json", "-q")
+		require.Equal(t, exitOK, code, stderr)
+		sc := bufio.NewScanner(strings.NewReader(stdout))
+		for sc.Scan() {
+			var a struct {
+				Time           time.Time
+				Severity, Rule string
+			}
+			require.NoError(t, json.Unmarshal(sc.Bytes(), &a))
+			if a.Rule == "ecommerce-silent" && a.Severity == "FAILURE" {
+				return a.Time
+			}
+		}
+		t.Fatalf("no FAILURE of ecommerce-silent in %s", stdout)
+		return time.Time{}
+	}
+	down := time.Date(2026, 1, 5, 1, 0, 0, 0, time.UTC)
+	plain := silentAt("")
+	late := silentAt("  AllowedLateness \"10m\"\n")
+	assert.Less(t, plain.Sub(down), 2*time.Minute, "default lateness: %s", plain)
+	assert.GreaterOrEqual(t, late.Sub(down), 10*time.Minute, "10 minutes of lateness: %s", late)
+}
