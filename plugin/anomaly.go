@@ -37,7 +37,8 @@ type anomalyPlugin struct {
 	outputs atomic.Pointer[[]output]
 	notes   *notifications
 	// Counted for the plugin's statistics (stats.go).
-	dropped              atomic.Uint64 // queued alerts and values dropped
+	dropped              atomic.Uint64 // queued alerts dropped
+	derivedDropped       atomic.Uint64 // derived values dropped (derivedQueue)
 	notified, summarised atomic.Uint64 // notifications dispatched; alerts in summaries
 	reportMu             sync.Mutex
 	lastReport           counters // the read callback's, at its last run
@@ -185,7 +186,7 @@ func (p *anomalyPlugin) Alert(a detect.Alert) {
 // collectd from the notifications' goroutine, which has collectd's context.
 func (p *anomalyPlugin) Value(v detect.DerivedValue) {
 	if p.notes == nil {
-		p.dropped.Add(1)
+		p.derivedDropped.Add(1)
 		return
 	}
 	p.notes.queueValue(v)

@@ -22,12 +22,13 @@ const shutdownWait = 5 * time.Second
 // notifications is the output to collectd's notification chain: alerts
 // are shaped (bursts become summaries, burst.go), queued and dispatched by
 // one goroutine that has collectd's plugin context - which also dispatches
-// the rules' derived values back into collectd.
+// the rules' derived values back into collectd, from a queue of their own
+// (derivedQueue): a fleet's states must not crowd out its alerts.
 type notifications struct {
 	p       *anomalyPlugin
 	shaper  *burstShaper
 	alerts  chan detect.Alert
-	values  chan detect.DerivedValue
+	values  *derivedQueue
 	stop    chan struct{}
 	stopped chan struct{}
 	stopMu  sync.Once
@@ -38,7 +39,7 @@ func newNotifications(p *anomalyPlugin) *notifications {
 		p:       p,
 		shaper:  newBurstShaper(p.settings.BurstLimit, p.settings.BurstWindow),
 		alerts:  make(chan detect.Alert, alertQueue),
-		values:  make(chan detect.DerivedValue, alertQueue),
+		values:  newDerivedQueue(),
 		stop:    make(chan struct{}),
 		stopped: make(chan struct{}),
 	}
@@ -61,13 +62,20 @@ func (o *notifications) writeAlert(a *detect.Alert) {
 	}
 }
 
-// queueValue queues a derived value for dispatch.
+// queueValue queues a derived value for dispatch (derivedQueue).
 func (o *notifications) queueValue(v detect.DerivedValue) {
-	select {
-	case o.values <- v:
-	default:
-		o.p.dropped.Add(1)
+	if !o.values.put(v) {
+		o.p.derivedDropped.Add(1)
 	}
+}
+
+// dispatchValues sends the derived values that wait; buf is reused.
+func (o *notifications) dispatchValues(buf []detect.DerivedValue) []detect.DerivedValue {
+	vs := o.values.take(buf)
+	for i := range vs {
+		o.p.dispatchDerived(&vs[i])
+	}
+	return vs
 }
 
 // close implements output: what is queued is dispatched, for up to
@@ -80,7 +88,7 @@ func (o *notifications) close() {
 	case <-time.After(shutdownWait):
 		// The goroutine is stuck in a notification plugin: what it has not
 		// handed on is lost, and said so.
-		lost := len(o.alerts) + len(o.values) + o.shaper.pending()
+		lost := len(o.alerts) + o.values.len() + o.shaper.pending()
 		p.host.errorf("anomaly plugin: %d notifications and derived values lost at shutdown: collectd's notification chain took none for %s", lost, shutdownWait)
 	}
 	if p.silences != nil {
@@ -94,16 +102,16 @@ func (o *notifications) close() {
 // as collectd values, and the summaries of bursts once a second, until
 // close.
 func (o *notifications) run(n bridge.Notifier) {
-	p := o.p
 	defer close(o.stopped)
 	summaries := time.NewTicker(time.Second)
 	defer summaries.Stop()
+	var buf []detect.DerivedValue
 	for {
 		select {
 		case a := <-o.alerts:
 			o.send(n, &a)
-		case v := <-o.values:
-			p.dispatchDerived(&v)
+		case <-o.values.wake:
+			buf = o.dispatchValues(buf)
 		case now := <-summaries.C:
 			o.releaseSilenced(n, now)
 			o.sendSummaries(n, now)
@@ -112,9 +120,8 @@ func (o *notifications) run(n bridge.Notifier) {
 				select {
 				case a := <-o.alerts:
 					o.send(n, &a)
-				case v := <-o.values:
-					p.dispatchDerived(&v)
 				default:
+					o.dispatchValues(buf)
 					o.sendSummaries(n, time.Now())
 					return
 				}

@@ -16,6 +16,7 @@ import (
 type counters struct {
 	detect.Stats
 	Notified, Summarised, Dropped uint64
+	DerivedDropped                uint64
 	// Of the write ring: puts that found it full (the engine fell behind
 	// collectd's write threads), and the most value lists it held.
 	RingFullWaits uint64
@@ -24,7 +25,8 @@ type counters struct {
 
 func (p *anomalyPlugin) counters() counters {
 	c := counters{Stats: p.engine.Load().Stats(),
-		Notified: p.notified.Load(), Summarised: p.summarised.Load(), Dropped: p.dropped.Load()}
+		Notified: p.notified.Load(), Summarised: p.summarised.Load(), Dropped: p.dropped.Load(),
+		DerivedDropped: p.derivedDropped.Load()}
 	c.RingFullWaits, c.RingHighWater = p.host.ringStats()
 	return c
 }
@@ -52,6 +54,7 @@ var statSeries = []struct {
 	{"notifications", func(c *counters) uint64 { return c.Notified }},
 	{"alerts-summarised", func(c *counters) uint64 { return c.Summarised }},
 	{"notifications-dropped", func(c *counters) uint64 { return c.Dropped }},
+	{"derived-values-dropped", func(c *counters) uint64 { return c.DerivedDropped }},
 }
 
 // report runs every interval from the read callback: it dispatches the
@@ -78,6 +81,7 @@ func (p *anomalyPlugin) report(ctx context.Context, now time.Time) {
 	add(c.Late-last.Late, "value lists dropped, later than AllowedLateness after their slot (latest %s)", c.LateSeries)
 	add(c.Jumps-last.Jumps, "host clocks that jumped: their rules start over (latest host %q)", c.JumpHost)
 	add(c.Malformed-last.Malformed, "value lists whose number of values changed")
+	add(c.DerivedDropped-last.DerivedDropped, "derived values dropped: %d derived series were waiting for dispatch", derivedLimit)
 	if len(refused) > 0 {
 		p.host.warningf("anomaly plugin: since the last interval: %s", strings.Join(refused, "; "))
 	}
@@ -138,6 +142,6 @@ func (p *anomalyPlugin) reportFinal() {
 
 func (p *anomalyPlugin) logDropped(now, last uint64) {
 	if now > last {
-		p.host.errorf("anomaly plugin: %d notifications and derived values dropped since the last interval (%d in all): collectd's notification chain is not keeping up", now-last, now)
+		p.host.errorf("anomaly plugin: %d notifications dropped since the last interval (%d in all): collectd's notification chain is not keeping up", now-last, now)
 	}
 }

@@ -222,13 +222,16 @@ func TestNotificationCarriesProbability(t *testing.T) {
 
 // The score of an <Anomaly> rule reaches collectd as a derived gauge whose
 // plugin instance is the series, with its slash (collectd's separator)
-// made an underscore.
+// made an underscore. Values come as collectd's interval brings them: each
+// score is dispatched before the next value (a burst keeps the newest of
+// each series: TestDerivedValuesOfABurstAreTheNewestOfEachSeries).
 func TestAnomalyScoresAreDispatchedUnderTheSeries(t *testing.T) {
 	d := newFakeDaemon()
 	p := configured(t, d, named("Anomaly", "cpu", opt("Series", "cpu-*/percent-user")))
 	for i := range 80 {
 		at := t0.Add(time.Duration(i) * 10 * time.Second)
 		require.NoError(t, p.write(gaugeList("db-1", "cpu-0", "percent", "user", at, 20+float64(i%7))))
+		require.Eventually(t, func() bool { return p.notes.values.len() == 0 }, 5*time.Second, time.Millisecond)
 	}
 	drain(t, p, d.rec)
 	d.mu.Lock()
