@@ -29,12 +29,46 @@ func ReadFile(path string) (config.Block, error) {
 // the blocks collectd would hand the plugin.
 func PluginBlocks(root config.Block, name string) []config.Block {
 	var out []config.Block
-	for _, c := range root.Children {
-		if is(c, "Plugin") && len(c.Values) == 1 && strings.EqualFold(c.Values[0].String(), name) {
+	ignored := ignoredPluginBlocks(root.Children, name)
+	for i, c := range root.Children {
+		if isPluginBlock(c, name) && !ignored[i] {
 			out = append(out, c)
 		}
 	}
 	return out
+}
+
+func isPluginBlock(c config.Block, name string) bool {
+	return is(c, "Plugin") && len(c.Values) == 1 && strings.EqualFold(c.Values[0].String(), name)
+}
+
+// ignoredPluginBlocks marks the <Plugin name> blocks among top that
+// collectd skips: those before the LoadPlugin of the plugin, when one comes
+// later, unless AutoLoadPlugin true came first ("There is configuration for
+// the plugin, but the plugin isn't loaded" - Debian's collectd.conf
+// includes its conf.d at the very end). Without a LoadPlugin at all (a
+// file collectd includes from elsewhere) nothing is skipped.
+func ignoredPluginBlocks(top []config.Block, name string) map[int]bool {
+	load := -1
+	for i, c := range top {
+		if is(c, "LoadPlugin") && len(c.Values) == 1 && strings.EqualFold(c.Values[0].String(), name) {
+			load = i
+			break
+		}
+	}
+	ignored := map[int]bool{}
+	for i := range load {
+		c := top[i]
+		if is(c, "AutoLoadPlugin") && len(c.Values) == 1 {
+			if on, ok := c.Values[0].Bool(); ok && on {
+				return nil
+			}
+		}
+		if isPluginBlock(c, name) {
+			ignored[i] = true
+		}
+	}
+	return ignored
 }
 
 const maxIncludeDepth = 8

@@ -46,11 +46,19 @@ type Source struct {
 
 // ReadSource reads a configuration file as ReadFile does, keeping the
 // position of every block and option.
-func ReadSource(path string) (*Source, error) {
+func ReadSource(path string) (*Source, error) { return ReadSources(path) }
+
+// ReadSources reads several files as one configuration, in order, as if a
+// file included each of them: what `anomaly check a.conf b.conf` checks
+// together (two <InfluxDB> blocks, a rule name twice).
+func ReadSources(paths ...string) (*Source, error) {
 	s := &Source{}
-	if err := readInto(&s.Root, &s.pos, s, path, 0); err != nil {
-		return nil, err
+	for _, path := range paths {
+		if err := readInto(&s.Root, &s.pos, s, path, 0); err != nil {
+			return nil, err
+		}
 	}
+	s.noteIgnoredPluginBlocks("anomaly")
 	return s, nil
 }
 
@@ -74,12 +82,25 @@ func (l Located) Children() []Located {
 // blocks PluginBlocks(s.Root, name) returns.
 func (s *Source) PluginBlocks(name string) []Located {
 	var out []Located
-	for _, c := range (Located{Block: s.Root, node: &s.pos}).Children() {
-		if is(c.Block, "Plugin") && len(c.Values) == 1 && strings.EqualFold(c.Values[0].String(), name) {
+	ignored := ignoredPluginBlocks(s.Root.Children, name)
+	for i, c := range (Located{Block: s.Root, node: &s.pos}).Children() {
+		if isPluginBlock(c.Block, name) && !ignored[i] {
 			out = append(out, c)
 		}
 	}
 	return out
+}
+
+// noteIgnoredPluginBlocks adds a Note for each <Plugin name> block that
+// collectd skips (ignoredPluginBlocks).
+func (s *Source) noteIgnoredPluginBlocks(name string) {
+	ignored := ignoredPluginBlocks(s.Root.Children, name)
+	for i, c := range (Located{Block: s.Root, node: &s.pos}).Children() {
+		if ignored[i] {
+			s.Notes = append(s.Notes, Problem{Pos: c.Pos, Err: fmt.Errorf(
+				"collectd ignores this <Plugin %s>: it comes before LoadPlugin %s (move it after, or set AutoLoadPlugin true first)", name, name)})
+		}
+	}
 }
 
 // keepLines remembers the physical lines of a file read.

@@ -18,6 +18,9 @@ blocks with the plugin's own code (the blocks handed over one by one, as
 collectd does, then the engine's validation of the rules). Every error names
 its file and line: the one collectd would stop at first, then any other
 broken rule or option. Without errors it lists the rules and where they are.
+Several FILEs are checked alone, then together, in order, as one
+configuration (as collectd reads the files of one conf.d): a rule name in
+two of them, or two <InfluxDB> blocks, is an error only together.
 
 Exit status: 0 when every file is fine, 1 when one is not, 2 on wrong usage.`
 
@@ -54,21 +57,28 @@ func runCheck(ctx context.Context, e *env, args []string) int {
 	}
 	status := exitOK
 	for _, f := range files {
-		if !checkFile(e, f, *quiet) {
+		if !checkFiles(e, f, *quiet, f) {
 			status = exitFailure
 		}
+	}
+	// Files that are fine alone may clash together (a rule name twice, two
+	// <InfluxDB> blocks), as collectd reads them when one conf.d holds them.
+	if status == exitOK && len(files) > 1 && !checkFiles(e, "together", *quiet, files...) {
+		status = exitFailure
 	}
 	return status
 }
 
-// checkFile checks one file and reports; it returns whether it is fine.
-func checkFile(e *env, path string, quiet bool) bool {
-	src, err := conf.ReadSource(path)
+// checkFiles checks files as one configuration and reports under label;
+// it returns whether it is fine.
+func checkFiles(e *env, label string, quiet bool, files ...string) bool {
+	src, err := conf.ReadSources(files...)
 	if err != nil {
 		// Syntax errors name the file and line already.
 		fmt.Fprintln(e.stderr, err)
 		return false
 	}
+	path := label
 	settings, problems := src.Check()
 	for _, n := range src.Notes {
 		fmt.Fprintf(e.stderr, "%s: warning: %v\n", n.Pos, n.Err)

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // A valid configuration: the rules, what they judge, and where they are.
@@ -91,4 +92,33 @@ func TestCheckUsage(t *testing.T) {
 	code, _, stderr := runCmd(t, "check")
 	assert.Equal(t, exitUsage, code)
 	assert.Contains(t, stderr, "Usage: anomaly check [--explain [flags]] FILE...")
+}
+
+// Files that are fine alone can clash as collectd reads them, from one
+// conf.d: checked together, in order, after each alone. Two <InfluxDB>
+// blocks, one in each.
+func TestCheckSeveralFilesTogether(t *testing.T) {
+	dir := t.TempDir()
+	influx := "LoadPlugin anomaly\n<Plugin anomaly>\n  <InfluxDB>\n    URL \"http://127.0.0.1:8086\"\n    Bucket \"b\"\n  </InfluxDB>\n</Plugin>\n"
+	a, b := filepath.Join(dir, "anomaly-a.conf"), filepath.Join(dir, "anomaly-b.conf")
+	require.NoError(t, os.WriteFile(a, []byte(influx), 0o644))
+	require.NoError(t, os.WriteFile(b, []byte(influx), 0o644))
+	code, stdout, stderr := runCmd(t, "check", a, b)
+	assert.Equal(t, exitFailure, code, stdout)
+	assert.Contains(t, stdout, a+": OK")
+	assert.Contains(t, stdout, b+": OK")
+	assert.Contains(t, stderr, b+":3:")
+	assert.Contains(t, stderr, "only one <InfluxDB> block")
+}
+
+// collectd skips a <Plugin anomaly> block that comes before its LoadPlugin
+// (Debian's collectd.conf includes conf.d at its end): check says so, and
+// does not take its options.
+func TestCheckWarnsOfABlockBeforeLoadPlugin(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "collectd.conf")
+	require.NoError(t, os.WriteFile(path, []byte("<Plugin anomaly>\n  TimeScale 30\n</Plugin>\nLoadPlugin anomaly\n<Plugin anomaly>\n  MaxSeries 10\n</Plugin>\n"), 0o644))
+	code, stdout, stderr := runCmd(t, "check", path)
+	assert.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stderr, path+":1: warning: collectd ignores this <Plugin anomaly>: it comes before LoadPlugin anomaly")
+	assert.NotContains(t, stdout, "TimeScale 30")
 }
