@@ -38,8 +38,12 @@ type Meta struct {
 	Value any
 }
 
+// MaxMessage is the longest message collectd's notification holds, in
+// bytes (NOTIF_MAX_MSG_LEN less its terminating zero).
+const MaxMessage = C.NOTIF_MAX_MSG_LEN - 1
+
 // Notification is a collectd notification. Strings longer than collectd's
-// fields (127 bytes, 255 for the message) are cut.
+// fields (127 bytes, MaxMessage for the message) are cut.
 type Notification struct {
 	Severity       Severity
 	Time           time.Time

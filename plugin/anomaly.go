@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"collectd.org/api"
 	"collectd.org/config"
@@ -270,9 +271,29 @@ func (p *anomalyPlugin) notification(a *detect.Alert) *bridge.Notification {
 		PluginInstance: a.Group,
 		Type:           a.Kind,
 		TypeInstance:   a.Rule,
-		Message:        a.Message,
+		Message:        fitMessage(a.Message, a.Runbook),
 		Meta:           meta,
 	}
+}
+
+// fitMessage keeps a message that ends with its runbook within collectd's
+// MaxMessage bytes by shortening what comes before the runbook: cut at the
+// end, a pager would show half a link.
+func fitMessage(msg, runbook string) string {
+	suffix := " Runbook: " + runbook
+	if len(msg) <= bridge.MaxMessage || runbook == "" || !strings.HasSuffix(msg, suffix) {
+		return msg
+	}
+	const ellipsis = "…"
+	keep := bridge.MaxMessage - len(suffix) - len(ellipsis)
+	if keep <= 0 {
+		return msg // a runbook longer than the message can hold: cut as any
+	}
+	body := msg[:keep]
+	for len(body) > 0 && !utf8.RuneStart(msg[len(body)]) {
+		body = body[:len(body)-1]
+	}
+	return body + ellipsis + suffix
 }
 
 // Shutdown delivers what the outputs hold: the notifications still queued,

@@ -2,8 +2,10 @@ package main
 
 import (
 	"math"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"collectd.org/api"
 	"github.com/stretchr/testify/assert"
@@ -271,4 +273,22 @@ func TestWriteUsesTheRulesMessageAndRunbook(t *testing.T) {
 	assert.Equal(t, "OKAY: 5.83% of page requests fail on shop-1 Runbook: https://wiki.example/pages", notes[1].Message)
 	assert.Equal(t, "https://wiki.example/pages", metaMap(t, notes[0].Meta)["runbook"])
 	assert.Empty(t, d.errorLines())
+}
+
+// A message that ends with its runbook and is too long for collectd's 255
+// bytes is shortened before the runbook, so that the pager shows the whole
+// link; a short one is left alone, and so is one without a runbook.
+func TestALongMessageKeepsItsRunbookWhole(t *testing.T) {
+	runbook := "https://wiki.example.com/runbooks/web-health-degraded"
+	body := "FAILURE: web-health of shop-frontend-01.prod.eu-west-1.example.com is error: latency 812 ms (warn 300, error 500), errors 7.5% (warn 2%, error 5%) over 5m0s ending 14:35:00 on the frontends of the eu-west-1 shop é"
+	long := body + " Runbook: " + runbook
+	require.Greater(t, len(long), bridge.MaxMessage)
+	got := fitMessage(long, runbook)
+	assert.LessOrEqual(t, len(got), bridge.MaxMessage)
+	assert.True(t, strings.HasSuffix(got, "… Runbook: "+runbook), got)
+	assert.True(t, strings.HasPrefix(long, strings.TrimSuffix(got, "… Runbook: "+runbook)))
+	assert.True(t, utf8.ValidString(got))
+	short := "FAILURE: x Runbook: " + runbook
+	assert.Equal(t, short, fitMessage(short, runbook))
+	assert.Equal(t, body+body, fitMessage(body+body, ""), "no runbook: collectd cuts it")
 }
