@@ -509,7 +509,7 @@ func (e *Engine) sweep(now int64) {
 	}
 	forgot := false
 	for k, g := range e.groups {
-		if g.members.Load() > 0 || !g.forgettable() {
+		if g.members.Load() > 0 || !g.forgettable(e.sink, e.idle) {
 			continue
 		}
 		delete(e.groups, k)

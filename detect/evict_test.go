@@ -10,8 +10,10 @@ import (
 )
 
 // Once MaxSeries is reached new series are refused, but not forever: series
-// idle for IdleTimeout are forgotten, with the groups they leave empty -
-// unless a group's alert is raised, which stays until it can end.
+// idle for IdleTimeout are forgotten, with the groups they leave empty. A
+// group whose alert is raised ends it first, with an OKAY that says its
+// series are gone: a ratio without values could never end it (a <Missing>
+// rule is what alerts on silence).
 func TestIdleSeriesAreForgotten(t *testing.T) {
 	rec := &recorder{}
 	e, err := NewEngine([]Rule{failedShareRule(t)}, Options{Sink: rec, MaxSeries: 8, IdleTimeout: 10 * time.Minute})
@@ -36,7 +38,7 @@ func TestIdleSeriesAreForgotten(t *testing.T) {
 	assert.Equal(t, 4, s.Groups)
 
 	// h1, h2 and h3 stop; h4 goes on. After the idle timeout their series
-	// are forgotten, h2's and h3's groups too; h1's stays, raised.
+	// are forgotten, and their groups; h1's FAILURE ends as its series go.
 	for m := 1; m <= 13; m++ { // swept every quarter of the timeout: by 12.5 minutes
 		now = now.Add(time.Minute)
 		e.Tick(now)
@@ -45,9 +47,14 @@ func TestIdleSeriesAreForgotten(t *testing.T) {
 	s = e.Stats()
 	assert.Equal(t, 2, s.Series, "h4's two")
 	assert.Equal(t, uint64(6), s.Evicted)
-	assert.Equal(t, 2, s.Groups, "h4's, and h1's raised FAILURE")
+	assert.Equal(t, 1, s.Groups, "h4's")
+	require.Equal(t, []string{"FAILURE", "OKAY"}, rec.severities())
+	gone := rec.alerts[1]
+	assert.Equal(t, "h1", gone.Host)
+	assert.Equal(t, "OKAY: failed of h1: no values for 10m0s: its series are gone", gone.Message)
+	assert.Equal(t, t0.Add(19*10*time.Second), gone.Time, "at h1's newest value time, the last it sent")
 
-	// New series are taken again, and h1's FAILURE ends when h1 is back.
+	// New series are taken again; h1 back and well says nothing more.
 	feed(e, "h5", 100, 100, 1)
 	assert.Equal(t, 4, e.Stats().Series)
 	for step := 101; step < 130; step++ {
@@ -67,4 +74,50 @@ func TestIdleTimeoutNever(t *testing.T) {
 	}
 	assert.Equal(t, 2, e.Stats().Series)
 	assert.Zero(t, e.Stats().Evicted)
+}
+
+// Containers replaced during an incident, each raising a FAILURE of its
+// own series before it goes: 200 of them leave no group behind once they
+// have been idle for IdleTimeout - each FAILURE ends with its OKAY - so
+// that a churn of series does not keep memory (a day later: the steady
+// series' group alone). A <Missing> rule's FAILURE of a host gone silent
+// stays: silence is what it is about.
+func TestGroupsOfGoneSeriesEndTheirAlertsAndGo(t *testing.T) {
+	ar := DefaultAggregateRule()
+	ar.Window = time.Minute
+	ar.Thresholds.FailureMax = 10
+	busy, err := NewAggregateRule(RuleSpec{Name: "cpu", PerSeries: true, Lifecycle: Lifecycle{Hits: 1}}, []Selector{MustSelector("/^cpu-.*/gauge-busy$/")}, ar)
+	require.NoError(t, err)
+	rec := &recorder{}
+	e, err := NewEngine([]Rule{busy, missingRule(t, time.Minute)}, Options{Sink: rec, IdleTimeout: 10 * time.Minute})
+	require.NoError(t, err)
+	now := t0
+	e.Observe(gaugeList("gone", missingHits, now, 1)) // a host that goes silent at once
+	for c := range 200 { // each busy for a minute, then replaced
+		for range 6 {
+			e.Observe(gaugeList("h", fmt.Sprintf("cpu-c%d/gauge-busy", c), now, 50))
+			e.Observe(gaugeList("h", "cpu-steady/gauge-busy", now, 1))
+			now = now.Add(10 * time.Second)
+			e.Tick(now)
+		}
+	}
+	for range 6 * 60 * 24 { // a day later
+		e.Observe(gaugeList("h", "cpu-steady/gauge-busy", now, 1))
+		now = now.Add(10 * time.Second)
+		e.Tick(now)
+	}
+	raised, ended := map[string]int{}, map[string]int{}
+	for _, a := range rec.alerts {
+		if a.Severity == OK {
+			ended[a.Rule]++
+		} else {
+			raised[a.Rule]++
+		}
+	}
+	assert.Equal(t, 200, raised["cpu"])
+	assert.Equal(t, 200, ended["cpu"], "each FAILURE ended")
+	assert.Equal(t, 1, raised["alive"], "the silent host")
+	assert.Zero(t, ended["alive"], "still silent")
+	assert.Equal(t, 1, e.Stats().Series)
+	assert.Equal(t, 2, e.Stats().Groups, "the steady series', and the silent host's")
 }

@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -172,12 +173,47 @@ func pendingSlotsFor(lateness, step time.Duration) int {
 }
 
 // forgettable reports whether the group may be forgotten once it has no
-// series: its alert is not raised.
-func (g *group) forgettable() bool {
+// series: its alert is not raised, or it is one its rule can never end
+// without values (goneEnds), which it ends now, at the host's newest
+// time. A rule that judges absence (Missing, Health, Count, Fleet) keeps
+// its alert until the series is back.
+func (g *group) forgettable(sink Sink, idle time.Duration) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return g.alert.level == OK
+	if g.alert.level == OK {
+		return true
+	}
+	if _, ok := g.state.(endsWhenGone); !ok {
+		return false
+	}
+	prev := g.alert.level
+	g.alert = alertState{}
+	v := undecided()
+	v.Decided, v.Reason, v.Window = true, reasonGone, idle
+	at := g.notified
+	if newest := time.Unix(0, g.clock.newestNano.Load()).UTC(); newest.After(at) {
+		at = newest
+	}
+	g.notify(sink, v, at, prev, false)
+	return true
 }
+
+// endsWhenGone is a rule state that gives no verdict without values: an
+// alert of its raised when its series went away could never end, and its
+// group never be forgotten. When every series of the group has been idle
+// for the engine's IdleTimeout, the alert ends with an OKAY that says so
+// (as Prometheus resolves the alerts of series that went stale).
+type endsWhenGone interface{ endsWhenGone() }
+
+func (*aggregateState) endsWhenGone()  {}
+func (*anomalyState) endsWhenGone()    {}
+func (*baselineState) endsWhenGone()   {}
+func (*errorShareState) endsWhenGone() {}
+func (*ratioState) endsWhenGone()      {}
+
+// reasonGone is the Reason of the verdict that ends the alert of a group
+// whose series are gone.
+const reasonGone = "gone"
 
 // restartIfJumped forgets the windows of a group whose clock jumped: the
 // time in between never was. The alert's level stays, so that an alert
@@ -487,7 +523,16 @@ func (g *group) notify(sink Sink, v Verdict, t time.Time, prev Level, repeated b
 		Window:      v.Window,
 		Probability: v.Probability,
 	}
-	a.Message = g.rule.Message(&a, &v)
+	if v.Reason == reasonGone {
+		// Not the rule's message, nor its template: there is no verdict to
+		// word, only that nothing came.
+		a.Message = fmt.Sprintf("%s: %s of %s: no values for %s: its series are gone", a.Severity, a.Subject(), hostOrAll(a.Host), v.Window)
+		s := *spec
+		s.Message = nil
+		spec = &s
+	} else {
+		a.Message = g.rule.Message(&a, &v)
+	}
 	wordAlert(spec, &a)
 	sink.Alert(a)
 }
