@@ -93,7 +93,8 @@ func TestGroupsOfGoneSeriesEndTheirAlertsAndGo(t *testing.T) {
 	require.NoError(t, err)
 	now := t0
 	e.Observe(gaugeList("gone", missingHits, now, 1)) // a host that goes silent at once
-	for c := range 200 { // each busy for a minute, then replaced
+	// 200 containers, each busy for a minute, then replaced.
+	for c := range 200 {
 		for range 6 {
 			e.Observe(gaugeList("h", fmt.Sprintf("cpu-c%d/gauge-busy", c), now, 50))
 			e.Observe(gaugeList("h", "cpu-steady/gauge-busy", now, 1))
