@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
 	"collectd.org/config"
 
@@ -118,6 +119,9 @@ func (in *InfluxDB) option(c config.Block) error {
 		in.BufferLimit, err = oneInt(c, 1)
 	case is(c, "FlushInterval"):
 		in.FlushInterval, err = positiveDuration(c)
+		if err == nil && in.FlushInterval < 10*time.Millisecond {
+			err = optionError(c, "must be at least 10ms: each flush is a request to InfluxDB")
+		}
 	case is(c, "Timeout"):
 		in.Timeout, err = positiveDuration(c)
 	case is(c, "CAFile"):

@@ -272,6 +272,15 @@ func TestParseDurationTakesDaysAndWeeks(t *testing.T) {
 		_, err := conf.ParseDuration(s)
 		assert.Error(t, err, s)
 	}
+	// Past 292 years a time.Duration overflows into a negative one, which
+	// read as "must not be negative" for "10000w10000w".
+	for _, s := range []string{"10000w10000w", "6000w", "1000000h", "1e12", "5300w1d"} {
+		_, err := conf.ParseDuration(s)
+		assert.ErrorContains(t, err, "longer than 100 years", s)
+	}
+	d, err := conf.ParseDuration("5200w")
+	require.NoError(t, err, "99.7 years")
+	assert.Equal(t, 5200*7*24*time.Hour, d)
 }
 
 // The fleet examples are valid, and every rule their <Fleet> rules count

@@ -148,6 +148,9 @@ func (s *Settings) option(c config.Block, names map[string]bool) error {
 		s.StateFile, err = absolutePath(c)
 	case is(c, "StateInterval"):
 		s.StateInterval, err = positiveDuration(c)
+		if err == nil && s.StateInterval < 100*time.Millisecond {
+			err = optionError(c, "must be at least 100ms: each write syncs the whole state to disk")
+		}
 	case is(c, "SilenceFile"):
 		s.SilenceFile, err = absolutePath(c)
 	case is(c, "InfluxDB"):

@@ -92,13 +92,22 @@ func (s *Source) PluginBlocks(name string) []Located {
 }
 
 // noteIgnoredPluginBlocks adds a Note for each <Plugin name> block that
-// collectd skips (ignoredPluginBlocks).
+// collectd skips (ignoredPluginBlocks), and for an Interval in
+// <LoadPlugin name>, which the plugin does not use.
 func (s *Source) noteIgnoredPluginBlocks(name string) {
 	ignored := ignoredPluginBlocks(s.Root.Children, name)
 	for i, c := range (Located{Block: s.Root, node: &s.pos}).Children() {
 		if ignored[i] {
 			s.Notes = append(s.Notes, Problem{Pos: c.Pos, Err: fmt.Errorf(
 				"collectd ignores this <Plugin %s>: it comes before LoadPlugin %s (move it after, or set AutoLoadPlugin true first)", name, name)})
+		}
+		if is(c.Block, "LoadPlugin") && len(c.Values) == 1 && strings.EqualFold(c.Values[0].String(), name) {
+			for _, o := range c.Children() {
+				if is(o.Block, "Interval") {
+					s.Notes = append(s.Notes, Problem{Pos: o.Pos, Err: fmt.Errorf(
+						"the %s plugin does not use the Interval of its LoadPlugin: it ticks at collectd's global Interval (or its <Simulation>'s)", name)})
+				}
+			}
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package conf
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -124,6 +125,9 @@ func duration(c config.Block) (time.Duration, error) {
 	} else {
 		var err error
 		if d, err = parseUnits(c.Values[0].String()); err != nil {
+			if errors.Is(err, errTooLong) {
+				return 0, optionError(c, "must be at most 100 years")
+			}
 			return 0, optionError(c, wantDuration)
 		}
 	}
@@ -138,6 +142,9 @@ func duration(c config.Block) (time.Duration, error) {
 // weeks added ("30m", "1h30m", "2d", "1w", "1d12h", "1.5d").
 func ParseDuration(s string) (time.Duration, error) {
 	if f, err := strconv.ParseFloat(s, 64); err == nil && !math.IsNaN(f) && !math.IsInf(f, 0) {
+		if math.Abs(f) > maxDuration.Seconds() {
+			return 0, fmt.Errorf("duration %q: %w", s, errTooLong)
+		}
 		return time.Duration(f * float64(time.Second)), nil
 	}
 	return parseUnits(s)
@@ -148,6 +155,7 @@ func ParseDuration(s string) (time.Duration, error) {
 // written unquoted).
 func parseUnits(s string) (time.Duration, error) {
 	bad := fmt.Errorf("duration %q: want seconds, or a string like 90s, 30m, 6h, 2d or 1w", s)
+	tooLong := fmt.Errorf("duration %q: %w", s, errTooLong)
 	rest, neg := strings.CutPrefix(s, "-")
 	var d time.Duration
 	// Days and weeks lead: "1w2d3h" is 1w, 2d and "3h" for time.ParseDuration.
@@ -164,13 +172,22 @@ func parseUnits(s string) (time.Duration, error) {
 		if rest[i] == 'w' {
 			unit *= 7
 		}
+		if !(f*float64(unit) <= float64(maxDuration)-float64(d)) {
+			return 0, tooLong
+		}
 		d += time.Duration(f * float64(unit))
 		rest = rest[i+1:]
 	}
 	if rest != "" || d == 0 && !strings.ContainsAny(s, "dw") {
 		more, err := time.ParseDuration(rest)
-		if err != nil || strings.HasPrefix(rest, "-") || strings.HasPrefix(rest, "+") {
+		signed := strings.HasPrefix(rest, "-") || strings.HasPrefix(rest, "+")
+		switch {
+		case err != nil && !signed && strings.Contains(err.Error(), "overflow"): // past 292 years
+			return 0, tooLong
+		case err != nil || signed:
 			return 0, bad
+		case more > maxDuration-d:
+			return 0, tooLong
 		}
 		d += more
 	}
@@ -179,6 +196,12 @@ func parseUnits(s string) (time.Duration, error) {
 	}
 	return d, nil
 }
+
+var errTooLong = errors.New("longer than 100 years")
+
+// maxDuration is the longest duration read: 100 years, far from where
+// time.Duration (292 years) overflows into a negative one.
+const maxDuration = 100 * 365 * 24 * time.Hour
 
 func positiveDuration(c config.Block) (time.Duration, error) {
 	d, err := duration(c)

@@ -77,7 +77,7 @@ func TestCorruptStateFileStartsFresh(t *testing.T) {
 func TestStateFileIsWrittenEveryInterval(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "anomaly.state")
 	d := newFakeDaemon()
-	p := configured(t, d, failedRequests(), opt("StateFile", path), opt("StateInterval", 0.05))
+	p := configured(t, d, failedRequests(), opt("StateFile", path), opt("StateInterval", 0.1))
 	feedPages(t, p, "shop-1", 0, 100, 1)
 	require.Eventually(t, func() bool {
 		fi, err := os.Stat(path)

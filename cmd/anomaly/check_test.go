@@ -121,4 +121,9 @@ func TestCheckWarnsOfABlockBeforeLoadPlugin(t *testing.T) {
 	assert.Equal(t, exitOK, code, stderr)
 	assert.Contains(t, stderr, path+":1: warning: collectd ignores this <Plugin anomaly>: it comes before LoadPlugin anomaly")
 	assert.NotContains(t, stdout, "TimeScale 30")
+
+	require.NoError(t, os.WriteFile(path, []byte("<LoadPlugin anomaly>\n  Interval 5\n</LoadPlugin>\n<Plugin anomaly>\n  MaxSeries 10\n</Plugin>\n"), 0o644))
+	code, _, stderr = runCmd(t, "check", path)
+	assert.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stderr, path+":2: warning: the anomaly plugin does not use the Interval of its LoadPlugin")
 }

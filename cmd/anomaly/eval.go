@@ -58,7 +58,7 @@ func runEval(ctx context.Context, e *env, args []string) int {
 	if !ok {
 		return code
 	}
-	if len(pos) != 1 || *seeds <= 0 || *days <= 0 {
+	if len(pos) != 1 || *seeds <= 0 || !(*days > 0 && *days <= maxSimulatedDays) {
 		fs.Usage()
 		return exitUsage
 	}

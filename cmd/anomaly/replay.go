@@ -499,6 +499,9 @@ func (r *replayRun) fromSimulator(ctx context.Context) (int64, error) {
 		r.incidents = append(r.incidents, replay.Span{Name: in.Name, Start: start.Add(in.Start), End: start.Add(in.Start + in.Duration)})
 	}
 	r.incidents = append(r.incidents, silent...)
+	if !(o.days <= maxSimulatedDays) {
+		return 0, fmt.Errorf("--days %g: at most %d (a century)", o.days, maxSimulatedDays)
+	}
 	length := time.Duration(o.days * 24 * float64(time.Hour))
 	steps := int64(length / interval)
 	if steps <= 0 {
@@ -542,3 +545,7 @@ func roundDuration(d time.Duration) time.Duration {
 	}
 	return d.Round(time.Microsecond)
 }
+
+// maxSimulatedDays bounds --days where a time.Duration (292 years) would
+// overflow into a negative length.
+const maxSimulatedDays = 36500

@@ -218,6 +218,7 @@ func TestReplayErrors(t *testing.T) {
 		{[]string{"replay", "testdata/check/broken.conf"}, exitFailure, `testdata/check/broken.conf:7: <Plugin anomaly>: <Ratio "errors">: unknown option "FailureMaxx"`},
 		{[]string{"replay", "testdata/web.conf", "--incident", "duration=1h,PageError500=0.1"}, exitFailure, `incident "duration=1h,PageError500=0.1": want start=D, from the start of the run`},
 		{[]string{"replay", "testdata/web.conf", "--days", "x"}, exitUsage, `invalid value "x" for flag -days`},
+		{[]string{"replay", "testdata/web.conf", "--days", "1e9"}, exitFailure, `--days 1e+09: at most 36500 (a century)`},
 	} {
 		code, _, stderr := runCmd(t, tc.args...)
 		assert.Equal(t, tc.code, code, tc.args)
