@@ -187,9 +187,10 @@ type countState struct {
 	season         *seasonProfile
 	origin, stepNs int64
 	lastBad        int64
-	// resumedAt is the first slot after a restart's downtime (see resume;
-	// not saved: a window spanning two restarts counts the first).
-	resumedAt int64
+	// resumedAt is the first slot after a restart's downtime, downFrom the
+	// newest slot before it (see resume; not saved: a window spanning two
+	// restarts counts the first).
+	resumedAt, downFrom int64
 }
 
 // learn takes a bucket leaving the window into the profile (in events per
@@ -201,6 +202,9 @@ func (s *countState) learn(slot int64, b *Summary) {
 	}
 	per := s.win.SlotsPerBucket()
 	first := slot - per + 1
+	if s.resumedAt != math.MinInt64 && first < s.resumedAt && slot > s.downFrom {
+		return // a bucket of the restart's downtime: no events seen is not none
+	}
 	s.season.learn(s.origin+first*s.stepNs+per*s.stepNs/2, b.Sum/float64(per))
 }
 
@@ -278,7 +282,9 @@ func (s *countState) Evaluate(slot int64, current Level) Verdict {
 // resume implements resumer: no verdict until the window has seen a whole
 // Window since slot, so that none counts the downtime as a time without
 // events. The season's profile is kept.
-func (s *countState) resume(slot int64) { s.resumedAt = slot }
+func (s *countState) resume(slot int64) {
+	s.downFrom, s.resumedAt = s.win.Newest(), slot
+}
 
 func (s *countState) saveState(e *stateEncoder) {
 	e.window(s.win)

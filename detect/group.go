@@ -325,6 +325,16 @@ func (g *group) tick(e *Engine, now time.Time) {
 	if !g.started {
 		return
 	}
+	if g.resuming {
+		// Restored, and no value of the group yet: its host's clock tells
+		// where the downtime ended (a counter's first value list after the
+		// restart moves the clock but gives the group no value).
+		n := g.clock.newestNano.Load()
+		if n == 0 {
+			return
+		}
+		g.resume(e.sink, g.slotOfNano(n))
+	}
 	w := g.clock.settled(e)
 	if s := g.clock.silence(now, e.front.Load()); s > g.lateness {
 		w = g.clock.time().Add(s)

@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/collectd-anomaly/collectd-anomaly/metric"
 )
 
 // savedDuringAFailure runs the failed-share rule into a FAILURE on h1 and
@@ -294,4 +296,82 @@ func TestAStateSavedWithAGrownPendingRingRestores(t *testing.T) {
 	// The open slots' requests without errors end the FAILURE raised
 	// before the restart: its OKAY (a fresh group would send none).
 	assert.Equal(t, []string{"OKAY"}, rec2.severities())
+}
+
+// The same for a counter, live: its first value list after the restart
+// gives no value (an increment needs two) but moves the host's clock, and
+// a Tick before the second must not judge the downtime either.
+func TestRestoredGroupsOfACounterDoNotJudgeTheDowntime(t *testing.T) {
+	rule := func() Rule { return countRule(t, time.Hour, func(th *Thresholds) { th.FailureMin = 100 }) }
+	var wall time.Time
+	now := func() time.Time { return wall }
+	n := int64(0)
+	send := func(e *Engine, ts time.Time) {
+		wall, n = ts, n+1
+		vl := gaugeList("h", "ecommerce/gauge-payment-provider-a.fraud", ts, 0)
+		vl.Values = []metric.Value{metric.DeriveValue(n)}
+		e.Observe(vl)
+		wall = ts.Add(5 * time.Second)
+		e.Tick(wall) // between this value list and the next
+	}
+	e, err := NewEngine([]Rule{rule()}, Options{Sink: &recorder{}, Now: now})
+	require.NoError(t, err)
+	for i := range 540 { // 1.5 hours of one event per 10 s: 360 an hour
+		send(e, t0.Add(time.Duration(i)*10*time.Second))
+	}
+	saved := t0.Add(540 * 10 * time.Second)
+	var buf bytes.Buffer
+	_, err = e.SaveState(&buf, saved)
+	require.NoError(t, err)
+	rec := &recorder{}
+	e2, err := NewEngine([]Rule{rule()}, Options{Sink: rec, Now: now})
+	require.NoError(t, err)
+	back := saved.Add(50 * time.Minute)
+	_, err = e2.RestoreState(buf.Bytes(), back)
+	require.NoError(t, err)
+	for j := range 6 * 70 {
+		send(e2, back.Add(time.Duration(j)*10*time.Second))
+	}
+	assert.Empty(t, rec.alerts, "no FAILURE for the downtime's missing events")
+}
+
+// A Count with a Season does not learn a restart's downtime as a time
+// without events: its usual for the hours before the restart stays the
+// one event per slot it was (it fell to 0.67 there: the 6 hours' empty
+// buckets left the window into the profile).
+func TestARestoredSeasonalCountLearnsNothingOfTheDowntime(t *testing.T) {
+	rule := func() Rule {
+		p := DefaultCountParams()
+		p.Season, p.FailureFactor = 24*time.Hour, 3
+		p.Thresholds.FailureMax = 1000
+		r, err := NewCountRule(RuleSpec{Name: "fraud", Lifecycle: Lifecycle{Hits: 1}}, []Selector{MustSelector(countFraudRE)}, p)
+		require.NoError(t, err)
+		return r
+	}
+	const series, day = "ecommerce/gauge-payment-provider-a.fraud", 8640
+	e, err := NewEngine([]Rule{rule()}, Options{Sink: &recorder{}})
+	require.NoError(t, err)
+	for i := range 3 * day {
+		ts := t0.Add(time.Duration(i) * 10 * time.Second)
+		e.Observe(gaugeList("h", series, ts, 1))
+		e.Tick(ts)
+	}
+	saved := t0.Add(3 * day * 10 * time.Second)
+	var buf bytes.Buffer
+	_, err = e.SaveState(&buf, saved)
+	require.NoError(t, err)
+	e2, err := NewEngine([]Rule{rule()}, Options{Sink: &recorder{}})
+	require.NoError(t, err)
+	back := saved.Add(6 * time.Hour)
+	_, err = e2.RestoreState(buf.Bytes(), back)
+	require.NoError(t, err)
+	for j := range 3 * 360 {
+		ts := back.Add(time.Duration(j) * 10 * time.Second)
+		e2.Observe(gaugeList("h", series, ts, 1))
+		e2.Tick(ts)
+	}
+	st := e2.all[0].state.(*countState)
+	for i, v := range st.season.values {
+		assert.InDelta(t, 1, v, 0.01, "bucket %d (%s)", i, time.Duration(int64(i)*st.season.width))
+	}
 }
