@@ -72,13 +72,23 @@ func TestErrorShareTailIsAccurate(t *testing.T) {
 	assert.InEpsilon(t, 0.125, errorShareTail(3.0000001, 2.9999999, 0.5), 1e-12, "counts are rounded: 3 of 3")
 	assert.InEpsilon(t, 1e-9, errorShareTail(3, 3, 0.001), 1e-9)
 	// Past the incomplete beta's reach (it gave 0.46 at 1e8 trials, -0.49
-	// at 1e11), a tail at the mean is a half, and 5 sd above it 2.9e-7.
+	// at 1e11), a tail at the mean is a half, and 5 sd above it about 3e-7.
 	for _, n := range []float64{1e8, 1e9, 1e11, 1e15} {
 		for _, p := range []float64{0.001, 0.05} {
 			sd := math.Sqrt(n * p * (1 - p))
 			assert.InDelta(t, 0.5, errorShareTail(math.Round(n*p), n, p), 0.01, "n=%g p=%g at the mean", n, p)
-			assert.InEpsilon(t, 2.87e-7, errorShareTail(math.Round(n*p+5*sd), n, p), 0.05, "n=%g p=%g 5 sd above", n, p)
+			// The normal tail, 2.87e-7, and the skew of 1e5 expected errors
+			// (8% more: the exact tail is 3.10e-7 there).
+			tail := errorShareTail(math.Round(n*p+5*sd), n, p)
+			assert.True(t, tail > 2.8e-7 && tail < 3.2e-7, "n=%g p=%g 5 sd above: %g", n, p, tail)
 		}
+	}
+	// A small share of many trials is a skewed count: 30 errors where 10
+	// are expected has a tail of 2.5e-7 (Poisson, to which the binomial is
+	// exact here to 1e-7), not the normal's 3.5e-10.
+	for _, tc := range []struct{ k, n, p float64 }{{30, 1e8, 1e-7}, {25, 1e8, 1e-7}, {60, 5e7, 5e-7}, {42, 2e7, 1e-6}} {
+		want := distuv.Poisson{Lambda: tc.n * tc.p}.Survival(tc.k - 1)
+		assert.InEpsilon(t, want, errorShareTail(tc.k, tc.n, tc.p), 1e-3, "%+v", tc)
 	}
 }
 
