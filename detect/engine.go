@@ -529,6 +529,9 @@ func (e *Engine) sweep(now int64) {
 			delete(e.hosts, host)
 		}
 	}
+	if len(e.saved) > 0 && now-e.restoreNow.UnixNano() > int64(e.idle) {
+		e.sweepSaved()
+	}
 }
 
 // Stats returns the engine's counters.

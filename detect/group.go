@@ -195,6 +195,10 @@ func (g *group) forgettable(sink Sink, idle time.Duration) bool {
 		at = newest
 	}
 	g.notify(sink, v, at, prev, false)
+	if g.stateName != "" {
+		// The state series' last value must not stay at the level that ended.
+		sink.Value(DerivedValue{Host: g.host, Group: g.label, Name: g.stateName, Time: at, Interval: g.slots.Step, Value: float64(OK)})
+	}
 	return true
 }
 

@@ -29,8 +29,10 @@ import (
 // A rule whose fingerprint (of its configuration) changed starts fresh; so
 // does a group saved longer ago than its rule's window (Span), whose state
 // says nothing about now. A group's state is decoded only when its series
-// come back (Engine.group): a host that never does costs its bytes until
-// the next save, which leaves it out.
+// come back (Engine.group). One whose series do not come back for the
+// IdleTimeout is swept as a live group without series would be
+// (sweepSaved); until then each save writes it again if it is raised
+// (carried).
 
 const (
 	stateMagic   = "collectd-anomaly state\n"
@@ -323,6 +325,27 @@ func (e *Engine) carried(k groupKey, blob []byte, enc *stateEncoder) bool {
 	}
 	g.started, g.state, g.lastSlot, g.notified, g.alert = true, state, lastSlot, notified, a
 	return g.save(enc)
+}
+
+// sweepSaved treats the groups restored from the file whose series have
+// not come back for IdleTimeout since as a live group without series: an
+// alert that is not raised is forgotten, a raised one of a rule that ends
+// it when its series are gone ends now (forgettable); one of a rule about
+// silence stays, to be saved again (carried). e.mu is held.
+func (e *Engine) sweepSaved() {
+	for k, blob := range e.saved {
+		g := &group{rule: e.rules[k.rule], host: k.host, label: k.label, clock: &eventClock{}}
+		if e.states {
+			g.stateName = g.rule.Spec().Name + StateSuffix
+		}
+		state, lastSlot, notified, a, ok := g.restoreHead(&stateDecoder{b: blob})
+		if ok {
+			g.started, g.state, g.lastSlot, g.notified, g.alert = true, state, lastSlot, notified, a
+		}
+		if !ok || g.forgettable(e.sink, e.idle) {
+			delete(e.saved, k)
+		}
+	}
 }
 
 func unixNano(t time.Time) int64 {

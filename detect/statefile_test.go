@@ -196,8 +196,10 @@ func TestRestoredGroupsDoNotJudgeTheDowntime(t *testing.T) {
 
 // A host away across a restart, and still away at the next save: the
 // FAILURE it had raised is saved again (its alert, not its aged windows),
-// so that its OKAY comes when the host is back and well, however many
-// saves and restarts later. A group that was OK is not carried.
+// so that its OKAY comes when the host is back and well, saves and
+// restarts later (within the IdleTimeout for a rule about values, past it
+// for one about silence: TestSavedGroupsOfHostsThatStayAwayAreSwept). A
+// group that was OK is not carried.
 func TestAnAlertOfAHostAwayOutlivesTheNextSave(t *testing.T) {
 	state, step := savedDuringAFailure(t, failedShareRule(t))
 	at := func(s int) time.Time { return t0.Add(time.Duration(s) * 10 * time.Second) }
@@ -374,4 +376,74 @@ func TestARestoredSeasonalCountLearnsNothingOfTheDowntime(t *testing.T) {
 	for i, v := range st.season.values {
 		assert.InDelta(t, 1, v, 0.01, "bucket %d (%s)", i, time.Duration(int64(i)*st.season.width))
 	}
+}
+
+// A host that does not come back after a restart is swept as a live one
+// whose series went idle: the FAILURE of its ratio ends with the OKAY that
+// says its series are gone, once IdleTimeout has passed since the restore,
+// and the next save leaves it out; its state series goes back to OK. A
+// <Missing> FAILURE of a host that stays silent stays, saved again.
+func TestSavedGroupsOfHostsThatStayAwayAreSwept(t *testing.T) {
+	state, step := savedDuringAFailure(t, failedShareRule(t))
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * 10 * time.Second) }
+	rec := &recorder{}
+	e, err := NewEngine([]Rule{failedShareRule(t)}, Options{Sink: rec, IdleTimeout: 10 * time.Minute, States: true})
+	require.NoError(t, err)
+	_, err = e.RestoreState(state, at(step))
+	require.NoError(t, err)
+	for s := step; s < step+6*30; s++ { // half an hour of h2 only
+		feed(e, "h2", s, 100, 1)
+		e.Tick(at(s))
+	}
+	require.Equal(t, []string{"OKAY"}, rec.severities())
+	assert.Equal(t, "h1", rec.alerts[0].Host)
+	assert.Contains(t, rec.alerts[0].Message, "its series are gone")
+	var h1State []float64
+	for _, v := range rec.values {
+		if v.Host == "h1" && v.Name == "failed"+StateSuffix {
+			h1State = append(h1State, v.Value)
+		}
+	}
+	assert.Equal(t, []float64{0}, h1State, "the state series of h1 back to OK")
+	var out bytes.Buffer
+	n, err := e.SaveState(&out, at(step+6*30))
+	require.NoError(t, err)
+	assert.Equal(t, 1, n, "h2's group alone")
+}
+
+// The other half: a host silent across a restart, whose <Missing> FAILURE
+// is about that silence, keeps it through the sweeps, saved again.
+func TestASavedMissingFailureOfAHostStillSilentStays(t *testing.T) {
+	newEngine := func(rec *recorder) *Engine {
+		e, err := NewEngine([]Rule{missingRule(t, time.Minute)}, Options{Sink: rec, IdleTimeout: 10 * time.Minute})
+		require.NoError(t, err)
+		return e
+	}
+	rec := &recorder{}
+	e := newEngine(rec)
+	for i := range 60 {
+		if i < 6 {
+			e.Observe(gaugeList("gone", missingHits, missingAt(i), 1))
+		}
+		e.Observe(gaugeList("h2", missingHits, missingAt(i), 1))
+		e.Tick(missingAt(i))
+	}
+	require.Equal(t, []string{"FAILURE"}, rec.severities(), "gone is silent")
+	var buf bytes.Buffer
+	_, err := e.SaveState(&buf, missingAt(60))
+	require.NoError(t, err)
+
+	rec2 := &recorder{}
+	e2 := newEngine(rec2)
+	_, err = e2.RestoreState(buf.Bytes(), missingAt(60))
+	require.NoError(t, err)
+	for i := 60; i < 60+6*30; i++ { // half an hour of h2 alone
+		e2.Observe(gaugeList("h2", missingHits, missingAt(i), 1))
+		e2.Tick(missingAt(i))
+	}
+	assert.Empty(t, rec2.alerts, "no OKAY for a host still silent")
+	var out bytes.Buffer
+	n, err := e2.SaveState(&out, missingAt(240))
+	require.NoError(t, err)
+	assert.Equal(t, 2, n, "h2's group, and gone's FAILURE saved again")
 }
