@@ -36,14 +36,17 @@ func (collectdHost) registerInit(f func() error) error {
 	return bridge.RegisterInit("anomaly", f)
 }
 
+// registerCallbacks registers the write callback last: collectd unloads
+// only the read callback of a plugin whose init failed, and a write
+// callback left behind would judge every value and send nothing.
 func (collectdHost) registerCallbacks(p *anomalyPlugin) error {
-	if err := bridge.RegisterWrite("anomaly", p.write); err != nil {
-		return err
-	}
 	if err := plugin.RegisterRead("anomaly", p, plugin.WithInterval(p.interval)); err != nil {
 		return err
 	}
-	return plugin.RegisterShutdown("anomaly", p)
+	if err := plugin.RegisterShutdown("anomaly", p); err != nil {
+		return err
+	}
+	return bridge.RegisterWrite("anomaly", p.write)
 }
 
 func (collectdHost) stopWriter() { bridge.StopWriter() }

@@ -26,15 +26,15 @@ type output interface {
 // notifications always, InfluxDB if an <InfluxDB> block is there.
 func (p *anomalyPlugin) startOutputs() error {
 	p.notes = newNotifications(p)
-	go p.notes.run(p.host.notifier())
 	outs := []output{p.notes}
 	if p.settings.InfluxDB != nil {
 		s, err := p.startInflux()
 		if err != nil {
-			return err
+			return err // before the notifications' goroutine: nothing to stop
 		}
 		outs = append(outs, s)
 	}
+	go p.notes.run(p.host.notifier())
 	p.outputs.Store(&outs)
 	return nil
 }
