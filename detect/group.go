@@ -86,7 +86,15 @@ func (g *group) resume(sink Sink, slot int64) {
 	if slot < reach {
 		return
 	}
-	g.judgeUpTo(sink, reach, time.Time{})
+	// Up to the newest slot saved with values: the rest of the ring's reach
+	// is downtime too.
+	upTo := g.lastSlot
+	for i := range g.pending {
+		if p := &g.pending[i]; p.used && p.slot >= upTo {
+			upTo = p.slot + 1
+		}
+	}
+	g.judgeUpTo(sink, upTo, time.Time{})
 	if r, ok := g.state.(resumer); ok {
 		r.resume(slot)
 	}
@@ -332,12 +340,14 @@ func (g *group) tick(e *Engine, now time.Time) {
 	if g.resuming {
 		// Restored, and no value of the group yet: its host's clock tells
 		// where the downtime ended (a counter's first value list after the
-		// restart moves the clock but gives the group no value).
+		// restart moves the clock but gives the group no value). That slot
+		// has no increment: the group resumes after it (a gauge's value for
+		// it still reopens it: nothing was judged since).
 		n := g.clock.newestNano.Load()
 		if n == 0 {
 			return
 		}
-		g.resume(e.sink, g.slotOfNano(n))
+		g.resume(e.sink, g.slotOfNano(n)+1)
 	}
 	w := g.clock.settled(e)
 	if s := g.clock.silence(now, e.front.Load()); s > g.lateness {
