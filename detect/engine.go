@@ -109,6 +109,7 @@ type Engine struct {
 	// series come back; savedAt when it was written, restoreNow when read.
 	saved               map[groupKey][]byte
 	savedAt, restoreNow time.Time
+	savedSwept          bool // sweepSaved has run
 
 	valueLists, nan, infinite, resets, ahead, stale, reordered, late, jumps, malformed, dropped, evicted atomic.Uint64
 	aheadHost, jumpHost                                                                                  atomic.Pointer[string]
@@ -529,8 +530,11 @@ func (e *Engine) sweep(now int64) {
 			delete(e.hosts, host)
 		}
 	}
-	if len(e.saved) > 0 && now-e.restoreNow.UnixNano() > int64(e.idle) {
+	if len(e.saved) > 0 && !e.savedSwept && now-e.restoreNow.UnixNano() > int64(e.idle) {
+		// Once: what is left of the file after it (raised alerts of rules
+		// about silence) stays as it is until its series come back.
 		e.sweepSaved()
+		e.savedSwept = true
 	}
 }
 

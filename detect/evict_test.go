@@ -16,7 +16,7 @@ import (
 // rule is what alerts on silence).
 func TestIdleSeriesAreForgotten(t *testing.T) {
 	rec := &recorder{}
-	e, err := NewEngine([]Rule{failedShareRule(t)}, Options{Sink: rec, MaxSeries: 8, IdleTimeout: 10 * time.Minute})
+	e, err := NewEngine([]Rule{failedShareRule(t)}, Options{Sink: rec, MaxSeries: 8, IdleTimeout: 10 * time.Minute, States: true})
 	require.NoError(t, err)
 	now := t0
 	e.Tick(now)
@@ -52,7 +52,21 @@ func TestIdleSeriesAreForgotten(t *testing.T) {
 	gone := rec.alerts[1]
 	assert.Equal(t, "h1", gone.Host)
 	assert.Equal(t, "OKAY: failed of h1: no values for 10m0s: its series are gone", gone.Message)
-	assert.Equal(t, t0.Add(19*10*time.Second), gone.Time, "at h1's newest value time, the last it sent")
+	// Stamped after all h1's group sent: its state series was dispatched at
+	// each slot judged through the silence, and must end at OK, later.
+	var states []DerivedValue
+	for _, v := range rec.values {
+		if v.Host == "h1" {
+			states = append(states, v)
+		}
+	}
+	require.NotEmpty(t, states)
+	last := states[len(states)-1]
+	assert.Equal(t, float64(OK), last.Value, "h1's state series ends at OK")
+	assert.Equal(t, gone.Time, last.Time)
+	for _, v := range states[:len(states)-1] {
+		assert.True(t, v.Time.Before(last.Time), "a state at %s, not before the last %s", v.Time, last.Time)
+	}
 
 	// New series are taken again; h1 back and well says nothing more.
 	feed(e, "h5", 100, 100, 1)

@@ -198,9 +198,16 @@ func (g *group) forgettable(sink Sink, idle time.Duration) bool {
 	g.alert = alertState{}
 	v := undecided()
 	v.Decided, v.Reason, v.Window = true, reasonGone, idle
+	// Not before what the group sent already: its last judged slot (the
+	// state series was dispatched at it, and collectd refuses a value not
+	// newer than its series' last), its last notification, its host's
+	// newest value.
 	at := g.notified
 	if newest := time.Unix(0, g.clock.newestNano.Load()).UTC(); newest.After(at) {
 		at = newest
+	}
+	if judged := g.slots.Start(g.lastSlot).Add(g.slots.Step / 2); g.started && judged.After(at) {
+		at = judged
 	}
 	g.notify(sink, v, at, prev, false)
 	if g.stateName != "" {

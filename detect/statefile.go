@@ -166,7 +166,7 @@ func (e *Engine) RestoreState(data []byte, now time.Time) (StateReport, error) {
 		return StateReport{}, fmt.Errorf("unreadable: %w", d.err)
 	}
 	e.mu.Lock()
-	e.saved, e.savedAt = saved, rep.SavedAt
+	e.saved, e.savedAt, e.savedSwept = saved, rep.SavedAt, false
 	e.restoreNow = now
 	e.mu.Unlock()
 	return rep, nil
