@@ -190,13 +190,15 @@ func errorShareTail(k, n, p float64) float64 {
 		}
 	}
 	// Beyond the incomplete beta's reach (it returned 0.46 for a tail of
-	// 0.5 at 1e8 trials, and -8 at 1e11): for a small share the Poisson
-	// limit, exact to the share's order (a normal tail is 700 times too
-	// small for 30 errors where 10 are expected); for many expected errors
-	// the normal approximation with a continuity correction, whose skew is
-	// negligible there (and the incomplete gamma not accurate).
+	// 0.5 at 1e8 trials, and -8 at 1e11): for a share up to 1% and up to a
+	// million expected errors the Poisson limit, whose variance is off by
+	// the share (a normal tail is 700 times too small for 30 errors where
+	// 10 are expected, and 2.3 times at 8 sd of 1e4 expected); else the
+	// normal approximation with a continuity correction - past 1e7 trials
+	// that is 1e5 expected errors or more, whose skew is small (and the
+	// incomplete gamma not accurate there).
 	lambda := n * p
-	if p <= 1e-3 && lambda <= 1e6 {
+	if p <= 0.01 && lambda < 1e6 {
 		return poissonAtLeast(k, lambda)
 	}
 	z := (k - 0.5 - lambda) / math.Sqrt(lambda*(1-p))

@@ -90,6 +90,11 @@ func TestErrorShareTailIsAccurate(t *testing.T) {
 		want := distuv.Poisson{Lambda: tc.n * tc.p}.Survival(tc.k - 1)
 		assert.InEpsilon(t, want, errorShareTail(tc.k, tc.n, tc.p), 1e-3, "%+v", tc)
 	}
+	// Just past a share of 1e-3, 1e4 expected errors: 8 sd above them is
+	// 1.46e-15 (the skew's), not the normal's 6.3e-16.
+	n, p := 1.01e7, 0.00101
+	k := math.Round(n*p + 8*math.Sqrt(n*p*(1-p)))
+	assert.InEpsilon(t, distuv.Poisson{Lambda: n * p}.Survival(k-1), errorShareTail(k, n, p), 0.1)
 }
 
 // Provider a at the defaults: about 104 payments in 6 hours. 4 errors are
