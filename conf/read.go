@@ -31,15 +31,17 @@ func PluginBlocks(root config.Block, name string) []config.Block {
 	var out []config.Block
 	ignored := ignoredPluginBlocks(root.Children, name)
 	for i, c := range root.Children {
-		if isPluginBlock(c, name) && !ignored[i] {
+		if isNamed(c, "Plugin", name) && !ignored[i] {
 			out = append(out, c)
 		}
 	}
 	return out
 }
 
-func isPluginBlock(c config.Block, name string) bool {
-	return is(c, "Plugin") && len(c.Values) == 1 && strings.EqualFold(c.Values[0].String(), name)
+// isNamed reports whether c is "Key name" (an option or a block), as
+// collectd compares them: case aside.
+func isNamed(c config.Block, key, name string) bool {
+	return is(c, key) && len(c.Values) == 1 && strings.EqualFold(c.Values[0].String(), name)
 }
 
 // ignoredPluginBlocks marks the <Plugin name> blocks among top that
@@ -51,7 +53,7 @@ func isPluginBlock(c config.Block, name string) bool {
 func ignoredPluginBlocks(top []config.Block, name string) map[int]bool {
 	load := -1
 	for i, c := range top {
-		if is(c, "LoadPlugin") && len(c.Values) == 1 && strings.EqualFold(c.Values[0].String(), name) {
+		if isNamed(c, "LoadPlugin", name) {
 			load = i
 			break
 		}
@@ -64,7 +66,7 @@ func ignoredPluginBlocks(top []config.Block, name string) map[int]bool {
 				return nil
 			}
 		}
-		if isPluginBlock(c, name) {
+		if isNamed(c, "Plugin", name) {
 			ignored[i] = true
 		}
 	}

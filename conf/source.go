@@ -84,7 +84,7 @@ func (s *Source) PluginBlocks(name string) []Located {
 	var out []Located
 	ignored := ignoredPluginBlocks(s.Root.Children, name)
 	for i, c := range (Located{Block: s.Root, node: &s.pos}).Children() {
-		if isPluginBlock(c.Block, name) && !ignored[i] {
+		if isNamed(c.Block, "Plugin", name) && !ignored[i] {
 			out = append(out, c)
 		}
 	}
@@ -101,7 +101,7 @@ func (s *Source) noteIgnoredPluginBlocks(name string) {
 			s.Notes = append(s.Notes, Problem{Pos: c.Pos, Err: fmt.Errorf(
 				"collectd ignores this <Plugin %s>: it comes before LoadPlugin %s (move it after, or set AutoLoadPlugin true first)", name, name)})
 		}
-		if is(c.Block, "LoadPlugin") && len(c.Values) == 1 && strings.EqualFold(c.Values[0].String(), name) {
+		if isNamed(c.Block, "LoadPlugin", name) {
 			for _, o := range c.Children() {
 				if is(o.Block, "Interval") {
 					s.Notes = append(s.Notes, Problem{Pos: o.Pos, Err: fmt.Errorf(

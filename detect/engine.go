@@ -428,10 +428,7 @@ func (e *Engine) group(rule int, host, label string, hostClock *eventClock) *gro
 		return g
 	}
 	r := e.rules[rule]
-	g := &group{rule: r, host: host, label: label, clock: hostClock}
-	if e.states {
-		g.stateName = r.Spec().Name + StateSuffix
-	}
+	g := e.newGroup(k, hostClock)
 	if host == "" && r.Spec().AggregateHosts {
 		g.clock, g.ownClock = &eventClock{}, true
 	} else {
@@ -443,6 +440,15 @@ func (e *Engine) group(rule int, host, label string, hostClock *eventClock) *gro
 	}
 	e.groups[k] = g
 	e.all = append(e.all, g)
+	return g
+}
+
+// newGroup is the group of k on clock, not started.
+func (e *Engine) newGroup(k groupKey, clock *eventClock) *group {
+	g := &group{rule: e.rules[k.rule], host: k.host, label: k.label, clock: clock}
+	if e.states {
+		g.stateName = g.rule.Spec().Name + StateSuffix
+	}
 	return g
 }
 

@@ -182,9 +182,9 @@ func pendingSlotsFor(lateness, step time.Duration) int {
 
 // forgettable reports whether the group may be forgotten once it has no
 // series: its alert is not raised, or it is one its rule can never end
-// without values (goneEnds), which it ends now, at the host's newest
-// time. A rule that judges absence (Missing, Health, Count, Fleet) keeps
-// its alert until the series is back.
+// without values (endsWhenGone), which it ends now. A rule that judges
+// absence (Missing, Health, Count, Fleet) keeps its alert until the series
+// is back.
 func (g *group) forgettable(sink Sink, idle time.Duration) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -211,8 +211,7 @@ func (g *group) forgettable(sink Sink, idle time.Duration) bool {
 	}
 	g.notify(sink, v, at, prev, false)
 	if g.stateName != "" {
-		// The state series' last value must not stay at the level that ended.
-		sink.Value(DerivedValue{Host: g.host, Group: g.label, Name: g.stateName, Time: at, Interval: g.slots.Step, Value: float64(OK)})
+		g.dispatchState(sink, at) // the state series must not stay at the level that ended
 	}
 	return true
 }
@@ -486,9 +485,13 @@ func (g *group) judgeUpTo(sink Sink, slot int64, t time.Time) {
 		// than its series' last, and an aggregator's fleet rule, on the
 		// newest time of any host, would find a state stamped with a
 		// verdict's time - at the lateness, ahead of the values - late).
-		sink.Value(DerivedValue{Host: g.host, Group: g.label, Name: g.stateName,
-			Time: g.slots.Start(slot - 1).Add(g.slots.Step / 2), Interval: g.slots.Step, Value: float64(g.alert.level)})
+		g.dispatchState(sink, g.slots.Start(slot-1).Add(g.slots.Step/2))
 	}
+}
+
+// dispatchState sends the alert's level as the group's state series at t.
+func (g *group) dispatchState(sink Sink, t time.Time) {
+	sink.Value(DerivedValue{Host: g.host, Group: g.label, Name: g.stateName, Time: t, Interval: g.slots.Step, Value: float64(g.alert.level)})
 }
 
 func (g *group) judge(sink Sink, slot int64, t time.Time) {

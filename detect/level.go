@@ -1,8 +1,6 @@
 package detect
 
-import (
-	"math"
-)
+import "math"
 
 // Level is the state of an alert, ordered by severity.
 type Level int8

@@ -318,13 +318,21 @@ func (g *group) restoreHead(d *stateDecoder) (state RuleState, lastSlot int64, n
 // saved of them grows older with every save - so that the FAILURE raised
 // before the restart still gets its OKAY however long the host is away.
 func (e *Engine) carried(k groupKey, blob []byte, enc *stateEncoder) bool {
-	g := &group{rule: e.rules[k.rule], host: k.host, label: k.label, clock: &eventClock{}}
+	g, ok := e.headOnly(k, blob)
+	return ok && g.alert.level != OK && g.save(enc)
+}
+
+// headOnly is the group blob saved, with its slot clock and alert but
+// fresh windows, on a clock of its own: a group whose series have not come
+// back (carried, sweepSaved). False for a head SaveState did not write.
+func (e *Engine) headOnly(k groupKey, blob []byte) (*group, bool) {
+	g := e.newGroup(k, &eventClock{})
 	state, lastSlot, notified, a, ok := g.restoreHead(&stateDecoder{b: blob})
-	if !ok || a.level == OK {
-		return false
+	if !ok {
+		return nil, false
 	}
 	g.started, g.state, g.lastSlot, g.notified, g.alert = true, state, lastSlot, notified, a
-	return g.save(enc)
+	return g, true
 }
 
 // sweepSaved treats the groups restored from the file whose series have
@@ -334,15 +342,7 @@ func (e *Engine) carried(k groupKey, blob []byte, enc *stateEncoder) bool {
 // silence stays, to be saved again (carried). e.mu is held.
 func (e *Engine) sweepSaved() {
 	for k, blob := range e.saved {
-		g := &group{rule: e.rules[k.rule], host: k.host, label: k.label, clock: &eventClock{}}
-		if e.states {
-			g.stateName = g.rule.Spec().Name + StateSuffix
-		}
-		state, lastSlot, notified, a, ok := g.restoreHead(&stateDecoder{b: blob})
-		if ok {
-			g.started, g.state, g.lastSlot, g.notified, g.alert = true, state, lastSlot, notified, a
-		}
-		if !ok || g.forgettable(e.sink, e.idle) {
+		if g, ok := e.headOnly(k, blob); !ok || g.forgettable(e.sink, e.idle) {
 			delete(e.saved, k)
 		}
 	}

@@ -139,6 +139,10 @@ func wordAlert(spec *RuleSpec, a *Alert) {
 		a.Message = spec.Message.Render(a)
 	}
 	if spec.Runbook != "" && (spec.Message == nil || !spec.Message.uses("runbook")) {
-		a.Message += " Runbook: " + spec.Runbook
+		a.Message += RunbookSuffix(spec.Runbook)
 	}
 }
+
+// RunbookSuffix is how a message that does not place its rule's runbook
+// ends with it.
+func RunbookSuffix(runbook string) string { return " Runbook: " + runbook }

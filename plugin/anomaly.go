@@ -280,7 +280,7 @@ func (p *anomalyPlugin) notification(a *detect.Alert) *bridge.Notification {
 // MaxMessage bytes by shortening what comes before the runbook: cut at the
 // end, a pager would show half a link.
 func fitMessage(msg, runbook string) string {
-	suffix := " Runbook: " + runbook
+	suffix := detect.RunbookSuffix(runbook)
 	if len(msg) <= bridge.MaxMessage || runbook == "" || !strings.HasSuffix(msg, suffix) {
 		return msg
 	}

@@ -57,30 +57,33 @@ func runCheck(ctx context.Context, e *env, args []string) int {
 	}
 	status := exitOK
 	for _, f := range files {
-		if !checkFiles(e, f, *quiet, f) {
+		if !checkFiles(e, f, *quiet, true, f) {
 			status = exitFailure
 		}
 	}
 	// Files that are fine alone may clash together (a rule name twice, two
 	// <InfluxDB> blocks), as collectd reads them when one conf.d holds them.
-	if status == exitOK && len(files) > 1 && !checkFiles(e, "together", *quiet, files...) {
+	if status == exitOK && len(files) > 1 && !checkFiles(e, "together", *quiet, false, files...) {
 		status = exitFailure
 	}
 	return status
 }
 
-// checkFiles checks files as one configuration and reports under label;
-// it returns whether it is fine.
-func checkFiles(e *env, label string, quiet bool, files ...string) bool {
+// checkFiles checks files as one configuration and reports under path
+// (with its warnings if notes: files checked alone have said them); it
+// returns whether it is fine.
+func checkFiles(e *env, path string, quiet, notes bool, files ...string) bool {
 	src, err := conf.ReadSources(files...)
 	if err != nil {
 		// Syntax errors name the file and line already.
 		fmt.Fprintln(e.stderr, err)
 		return false
 	}
-	path := label
 	settings, problems := src.Check()
 	for _, n := range src.Notes {
+		if !notes {
+			break
+		}
 		fmt.Fprintf(e.stderr, "%s: warning: %v\n", n.Pos, n.Err)
 	}
 	if len(problems) > 0 {
