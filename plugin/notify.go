@@ -16,6 +16,10 @@ import (
 // than blocking the rules.
 const alertQueue = 4096
 
+// derivedBatch is how long derived values gather before they are
+// dispatched (see run).
+const derivedBatch = 50 * time.Millisecond
+
 // shutdownWait is how long close waits for queued notifications.
 const shutdownWait = 5 * time.Second
 
@@ -106,11 +110,22 @@ func (o *notifications) run(n bridge.Notifier) {
 	summaries := time.NewTicker(time.Second)
 	defer summaries.Stop()
 	var buf []detect.DerivedValue
+	var flush <-chan time.Time
 	for {
 		select {
 		case a := <-o.alerts:
 			o.send(n, &a)
 		case <-o.values.wake:
+			// Values wait derivedBatch after the first: two of one series
+			// judged a few milliseconds apart (a catch-up, a tick after a
+			// value) become its newer one, instead of two dispatches back
+			// to back that collectd's write threads may hand on reordered
+			// ("value too old").
+			if flush == nil {
+				flush = time.After(derivedBatch)
+			}
+		case <-flush:
+			flush = nil
 			buf = o.dispatchValues(buf)
 		case now := <-summaries.C:
 			o.releaseSilenced(n, now)
