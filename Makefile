@@ -105,9 +105,21 @@ fuzz: deps ## run every fuzz target in turn for FUZZTIME each (default 2m; make 
 quality: deps ## the Anomaly detector's quality table on the labelled corpus (seconds)
 	ANOMALY_QUALITY=1 $(GO) test -count=1 -run '^TestWriteCorpusQuality$$' -v ./replay/
 
-.PHONY: loadbench
-loadbench: build ## CPU per value list of a real collectd under load: bare, threshold, anomaly, gobare (minutes)
-	ANOMALY_SO=$(CURDIR)/$(PLUGIN) $(GO) test -v -count=1 -run '^$$' -bench '^BenchmarkCollectdLoad$$' -benchtime 1x -timeout 60m ./e2e/
+.PHONY: loadbench loadbench-detail loadbench-deps
+loadbench: build influxd loadbench-deps ## the whole plugin (both packs, Anomaly on every series, InfluxDB) at 10k, 50k, 100k series beside bare collectd, the threshold plugin and Prometheus (about 40 minutes)
+	ANOMALY_SO=$(CURDIR)/$(PLUGIN) ANOMALY_LOAD_HOSTMETRICS=1 ANOMALY_LOAD_SERIES=$${ANOMALY_LOAD_SERIES:-10000,50000,100000} \
+	  ANOMALY_LOAD_VALUES=$${ANOMALY_LOAD_VALUES:-1200000} ANOMALY_LOAD_REPS=$${ANOMALY_LOAD_REPS:-3} \
+	  ANOMALY_LOAD_CONFIGS=$${ANOMALY_LOAD_CONFIGS:-bare,threshold,whole,prometheus} \
+	  $(GO) test -v -count=1 -run '^$$' -bench '^BenchmarkCollectdLoad$$' -benchtime 1x -timeout 120m ./e2e/
+
+loadbench-detail: build ## CPU per value list of collectd receiving the shop's series from 1000 hosts: bare, threshold, the plugin's parts, gobare (minutes)
+	ANOMALY_SO=$(CURDIR)/$(PLUGIN) ANOMALY_LOAD_CONFIGS=$${ANOMALY_LOAD_CONFIGS:-bare,threshold,anomaly,anomaly-noinflux,anomaly-norules,gobare} \
+	  $(GO) test -v -count=1 -run '^$$' -bench '^BenchmarkCollectdLoad$$' -benchtime 1x -timeout 60m ./e2e/
+
+# Prometheus and the libraries of collectd's write_prometheus plugin, for the
+# loadbench's side by side (Debian's packages; as root).
+loadbench-deps:
+	@./scripts/deps.sh loadbench
 
 .PHONY: idlebench
 idlebench: build ## CPU of a lightly loaded collectd (20 and 2,000 series) with and without the plugin (4 minutes)

@@ -10,6 +10,14 @@ dpkg-query -W -f='${Status}' libyajl2 2>/dev/null | grep -q "ok installed" || ne
 command -v gcc >/dev/null || need+=(gcc)
 # The fleet tests make network namespaces with ip (a minimal image may lack it).
 command -v ip >/dev/null || need+=(iproute2)
+# `deps.sh loadbench`: the peer of the load benchmark, Prometheus 2.42, and
+# what collectd's write_prometheus plugin links (collectd-core lacks them).
+if [ "${1:-}" = loadbench ]; then
+  command -v prometheus >/dev/null || need+=(prometheus)
+  for lib in libprotobuf-c1 libmicrohttpd12; do
+    dpkg-query -W -f='${Status}' "$lib" 2>/dev/null | grep -q "ok installed" || need+=("$lib")
+  done
+fi
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
   echo "missing Debian packages: ${need[*]}" >&2
@@ -22,4 +30,4 @@ apt-get update -qq
 # --no-install-recommends keeps collectd's long list of optional plugins' libraries out.
 apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 # Debian starts the daemon it installs; the project runs its own.
-if [ -d /run/systemd/system ]; then systemctl disable --now collectd >/dev/null 2>&1 || true; fi
+if [ -d /run/systemd/system ]; then systemctl disable --now collectd prometheus >/dev/null 2>&1 || true; fi
