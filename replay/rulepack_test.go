@@ -20,7 +20,13 @@ import (
 // The shipped rule pack, read as collectd reads it.
 func rulePack(t testing.TB) []detect.Rule {
 	t.Helper()
-	root, err := conf.ReadFile("../collectd.conf.d/anomaly.conf")
+	return packRules(t, "../collectd.conf.d/anomaly.conf")
+}
+
+// packRules are the rules of the <Plugin anomaly> blocks of a pack file.
+func packRules(t testing.TB, path string) []detect.Rule {
+	t.Helper()
+	root, err := conf.ReadFile(path)
 	require.NoError(t, err)
 	s, err := conf.Parse(conf.PluginBlocks(root, "anomaly")...)
 	require.NoError(t, err)
