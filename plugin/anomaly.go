@@ -31,6 +31,7 @@ type anomalyPlugin struct {
 	registered     bool // callbacks registered (by init)
 	initRegistered bool
 	interval       time.Duration // of the read callback: engine ticks and simulated reads
+	statsHost      string        // the host of the plugin's own statistics (stats.go), set by init
 	engine         atomic.Pointer[detect.Engine]
 
 	// outputs are where value lists and alerts go beside the engine
@@ -94,6 +95,7 @@ func (p *anomalyPlugin) init() error {
 		return nil
 	}
 	p.interval = p.host.defaultInterval()
+	p.statsHost = p.collectorHost()
 	if s := p.settings.Simulation; s != nil && s.Interval > 0 {
 		p.interval = s.Interval
 	}
@@ -148,7 +150,9 @@ func (p *anomalyPlugin) describe() string {
 
 // write is the write callback: every value list collectd handles passes here.
 func (p *anomalyPlugin) write(vl *metric.ValueList) error {
-	p.engine.Load().Observe(vl)
+	if !p.ownStatistics(&vl.Identifier) {
+		p.engine.Load().Observe(vl)
+	}
 	for _, o := range p.loadOutputs() {
 		o.writeValues(vl)
 	}

@@ -5,8 +5,11 @@ import (
 	"testing"
 	"time"
 
+	"collectd.org/api"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/collectd-anomaly/collectd-anomaly/metric"
 )
 
 // A value later than AllowedLateness is dropped: counted in the plugin's
@@ -46,4 +49,37 @@ func TestLateValuesAreCountedAndLogged(t *testing.T) {
 	require.NoError(t, p.Shutdown(context.Background()))
 	assert.Empty(t, d.rec.Notifications())
 	assert.Contains(t, d.infosContaining("stopped:"), "anomaly plugin: stopped: 89 value lists, 2 reordered, 1 late, 0 repeated, 0 ahead of their host's clock, 0 clock jumps; 0 notifications, 0 alerts summarised, 0 dropped; the write ring held at most 0 value lists, full 0 times")
+}
+
+// The plugin's own statistics come back through the write path (collectd
+// hands every dispatched value list to every writer), but its rules do not
+// judge them: they run on the collector's wall clock, and beside hosts
+// whose values come faster than real time (a bulk load) the collector
+// looked silent and its statistics were dropped as late. Another
+// collector's statistics, forwarded here, are series like any other.
+func TestOwnStatisticsAreNotJudged(t *testing.T) {
+	d := newFakeDaemon()
+	p := configured(t, d, named("Anomaly", "every-series", opt("Series", "*/*")), opt("Hostname", "central"))
+	require.NoError(t, p.Read(context.Background()))
+	d.mu.Lock()
+	own := append([]*api.ValueList(nil), d.stats...)
+	d.mu.Unlock()
+	require.NotEmpty(t, own)
+	for _, vl := range own {
+		require.Equal(t, "central", vl.Host)
+		require.NoError(t, p.write(&metric.ValueList{Identifier: metric.Identifier{Host: vl.Host, Plugin: vl.Plugin,
+			PluginInstance: vl.PluginInstance, Type: vl.Type, TypeInstance: vl.TypeInstance},
+			Time: vl.Time, Interval: vl.Interval, Values: []metric.Value{metric.DeriveValue(int64(vl.Values[0].(api.Derive)))}, DSNames: vl.DSNames}))
+	}
+	s := p.engine.Load().Stats()
+	assert.Zero(t, s.ValueLists, "the plugin's own statistics reach no rule")
+	assert.Zero(t, s.Series)
+
+	forwarded := &metric.ValueList{Identifier: metric.Identifier{Host: "edge-1", Plugin: "anomaly", PluginInstance: "stats", Type: "derive", TypeInstance: "value-lists"},
+		Time: own[0].Time, Interval: 10 * time.Second, Values: []metric.Value{metric.DeriveValue(5)}, DSNames: []string{"value"}}
+	require.NoError(t, p.write(forwarded))
+	s = p.engine.Load().Stats()
+	assert.Equal(t, uint64(1), s.ValueLists)
+	assert.Equal(t, 1, s.Series)
+	assert.Equal(t, 1, s.Groups, "the every-series rule keeps a group for edge-1's statistic")
 }

@@ -9,6 +9,7 @@ import (
 	"collectd.org/api"
 
 	"github.com/collectd-anomaly/collectd-anomaly/detect"
+	"github.com/collectd-anomaly/collectd-anomaly/metric"
 )
 
 // counters is what the plugin counts of its own work: the engine's
@@ -108,6 +109,19 @@ func (p *anomalyPlugin) reportMaxSeries(c, last *counters) {
 		p.host.infof("anomaly plugin: new series are taken again; %d value lists of series beyond MaxSeries were dropped",
 			c.SeriesDropped-p.droppedBefore)
 	}
+}
+
+// ownStatistics reports whether id is one of the plugin's own statistics,
+// which its rules do not judge: they are stamped with the collector's wall
+// clock, while every other host runs on its own event time. Where hosts'
+// values come faster than real time (a bulk load, a backlog after an
+// outage) the collector then looks silent beside them, its slots close,
+// and its statistics were dropped as late - the load benchmark's every-
+// series rule logged it at 50,000 series. They still reach every output;
+// a rule over them belongs on an aggregator they are forwarded to, or in
+// collectd's threshold plugin.
+func (p *anomalyPlugin) ownStatistics(id *metric.Identifier) bool {
+	return id.Plugin == "anomaly" && id.PluginInstance == "stats" && id.Host == p.statsHost
 }
 
 func (p *anomalyPlugin) dispatchStatistics(ctx context.Context, c *counters, now time.Time) {
