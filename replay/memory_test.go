@@ -23,37 +23,10 @@ import (
 // two Summary rings; the bound catches a rule that keeps, say, a slot per
 // interval for 6 hours (that was 930 KB).
 func TestRulePackMemoryPerHost(t *testing.T) {
-	const hosts = 300
-	e, err := detect.NewEngine(rulePack(t), detect.Options{})
-	require.NoError(t, err)
-	sim, err := simulate.New(simulate.Config{Params: simulate.DefaultParams(), Seed: 1}, interval)
-	require.NoError(t, err)
-	names := make([]string, hosts)
-	for h := range names {
-		names[h] = fmt.Sprintf("shop-%05d", h)
-	}
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	vl := metric.ValueList{Values: make([]metric.Value, 1), Interval: interval}
-	vl.Plugin = "ecommerce"
-	for step := int64(0); step < 3; step++ { // every group and its windows exist after the first
-		vl.Time = start.Add(time.Duration(step) * interval)
-		for _, host := range names {
-			vl.Host = host
-			for _, v := range sim.Step(step) {
-				vl.Type, vl.TypeInstance = v.Type, v.TypeInstance
-				vl.Values[0] = metric.GaugeValue(v.Value)
-				e.Observe(&vl)
-			}
-		}
-	}
-	runtime.GC()
-	runtime.ReadMemStats(&after)
-	perHost := float64(after.HeapAlloc-before.HeapAlloc) / hosts
-	t.Logf("rule pack state: %.0f KB per host, %d groups", perHost/1024, e.Stats().Groups)
+	perSeries, series, groups := memoryPerSeries(t, rulePack(t), nil)
+	perHost := perSeries * float64(series)
+	t.Logf("rule pack state: %.0f KB per host, %d groups", perHost/1024, groups)
 	assert.Less(t, perHost, 128.0*1024)
-	runtime.KeepAlive(e)
 }
 
 // The state both shipped packs keep per series, on average, for hosts that
@@ -64,8 +37,7 @@ func TestRulePackMemoryPerHost(t *testing.T) {
 // when this test was written. The bound catches a change that adds a KB per
 // series.
 func TestBothPacksMemoryPerSeries(t *testing.T) {
-	rules := append(packRules(t, "../collectd.conf.d/anomaly.conf"), packRules(t, "../collectd.conf.d/host.conf")...)
-	perSeries, perHost, groups := memoryPerSeries(t, rules)
+	perSeries, perHost, groups := memoryPerSeries(t, bothPacks(t), hostSeries())
 	t.Logf("both packs' state: %.0f bytes per series on average (%d series per host, %.0f KB per host), %d groups",
 		perSeries, perHost, perSeries*float64(perHost)/1024, groups)
 	assert.Less(t, perSeries, 3.0*1024)
@@ -78,27 +50,27 @@ func TestBothPacksMemoryPerSeries(t *testing.T) {
 // target, the group's map entry); the bound catches a detector that grows
 // by most of a KB.
 func TestEverySeriesAnomalyMemoryPerSeries(t *testing.T) {
-	packs := append(packRules(t, "../collectd.conf.d/anomaly.conf"), packRules(t, "../collectd.conf.d/host.conf")...)
+	packs := bothPacks(t)
 	every, err := detect.NewAnomalyRule(detect.RuleSpec{Name: "every-series-unusual"},
 		[]detect.Selector{detect.MustSelector("*/*")}, detect.DefaultAnomalyParams())
 	require.NoError(t, err)
-	base, _, _ := memoryPerSeries(t, packs)
-	perSeries, perHost, groups := memoryPerSeries(t, append(packs, every))
+	base, _, _ := memoryPerSeries(t, packs, hostSeries())
+	perSeries, perHost, groups := memoryPerSeries(t, append(packs, every), hostSeries())
 	t.Logf("both packs and an Anomaly on every series: %.0f bytes per series on average (%.0f more than the packs alone; %.0f KB per host), %d groups",
 		perSeries, perSeries-base, perSeries*float64(perHost)/1024, groups)
 	assert.Less(t, perSeries-base, 2.5*1024)
 }
 
 // memoryPerSeries is the heap the engine keeps per series, on average,
-// with rules, for 300 hosts that send the shop's series and hostSeries.
-func memoryPerSeries(t *testing.T, rules []detect.Rule) (perSeries float64, perHost, groups int) {
+// with rules, for 300 hosts that send the shop's series and own; perHost
+// is how many series each sends.
+func memoryPerSeries(t *testing.T, rules []detect.Rule, own []ownSeries) (perSeries float64, perHost, groups int) {
 	t.Helper()
 	const hosts = 300
 	e, err := detect.NewEngine(rules, detect.Options{})
 	require.NoError(t, err)
 	sim, err := simulate.New(simulate.Config{Params: simulate.DefaultParams(), Seed: 1}, interval)
 	require.NoError(t, err)
-	own := hostSeries()
 	names := make([]string, hosts)
 	for h := range names {
 		names[h] = fmt.Sprintf("shop-%05d", h)

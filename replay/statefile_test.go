@@ -9,7 +9,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/collectd-anomaly/collectd-anomaly/conf"
 	"github.com/collectd-anomaly/collectd-anomaly/detect"
 	"github.com/collectd-anomaly/collectd-anomaly/metric"
 	"github.com/collectd-anomaly/collectd-anomaly/replay"
@@ -19,15 +18,7 @@ import (
 // Both shipped packs, every kind of rule among them.
 func bothPacks(t testing.TB) []detect.Rule {
 	t.Helper()
-	var rules []detect.Rule
-	for _, f := range []string{"../collectd.conf.d/anomaly.conf", "../collectd.conf.d/host.conf"} {
-		root, err := conf.ReadFile(f)
-		require.NoError(t, err)
-		s, err := conf.Parse(conf.PluginBlocks(root, "anomaly")...)
-		require.NoError(t, err)
-		rules = append(rules, s.Rules...)
-	}
-	return rules
+	return append(packRules(t, "../collectd.conf.d/anomaly.conf"), packRules(t, "../collectd.conf.d/host.conf")...)
 }
 
 func alertLines(alerts []detect.Alert, from time.Time) []string {
